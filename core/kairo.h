@@ -1,0 +1,13 @@
+/* kairo's C core: the public headers in one include. */
+#ifndef KAIRO_H
+#define KAIRO_H
+
+#define KR_VERSION "0.1.0"
+
+#include "error.h"
+#include "io.h"
+#include "linalg.h"
+#include "random.h"
+#include "tensor.h"
+
+#endif

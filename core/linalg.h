@@ -1,0 +1,26 @@
+/* Linear algebra on kr_tensors: BLAS products (linalg.c) and LAPACK factorisations (svd.c). */
+#ifndef KR_LINALG_H
+#define KR_LINALG_H
+
+#include "tensor.h"
+
+/* C = alpha * A B + beta * C for 2-D x 2-D (gemm) or 2-D x 1-D (gemv).  Transposed views go
+ * to BLAS as transpose flags; other non-contiguous operands are copied once.  A, B and C share
+ * one dtype; C must not overlap A or B. */
+kr_status kr_matmul(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double alpha,
+                    double beta);
+
+/* Thin SVD, A = U diag(S) V^T with A m x n, k = min(m, n): U m x k, S k (descending),
+ * V n x k, all new tensors of A's dtype (LAPACK ?gesdd).  A is not modified. */
+kr_status kr_svd(kr_tensor *U, kr_tensor *S, kr_tensor *V, const kr_tensor *A);
+/* Singular values only (?gesdd with jobz = 'N'). */
+kr_status kr_svdvals(kr_tensor *S, const kr_tensor *A);
+/* Number of singular values above tol; tol < 0 means max(m, n) * eps * s_max (NumPy's rule). */
+kr_status kr_rank(const kr_tensor *A, double tol, int64_t *rank);
+
+/* BLAS threads: set and read back (OpenBLAS). */
+void kr_set_threads(int n);
+int kr_get_threads(void);
+const char *kr_blas_info(void); /* OpenBLAS config string and core type */
+
+#endif

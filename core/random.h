@@ -1,0 +1,31 @@
+/* A seeded, portable random generator: xoshiro256** (Blackman & Vigna), seeded through
+ * splitmix64, so a seed gives the same numbers on every machine.
+ * Uniform doubles take the top 53 bits: u = (x >> 11) * 2^-53, in [0, 1).
+ * Normals use the Marsaglia polar method, keeping the second value of each pair. */
+#ifndef KR_RANDOM_H
+#define KR_RANDOM_H
+
+#include <stdint.h>
+
+#include "tensor.h"
+
+typedef struct kr_rng {
+    uint64_t s[4];
+    int has_spare;
+    double spare;
+} kr_rng;
+
+void kr_rng_seed(kr_rng *g, uint64_t seed);
+uint64_t kr_rng_next(kr_rng *g);
+double kr_rng_uniform(kr_rng *g);           /* [0, 1) */
+double kr_rng_normal(kr_rng *g);            /* N(0, 1) */
+uint64_t kr_rng_below(kr_rng *g, uint64_t n); /* uniform in [0, n), unbiased */
+
+/* t = a + (b - a) U[0, 1), element by element in storage order of t's logical indices. */
+kr_status kr_rng_fill_uniform(kr_rng *g, kr_tensor *t, double a, double b);
+/* t = mean + std N(0, 1). */
+kr_status kr_rng_fill_normal(kr_rng *g, kr_tensor *t, double mean, double std);
+/* out[0..n) = a uniformly random permutation of 0..n-1 (Fisher-Yates). */
+void kr_rng_permutation(kr_rng *g, int64_t n, int64_t *out);
+
+#endif

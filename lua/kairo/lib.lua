@@ -1,0 +1,17 @@
+-- The pure-Lua half of kairo, loaded by luaopen_kairo once the C functions are in place.
+-- Sub-modules that are only sometimes needed (plot, ...) load on first use: kr.plot.
+local kr = require "kairo"
+
+local lazy = { plot = "kairo.plot" }
+setmetatable(kr, {
+  __index = function(t, k)
+    local name = lazy[k]
+    if name then
+      local m = require(name)
+      rawset(t, k, m)
+      return m
+    end
+  end,
+})
+
+return kr

@@ -1,0 +1,7 @@
+/* Lua binding: random (filled in by its issue). */
+#include "l_kairo.h"
+
+void kr_lua_open_random(lua_State *L, int mod, int ctx)
+{
+    (void)L; (void)mod; (void)ctx;
+}

@@ -1,0 +1,52 @@
+-- Runs every test: the C-level test programs named on the command line, then the busted
+-- suites under spec/.  Prints what each prints, and closes with one line counted from the
+-- runners' own results:  spec: N passed, N failed[, N skipped]
+local passed, failed, skipped = 0, 0, 0
+
+local function run(cmd, parse)
+  local p = assert(io.popen(cmd .. ' 2>&1', 'r'))
+  local seen = false
+  for line in p:lines() do
+    if parse(line) then seen = true else print(line) end
+  end
+  local ok, _, code = p:close()
+  return seen, ok, code
+end
+
+for _, prog in ipairs(arg) do
+  local seen, ok = run(prog, function(line)
+    local p, f = line:match('^(%d+) passed, (%d+) failed$')
+    if not p then return false end
+    passed, failed = passed + tonumber(p), failed + tonumber(f)
+    print(prog .. ': ' .. line)
+    return true
+  end)
+  if not seen or not ok then
+    print(prog .. ': did not finish cleanly')
+    failed = failed + 1
+  end
+end
+
+local lua = os.getenv('LUA') or 'lua5.4'
+local busted = os.getenv('BUSTED') or '/usr/bin/busted'
+local seen, ok = run(string.format('%s %s -o spec/support/counting_handler.lua spec', lua, busted),
+  function(line)
+    local s, f, e, p = line:match('^@@kairo%-counts (%d+) (%d+) (%d+) (%d+)$')
+    if not s then return false end
+    passed = passed + tonumber(s)
+    failed = failed + tonumber(f) + tonumber(e)
+    skipped = skipped + tonumber(p)
+    return true
+  end)
+if not seen then
+  print('busted did not report its counts (it stopped before the suite ended)')
+  failed = failed + 1
+elseif not ok and failed == 0 then
+  print('busted exited with an error')
+  failed = failed + 1
+end
+
+local line = string.format('spec: %d passed, %d failed', passed, failed)
+if skipped > 0 then line = line .. string.format(', %d skipped', skipped) end
+print(line)
+os.exit(failed == 0 and passed > 0 and 0 or 1)
