@@ -25,6 +25,7 @@ HEADERS   = $(wildcard core/*.h lua/*.h)
 .PHONY: all build deps run test test-c check-c bench bench-deps asan clean
 all: deps
 	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory data/camera.png || true
 
 build: $(BUILD)/libkairo.a $(BUILD)/libkairo.so lua/kairo.so
 
@@ -40,6 +41,21 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+# The cameraman photograph for scripts/svd_image.lua, from Debian's python3-skimage: the .deb
+# is downloaded and unpacked in a temporary folder, never installed (no Python involved).
+# Fetched only when missing; `all` goes on without it (the script then says what to do).
+SKIMAGE_CAMERA = usr/lib/python3/dist-packages/skimage/data/camera.png
+data/camera.png:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT; \
+	if ! (cd "$$tmp" && apt-get download -q python3-skimage >"$$tmp/log" 2>&1); then \
+	  echo "kairo: could not download python3-skimage to get $@:"; sed 's/^/  /' "$$tmp/log"; \
+	  echo "  run 'apt-get update', then 'make $@'; or give scripts/svd_image.lua --image PATH"; \
+	  exit 1; \
+	fi; \
+	dpkg-deb -x "$$tmp"/python3-skimage_*.deb "$$tmp/x" && mkdir -p data && \
+	cp "$$tmp/x/$(SKIMAGE_CAMERA)" $@.tmp && mv $@.tmp $@ && \
+	echo "fetched $@ (from the python3-skimage .deb)"
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)

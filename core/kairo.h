@@ -5,6 +5,7 @@
 #define KR_VERSION "0.1.0"
 
 #include "error.h"
+#include "image.h"
 #include "io.h"
 #include "linalg.h"
 #include "random.h"
