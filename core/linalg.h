@@ -18,9 +18,11 @@ kr_status kr_svdvals(kr_tensor *S, const kr_tensor *A);
 /* Number of singular values above tol; tol < 0 means max(m, n) * eps * s_max (NumPy's rule). */
 kr_status kr_rank(const kr_tensor *A, double tol, int64_t *rank);
 
-/* BLAS threads: set and read back (OpenBLAS). */
+/* BLAS threads (OpenBLAS, blas.c): set (n < 1 counts as 1) and read back. */
 void kr_set_threads(int n);
 int kr_get_threads(void);
-const char *kr_blas_info(void); /* OpenBLAS config string and core type */
+const char *kr_blas_info(void);     /* OpenBLAS build config, "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." */
+const char *kr_blas_core(void);     /* the CPU kernel set in use, "Haswell" */
+const char *kr_blas_parallel(void); /* threading model: "pthreads", "openmp" or "sequential" */
 
 #endif
