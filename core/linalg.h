@@ -11,7 +11,9 @@ kr_status kr_matmul(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double
                     double beta);
 
 /* Thin SVD, A = U diag(S) V^T with A m x n, k = min(m, n): U m x k, S k (descending),
- * V n x k, all new tensors of A's dtype (LAPACK ?gesdd).  A is not modified. */
+ * V n x k, all new tensors of A's dtype (LAPACK ?gesdd).  A is not modified.  A must be 2-D and
+ * finite (NaN or infinity is refused up front); on any failure U, S and V are left released
+ * (storage NULL).  An empty A (m or n = 0) gives empty factors. */
 kr_status kr_svd(kr_tensor *U, kr_tensor *S, kr_tensor *V, const kr_tensor *A);
 /* Singular values only (?gesdd with jobz = 'N'). */
 kr_status kr_svdvals(kr_tensor *S, const kr_tensor *A);

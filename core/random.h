@@ -4,9 +4,11 @@
  * Normals use the Marsaglia polar method, keeping the second value of each pair.
  * Integers below n use Lemire's multiply-shift with rejection (unbiased).
  *
- * Tensor fills draw one 64-bit output per element, in row-major order of the logical indices
- * (whatever the strides).  float64 elements get u as above; float32 elements get the top 24
- * bits, u = (x >> 40) * 2^-24, so U[0, 1) in float32 never rounds up to 1. */
+ * Tensor fills visit the elements in row-major order of their logical indices (whatever the
+ * strides): a uniform fill takes one 64-bit output per element, a normal fill the polar method's
+ * values in turn.  float64 elements get u as above; float32 elements get the top 24
+ * bits, u = (x >> 40) * 2^-24, so U[0, 1) in float32 never rounds up to 1; float32 normals are
+ * the float64 draws rounded. */
 #ifndef KR_RANDOM_H
 #define KR_RANDOM_H
 
