@@ -14,4 +14,6 @@ setmetatable(kr, {
   end,
 })
 
+kr.optim = require "kairo.optim"
+
 return kr
