@@ -217,8 +217,8 @@ static int in_unit(double x) /* 0 <= x < 1 */
 static kr_status check_match(const char *who, const kr_tensor *W, const kr_tensor *dW)
 {
     char a[SHAPE_BUF], b[SHAPE_BUF];
-    if (!W || !W->storage) return kr_fail(KR_EINVAL, "%s: the parameter is a freed tensor", who);
-    if (!dW || !dW->storage) return kr_fail(KR_EINVAL, "%s: the gradient is a freed tensor", who);
+    if (!W || !W->storage) return kr_fail(KR_EINVAL, "%s: the parameter is a closed tensor", who);
+    if (!dW || !dW->storage) return kr_fail(KR_EINVAL, "%s: the gradient is a closed tensor", who);
     if (W->dtype != dW->dtype)
         return kr_fail(KR_EINVAL,
                        "%s: parameter and gradient differ in dtype (parameter is %s, gradient is %s)",
@@ -253,7 +253,8 @@ static kr_status check_state(const char *who, const char *role, const kr_tensor 
                              const kr_tensor *W)
 {
     char a[SHAPE_BUF], b[SHAPE_BUF];
-    if (!S || !S->storage) return kr_fail(KR_EINVAL, "%s: the state tensor %s is missing", who, role);
+    if (!S || !S->storage)
+        return kr_fail(KR_EINVAL, "%s: the state tensor %s is missing", who, role);
     if (S->dtype != W->dtype || !kr_same_shape(S, W) || !kr_is_contiguous(S))
         return kr_fail(KR_EINVAL,
                        "%s: the state tensor %s (%s %s%s) does not fit the parameter (%s %s)", who,

@@ -1,4 +1,4 @@
-/* Lua binding: optimizer kernels (core/optim.c) for lua/kairo/optim.lua, and kr.alloc_stats.
+/* Lua binding: optimizer kernels (core/optim.c) for lua/kairo/optim.lua.
  *
  * The optimizer objects live in Lua (kairo/optim.lua): they hold the settings as plain fields
  * and the per-parameter state as ordinary tensors, so the collector sees all of it.  This file
@@ -45,8 +45,9 @@ static int push_status(lua_State *L, kr_status st)
 static int l_check_pair(lua_State *L)
 {
     const char *who = luaL_checkstring(L, 1);
-    const kr_tensor *W = kr_lua_test_tensor(L, 3);
-    const kr_tensor *dW = kr_lua_test_tensor(L, 4);
+    /* closed tensors get through here and are reported by kr_optim_check_pair */
+    const kr_tensor *W = luaL_testudata(L, 3, KR_TENSOR_MT);
+    const kr_tensor *dW = luaL_testudata(L, 4, KR_TENSOR_MT);
     const char *label = luaL_optstring(L, 5, "item");
     char item[160];
     if (lua_isnil(L, 2))
@@ -186,20 +187,6 @@ static int l_shape(lua_State *L)
     return 1;
 }
 
-/* kr.alloc_stats() -> { allocations =, live_bytes =, peak_bytes = } (tensor storages). */
-static int l_alloc_stats(lua_State *L)
-{
-    kr_alloc_stats s = kr_alloc_stats_get();
-    lua_createtable(L, 0, 3);
-    lua_pushinteger(L, (lua_Integer)s.allocations);
-    lua_setfield(L, -2, "allocations");
-    lua_pushinteger(L, (lua_Integer)s.live_bytes);
-    lua_setfield(L, -2, "live_bytes");
-    lua_pushinteger(L, (lua_Integer)s.peak_bytes);
-    lua_setfield(L, -2, "peak_bytes");
-    return 1;
-}
-
 static const luaL_Reg optim_funcs[] = {
     { "check_pair", l_check_pair },
     { "same_view", l_same_view },
@@ -221,12 +208,4 @@ void kr_lua_open_optim(lua_State *L, int mod, int ctx)
     lua_newtable(L);
     kr_lua_setfuncs(L, optim_funcs, ctx);
     lua_setfield(L, mod, "_optim");
-
-    /* kr.alloc_stats, unless another area already provides it. */
-    if (lua_getfield(L, mod, "alloc_stats") == LUA_TNIL) {
-        lua_pushvalue(L, ctx);
-        lua_pushcclosure(L, l_alloc_stats, 1);
-        lua_setfield(L, mod, "alloc_stats");
-    }
-    lua_pop(L, 1);
 }

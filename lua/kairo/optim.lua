@@ -218,7 +218,9 @@ function Optimizer:step(params, grads)
   local err = check_settings(self, who)
   if err then error(err, 2) end
 
+  -- counted before the checks below mark the state, so a failed call leaves no stale marks
   local calls = self.calls + 1
+  self.calls = calls
   local state = self.state
   for i = 1, n do
     local W = params[i]
@@ -239,7 +241,6 @@ function Optimizer:step(params, grads)
     end
     st.seen, st.item = calls, i
   end
-  self.calls = calls
 
   local upd = update[self.kind]
   for i = 1, n do
