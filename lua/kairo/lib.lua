@@ -14,4 +14,6 @@ setmetatable(kr, {
   end,
 })
 
+kr.optim = require "kairo.optim"
+
 return true  -- not the table: Lua would then name functions "lib.x" in error messages
