@@ -18,7 +18,6 @@ int luaopen_kairo(lua_State *L)
     kr_lua_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 0);
     memset(ctx, 0, sizeof *ctx);
     ctx->default_dtype = KR_F64;
-    kr_rng_seed(&ctx->rng, 0);
     int ctxi = lua_gettop(L);
 
     kr_lua_open_tensor(L, mod, ctxi);

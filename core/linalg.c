@@ -1,0 +1,173 @@
+/* Matrix products through CBLAS. */
+#include "linalg.h"
+
+#include <cblas.h>
+
+#define SHAPE(t, buf) kr_tensor_shape_str((t), (buf), sizeof(buf))
+
+/* How BLAS can read a 2-D operand in place: row-major with leading dimension ld, either as it
+ * is or transposed.  A view that is neither (e.g. every other column) must be copied. */
+typedef struct blas_mat {
+    int trans; /* 1: the memory holds the transpose, row-major */
+    int64_t ld;
+} blas_mat;
+
+static int blas_view(const kr_tensor *t, blas_mat *m)
+{
+    int64_t r = t->size[0], c = t->size[1], s0 = t->stride[0], s1 = t->stride[1];
+    if ((c == 1 || s1 == 1) && (r == 1 || s0 >= (c > 1 ? c : 1))) {
+        m->trans = 0;
+        m->ld = r == 1 ? (c > 1 ? c : 1) : s0;
+        if (m->ld < 1) m->ld = 1;
+        return 1;
+    }
+    if ((r == 1 || s0 == 1) && (c == 1 || s1 >= (r > 1 ? r : 1))) {
+        m->trans = 1;
+        m->ld = c == 1 ? (r > 1 ? r : 1) : s1;
+        if (m->ld < 1) m->ld = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* A contiguous copy when BLAS cannot read t in place; *use points at whichever to pass. */
+static kr_status blas_operand(const kr_tensor *t, kr_tensor *copy, const kr_tensor **use,
+                              blas_mat *m)
+{
+    copy->storage = NULL;
+    *use = t;
+    if (t->ndim == 2 && blas_view(t, m)) return KR_OK;
+    kr_status st = kr_tensor_empty(copy, t->dtype, t->ndim, t->size);
+    if (st) return st;
+    kr_copy_(copy, t);
+    *use = copy;
+    if (t->ndim == 2) blas_view(copy, m);
+    return KR_OK;
+}
+
+static void gemm(kr_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
+                 const void *A, int64_t lda, const void *B, int64_t ldb, double beta, void *C,
+                 int64_t ldc)
+{
+    enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+    if (dt == KR_F64)
+        cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, alpha, A, (int)lda, B, (int)ldb,
+                    beta, C, (int)ldc);
+    else
+        cblas_sgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, (float)alpha, A, (int)lda, B,
+                    (int)ldb, (float)beta, C, (int)ldc);
+}
+
+static kr_status matmul_mm(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double alpha,
+                           double beta)
+{
+    int64_t m = A->size[0], k = A->size[1], n = B->size[1];
+    kr_tensor ca, cb, cc;
+    const kr_tensor *ua, *ub, *uc;
+    blas_mat ma, mb, mc;
+    kr_status st;
+    if ((st = blas_operand(A, &ca, &ua, &ma))) return st;
+    if ((st = blas_operand(B, &cb, &ub, &mb))) {
+        kr_tensor_release(&ca);
+        return st;
+    }
+    /* C is written in place when BLAS can address it, else through a copy written back. */
+    cc.storage = NULL;
+    uc = C;
+    if (!blas_view(C, &mc)) {
+        if ((st = kr_tensor_empty(&cc, C->dtype, 2, C->size))) goto done;
+        if (beta != 0) kr_copy_(&cc, C);
+        uc = &cc;
+        blas_view(&cc, &mc);
+    }
+    if (m > 0 && n > 0) {
+        if (k == 0) {
+            /* BLAS leaves C alone when k = 0 only for some implementations: C = beta C here. */
+            if (beta == 0) kr_fill_((kr_tensor *)uc, 0);
+            else kr_binary_scalar((kr_tensor *)uc, uc, beta, KR_MUL, 0);
+        } else if (!mc.trans) {
+            /* C = A B, row-major */
+            gemm(C->dtype, ma.trans, mb.trans, m, n, k, alpha, kr_data(ua), ma.ld, kr_data(ub),
+                 mb.ld, beta, kr_data(uc), mc.ld);
+        } else {
+            /* C's memory holds C^T = B^T A^T */
+            gemm(C->dtype, !mb.trans, !ma.trans, n, m, k, alpha, kr_data(ub), mb.ld, kr_data(ua),
+                 ma.ld, beta, kr_data(uc), mc.ld);
+        }
+    }
+    if (uc != C) kr_copy_(C, uc);
+done:
+    kr_tensor_release(&ca);
+    kr_tensor_release(&cb);
+    kr_tensor_release(&cc);
+    return st;
+}
+
+static kr_status matmul_mv(kr_tensor *y, const kr_tensor *A, const kr_tensor *x, double alpha,
+                           double beta)
+{
+    int64_t m = A->size[0], n = A->size[1];
+    kr_tensor ca, cx, cy;
+    const kr_tensor *ua, *ux = x, *uy = y;
+    blas_mat ma;
+    kr_status st;
+    cx.storage = cy.storage = NULL;
+    if ((st = blas_operand(A, &ca, &ua, &ma))) return st;
+    if (x->stride[0] < 1 && n > 1) {
+        if ((st = kr_tensor_empty(&cx, x->dtype, 1, x->size))) goto done;
+        kr_copy_(&cx, x);
+        ux = &cx;
+    }
+    if (y->stride[0] < 1 && m > 1) {
+        if ((st = kr_tensor_empty(&cy, y->dtype, 1, y->size))) goto done;
+        if (beta != 0) kr_copy_(&cy, y);
+        uy = &cy;
+    }
+    if (m > 0) {
+        if (n == 0) {
+            if (beta == 0) kr_fill_((kr_tensor *)uy, 0);
+            else kr_binary_scalar((kr_tensor *)uy, uy, beta, KR_MUL, 0);
+        } else {
+            /* y = A x; a transposed A is A^T's memory, so ask for its transpose */
+            enum CBLAS_TRANSPOSE T = ma.trans ? CblasTrans : CblasNoTrans;
+            int rows = (int)(ma.trans ? n : m), cols = (int)(ma.trans ? m : n);
+            int incx = ux->stride[0] > 0 ? (int)ux->stride[0] : 1;
+            int incy = uy->stride[0] > 0 ? (int)uy->stride[0] : 1;
+            if (y->dtype == KR_F64)
+                cblas_dgemv(CblasRowMajor, T, rows, cols, alpha, kr_data(ua), (int)ma.ld,
+                            kr_data(ux), incx, beta, kr_data(uy), incy);
+            else
+                cblas_sgemv(CblasRowMajor, T, rows, cols, (float)alpha, kr_data(ua), (int)ma.ld,
+                            kr_data(ux), incx, (float)beta, kr_data(uy), incy);
+        }
+    }
+    if (uy != y) kr_copy_(y, uy);
+done:
+    kr_tensor_release(&ca);
+    kr_tensor_release(&cx);
+    kr_tensor_release(&cy);
+    return st;
+}
+
+kr_status kr_matmul(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double alpha,
+                    double beta)
+{
+    char sa[200], sb[200], sc[200];
+    if (A->ndim != 2 || (B->ndim != 1 && B->ndim != 2))
+        return kr_fail(KR_EINVAL, "matmul: expected 2-D * 2-D or 2-D * 1-D, got %s * %s",
+                       SHAPE(A, sa), SHAPE(B, sb));
+    if (A->size[1] != B->size[0])
+        return kr_fail(KR_EINVAL, "matmul: inner dimensions differ: %s * %s", SHAPE(A, sa),
+                       SHAPE(B, sb));
+    if (A->dtype != B->dtype || C->dtype != A->dtype)
+        return kr_fail(KR_EINVAL, "matmul: dtypes differ (A %s, B %s, out %s); convert with to()",
+                       kr_dtype_name(A->dtype), kr_dtype_name(B->dtype), kr_dtype_name(C->dtype));
+    int64_t want[2] = {A->size[0], B->ndim == 2 ? B->size[1] : 0};
+    if (C->ndim != B->ndim || C->size[0] != want[0] || (B->ndim == 2 && C->size[1] != want[1]))
+        return kr_fail(KR_EINVAL, "matmul: out is %s, the product %s * %s is %s", SHAPE(C, sc),
+                       SHAPE(A, sa), SHAPE(B, sb),
+                       kr_shape_str((char[200]){0}, 200, B->ndim, want));
+    if (C->storage == A->storage || C->storage == B->storage)
+        return kr_fail(KR_EINVAL, "matmul: out shares memory with an operand");
+    return B->ndim == 2 ? matmul_mm(C, A, B, alpha, beta) : matmul_mv(C, A, B, alpha, beta);
+}

@@ -1,0 +1,824 @@
+/* Tensors: storage, headers, views, element-wise arithmetic with broadcasting, reductions. */
+#include "tensor.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- dtypes ---------------------------------------------------------------------------- */
+
+size_t kr_dtype_size(kr_dtype dt)
+{
+    return dt == KR_F32 ? sizeof(float) : sizeof(double);
+}
+
+const char *kr_dtype_name(kr_dtype dt)
+{
+    return dt == KR_F32 ? "float32" : "float64";
+}
+
+/* ---- storage --------------------------------------------------------------------------- */
+
+/* Process-wide counters; relaxed atomics, since they are statistics, not synchronisation. */
+static uint64_t stat_allocations, stat_live, stat_peak;
+
+kr_alloc_stats kr_alloc_stats_get(void)
+{
+    kr_alloc_stats s;
+    s.allocations = __atomic_load_n(&stat_allocations, __ATOMIC_RELAXED);
+    s.live_bytes = __atomic_load_n(&stat_live, __ATOMIC_RELAXED);
+    s.peak_bytes = __atomic_load_n(&stat_peak, __ATOMIC_RELAXED);
+    return s;
+}
+
+enum { STORAGE_ALIGN = 64 };
+
+static kr_storage *storage_new(size_t nbytes, int zero)
+{
+    /* One block: header, padding to a 64-byte boundary, then the data. */
+    size_t total = sizeof(kr_storage) + STORAGE_ALIGN + nbytes;
+    if (nbytes > (size_t)1 << 46) return NULL;
+    unsigned char *block = zero ? calloc(1, total) : malloc(total);
+    if (!block) return NULL;
+    kr_storage *s = (kr_storage *)block;
+    uintptr_t p = (uintptr_t)(block + sizeof(kr_storage));
+    p = (p + STORAGE_ALIGN - 1) & ~(uintptr_t)(STORAGE_ALIGN - 1);
+    s->refs = 1;
+    s->nbytes = nbytes;
+    s->data = (unsigned char *)p;
+    __atomic_add_fetch(&stat_allocations, 1, __ATOMIC_RELAXED);
+    uint64_t live = __atomic_add_fetch(&stat_live, nbytes, __ATOMIC_RELAXED);
+    uint64_t peak = __atomic_load_n(&stat_peak, __ATOMIC_RELAXED);
+    while (live > peak &&
+           !__atomic_compare_exchange_n(&stat_peak, &peak, live, 1, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+    }
+    return s;
+}
+
+static void storage_unref(kr_storage *s)
+{
+    if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        __atomic_sub_fetch(&stat_live, s->nbytes, __ATOMIC_RELAXED);
+        free(s);
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------------------------ */
+
+static void set_contiguous_strides(kr_tensor *t)
+{
+    int64_t st = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        t->stride[d] = st;
+        st *= t->size[d] > 0 ? t->size[d] : 1;
+    }
+}
+
+static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size, int zero)
+{
+    memset(t, 0, sizeof *t);
+    if (dt != KR_F32 && dt != KR_F64) return kr_fail(KR_EINVAL, "tensor: unknown dtype %d", dt);
+    if (ndim < 0 || ndim > KR_MAXDIM)
+        return kr_fail(KR_EINVAL, "tensor: %d dimensions requested, at most %d are supported",
+                       ndim, KR_MAXDIM);
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (size[d] < 0)
+            return kr_fail(KR_EINVAL, "tensor: size of dimension %d is negative (%lld)", d + 1,
+                           (long long)size[d]);
+        if (size[d] > 0 && n > ((int64_t)1 << 40) / size[d])
+            return kr_fail(KR_ENOMEM, "tensor: too many elements requested");
+        n *= size[d];
+        t->size[d] = size[d];
+    }
+    t->ndim = ndim;
+    t->dtype = dt;
+    set_contiguous_strides(t);
+    t->storage = storage_new((size_t)n * kr_dtype_size(dt), zero);
+    if (!t->storage) {
+        return kr_fail(KR_ENOMEM, "tensor: out of memory allocating %lld elements", (long long)n);
+    }
+    return KR_OK;
+}
+
+kr_status kr_tensor_empty(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size)
+{
+    return tensor_alloc(t, dt, ndim, size, 0);
+}
+
+kr_status kr_tensor_zeros(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size)
+{
+    return tensor_alloc(t, dt, ndim, size, 1);
+}
+
+void kr_tensor_share(kr_tensor *dst, const kr_tensor *src)
+{
+    if (dst != src) *dst = *src;
+    if (dst->storage) __atomic_add_fetch(&dst->storage->refs, 1, __ATOMIC_RELAXED);
+}
+
+void kr_tensor_release(kr_tensor *t)
+{
+    storage_unref(t->storage);
+    t->storage = NULL;
+}
+
+/* ---- queries --------------------------------------------------------------------------- */
+
+int64_t kr_numel(const kr_tensor *t)
+{
+    int64_t n = 1;
+    for (int d = 0; d < t->ndim; d++) n *= t->size[d];
+    return n;
+}
+
+int kr_is_contiguous(const kr_tensor *t)
+{
+    int64_t st = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (t->size[d] != 1 && t->stride[d] != st) return 0;
+        st *= t->size[d];
+    }
+    return 1;
+}
+
+int kr_same_shape(const kr_tensor *a, const kr_tensor *b)
+{
+    if (a->ndim != b->ndim) return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->size[d] != b->size[d]) return 0;
+    return 1;
+}
+
+char *kr_tensor_shape_str(const kr_tensor *t, char *buf, size_t bufsize)
+{
+    return kr_shape_str(buf, bufsize, t->ndim, t->size);
+}
+
+static int64_t offset_of(const kr_tensor *t, const int64_t *index)
+{
+    int64_t off = t->offset;
+    for (int d = 0; d < t->ndim; d++) off += index[d] * t->stride[d];
+    return off;
+}
+
+double kr_get(const kr_tensor *t, const int64_t *index)
+{
+    int64_t off = offset_of(t, index);
+    if (t->dtype == KR_F32) return ((float *)t->storage->data)[off];
+    return ((double *)t->storage->data)[off];
+}
+
+void kr_set(const kr_tensor *t, const int64_t *index, double value)
+{
+    int64_t off = offset_of(t, index);
+    if (t->dtype == KR_F32)
+        ((float *)t->storage->data)[off] = (float)value;
+    else
+        ((double *)t->storage->data)[off] = value;
+}
+
+/* ---- views ----------------------------------------------------------------------------- */
+
+#define SHAPE(t, buf) kr_tensor_shape_str((t), (buf), sizeof(buf))
+
+static kr_status check_dim(const char *op, const kr_tensor *t, int dim)
+{
+    char sh[200];
+    if (dim < 0 || dim >= t->ndim)
+        return kr_fail(KR_EINVAL, "%s: dimension %d out of range for a %d-D tensor (%s)", op,
+                       dim + 1, t->ndim, SHAPE(t, sh));
+    return KR_OK;
+}
+
+kr_status kr_transpose(kr_tensor *dst, const kr_tensor *src, int d1, int d2)
+{
+    kr_status st;
+    if ((st = check_dim("transpose", src, d1)) || (st = check_dim("transpose", src, d2)))
+        return st;
+    kr_tensor_share(dst, src);
+    int64_t s = dst->size[d1], k = dst->stride[d1];
+    dst->size[d1] = dst->size[d2];
+    dst->stride[d1] = dst->stride[d2];
+    dst->size[d2] = s;
+    dst->stride[d2] = k;
+    return KR_OK;
+}
+
+kr_status kr_narrow(kr_tensor *dst, const kr_tensor *src, int dim, int64_t start, int64_t len)
+{
+    char sh[200];
+    kr_status st = check_dim("narrow", src, dim);
+    if (st) return st;
+    if (start < 0 || len < 0 || start + len > src->size[dim])
+        return kr_fail(KR_EINVAL,
+                       "narrow: elements %lld to %lld requested from dimension %d of size %lld "
+                       "(tensor is %s)",
+                       (long long)start + 1, (long long)(start + len), dim + 1,
+                       (long long)src->size[dim], SHAPE(src, sh));
+    kr_tensor_share(dst, src);
+    dst->offset += start * src->stride[dim];
+    dst->size[dim] = len;
+    return KR_OK;
+}
+
+kr_status kr_select(kr_tensor *dst, const kr_tensor *src, int dim, int64_t index)
+{
+    char sh[200];
+    kr_status st = check_dim("select", src, dim);
+    if (st) return st;
+    if (index < 0 || index >= src->size[dim])
+        return kr_fail(KR_EINVAL, "select: index %lld out of range 1..%lld in dimension %d (tensor is %s)",
+                       (long long)index + 1, (long long)src->size[dim], dim + 1, SHAPE(src, sh));
+    kr_tensor_share(dst, src);
+    dst->offset += index * src->stride[dim];
+    for (int d = dim; d < src->ndim - 1; d++) {
+        dst->size[d] = src->size[d + 1];
+        dst->stride[d] = src->stride[d + 1];
+    }
+    dst->ndim--;
+    return KR_OK;
+}
+
+kr_status kr_reshape(kr_tensor *dst, const kr_tensor *src, int ndim, const int64_t *size)
+{
+    char sh[200], want[200];
+    if (ndim < 0 || ndim > KR_MAXDIM)
+        return kr_fail(KR_EINVAL, "reshape: %d dimensions requested, at most %d are supported", ndim,
+                       KR_MAXDIM);
+    int64_t newsize[KR_MAXDIM], known = 1, n = kr_numel(src);
+    int infer = -1;
+    for (int d = 0; d < ndim; d++) {
+        newsize[d] = size[d];
+        if (size[d] == -1) {
+            if (infer >= 0) return kr_fail(KR_EINVAL, "reshape: only one size may be -1");
+            infer = d;
+        } else if (size[d] < 0) {
+            return kr_fail(KR_EINVAL, "reshape: size %lld is negative", (long long)size[d]);
+        } else {
+            known *= size[d];
+        }
+    }
+    if (infer >= 0) {
+        if (known == 0 || n % known != 0)
+            return kr_fail(KR_EINVAL, "reshape: cannot infer a size to reshape %lld elements (%s)",
+                           (long long)n, SHAPE(src, sh));
+        newsize[infer] = n / known;
+        known *= newsize[infer];
+    }
+    if (known != n)
+        return kr_fail(KR_EINVAL, "reshape: cannot reshape %s (%lld elements) into %s", SHAPE(src, sh),
+                       (long long)n, kr_shape_str(want, sizeof want, ndim, newsize));
+    if (!kr_is_contiguous(src))
+        return kr_fail(KR_EINVAL,
+                       "reshape: tensor (%s) is not contiguous; call contiguous() first",
+                       SHAPE(src, sh));
+    kr_tensor_share(dst, src);
+    dst->ndim = ndim;
+    for (int d = 0; d < ndim; d++) dst->size[d] = newsize[d];
+    set_contiguous_strides(dst);
+    return KR_OK;
+}
+
+kr_status kr_broadcast_shape(const char *op, const kr_tensor *a, const kr_tensor *b, int *ndim,
+                             int64_t *size)
+{
+    char sa[200], sb[200];
+    int n = a->ndim > b->ndim ? a->ndim : b->ndim;
+    for (int i = 0; i < n; i++) {
+        int da = a->ndim - n + i, db = b->ndim - n + i;
+        int64_t x = da >= 0 ? a->size[da] : 1, y = db >= 0 ? b->size[db] : 1;
+        if (x != y && x != 1 && y != 1)
+            return kr_fail(KR_EINVAL, "%s: shapes %s and %s cannot be broadcast together", op,
+                           SHAPE(a, sa), SHAPE(b, sb));
+        size[i] = x == 1 ? y : x;
+    }
+    *ndim = n;
+    return KR_OK;
+}
+
+kr_status kr_expand(kr_tensor *dst, const kr_tensor *src, int ndim, const int64_t *size)
+{
+    char sa[200], sb[200];
+    if (ndim < src->ndim || ndim > KR_MAXDIM)
+        return kr_fail(KR_EINVAL, "expand: cannot expand %s to %d dimensions", SHAPE(src, sa), ndim);
+    kr_tensor v = *src;
+    for (int i = 0; i < ndim; i++) {
+        int ds = src->ndim - ndim + i;
+        int64_t s = ds >= 0 ? src->size[ds] : 1;
+        if (s != size[i] && s != 1)
+            return kr_fail(KR_EINVAL, "expand: shape %s cannot be broadcast to %s", SHAPE(src, sa),
+                           kr_shape_str(sb, sizeof sb, ndim, size));
+        v.size[i] = size[i];
+        v.stride[i] = (ds >= 0 && s == size[i]) ? src->stride[ds] : 0;
+    }
+    v.ndim = ndim;
+    kr_tensor_share(dst, &v);
+    return KR_OK;
+}
+
+/* ---- iteration ------------------------------------------------------------------------- */
+
+/* Up to three operands of one logical shape, walked as an outer odometer over all but the
+ * innermost dimension.  Adjacent dimensions that are contiguous in every operand are merged
+ * first, so the common cases (contiguous, or a broadcast row) become one long inner loop. */
+typedef struct iter {
+    int ndim, nops;
+    int64_t size[KR_MAXDIM];
+    int64_t stride[3][KR_MAXDIM];
+} iter;
+
+static void iter_init(iter *it, int nops, const kr_tensor *const *ops)
+{
+    const kr_tensor *t0 = ops[0];
+    it->nops = nops;
+    it->ndim = 0;
+    for (int d = 0; d < t0->ndim; d++) {
+        if (t0->size[d] == 1) continue; /* size-1 dims carry no iteration */
+        int k = it->ndim;
+        if (k > 0) {
+            int merge = 1;
+            for (int o = 0; o < nops; o++)
+                if (it->stride[o][k - 1] != ops[o]->stride[d] * t0->size[d]) merge = 0;
+            if (merge) {
+                it->size[k - 1] *= t0->size[d];
+                for (int o = 0; o < nops; o++) it->stride[o][k - 1] = ops[o]->stride[d];
+                continue;
+            }
+        }
+        it->size[k] = t0->size[d];
+        for (int o = 0; o < nops; o++) it->stride[o][k] = ops[o]->stride[d];
+        it->ndim++;
+    }
+    if (it->ndim == 0) { /* a scalar or all-ones shape: one element */
+        it->ndim = 1;
+        it->size[0] = 1;
+        for (int o = 0; o < nops; o++) it->stride[o][0] = 1;
+    }
+}
+
+/* Calls body(ptrs, n, strides) for each inner run; ptrs are element pointers. */
+#define ITER_LOOP(it, esize, base, BODY)                                                        \
+    do {                                                                                         \
+        int64_t idx_[KR_MAXDIM] = {0};                                                           \
+        int inner_ = (it).ndim - 1;                                                              \
+        int64_t n_ = (it).size[inner_];                                                          \
+        for (;;) {                                                                               \
+            unsigned char *p_[3] = {0};                                                              \
+            for (int o_ = 0; o_ < (it).nops; o_++) {                                             \
+                int64_t off_ = 0;                                                                \
+                for (int d_ = 0; d_ < inner_; d_++) off_ += idx_[d_] * (it).stride[o_][d_];      \
+                p_[o_] = (base)[o_] + off_ * (int64_t)(esize);                                   \
+            }                                                                                    \
+            BODY;                                                                                \
+            int d_ = inner_ - 1;                                                                 \
+            while (d_ >= 0 && ++idx_[d_] == (it).size[d_]) idx_[d_--] = 0;                       \
+            if (d_ < 0) break;                                                                   \
+        }                                                                                        \
+    } while (0)
+
+/* ---- element-wise kernels -------------------------------------------------------------- */
+
+static inline double sigmoid(double x)
+{
+    return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+}
+
+/* One strided loop per operation; the contiguous case is the same loop with literal unit
+ * strides, so the compiler can vectorise it. */
+#define BIN_LOOP(T, o, a, b, n, so, sa, sb, EXPR)                                               \
+    do {                                                                                         \
+        if ((so) == 1 && (sa) == 1 && (sb) == 1) {                                               \
+            for (int64_t i = 0; i < (n); i++) {                                                  \
+                T x = (a)[i], y = (b)[i];                                                        \
+                (o)[i] = (EXPR);                                                                 \
+            }                                                                                    \
+        } else {                                                                                 \
+            for (int64_t i = 0; i < (n); i++) {                                                  \
+                T x = (a)[i * (sa)], y = (b)[i * (sb)];                                          \
+                (o)[i * (so)] = (EXPR);                                                          \
+            }                                                                                    \
+        }                                                                                        \
+    } while (0)
+
+#define BIN_KERNEL(NAME, T, POW)                                                    \
+    static void NAME(T *o, const T *a, const T *b, int64_t n, int64_t so, int64_t sa,          \
+                     int64_t sb, kr_binop op)                                                    \
+    {                                                                                            \
+        switch (op) {                                                                            \
+        case KR_ADD: BIN_LOOP(T, o, a, b, n, so, sa, sb, x + y); break;                          \
+        case KR_SUB: BIN_LOOP(T, o, a, b, n, so, sa, sb, x - y); break;                          \
+        case KR_MUL: BIN_LOOP(T, o, a, b, n, so, sa, sb, x * y); break;                          \
+        case KR_DIV: BIN_LOOP(T, o, a, b, n, so, sa, sb, x / y); break;                          \
+        case KR_POW: BIN_LOOP(T, o, a, b, n, so, sa, sb, POW(x, y)); break;                      \
+        case KR_MAX: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x >= y || y != y) ? x : y); break;     \
+        case KR_MIN: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x <= y || y != y) ? x : y); break;     \
+        }                                                                                        \
+    }
+
+BIN_KERNEL(bin_f64, double, pow)
+BIN_KERNEL(bin_f32, float, powf)
+
+static kr_status check_out(const char *op, const kr_tensor *out, int ndim, const int64_t *size,
+                           kr_dtype dt)
+{
+    char so[200], sw[200];
+    if (out->dtype != dt)
+        return kr_fail(KR_EINVAL, "%s: out is %s, operands are %s", op, kr_dtype_name(out->dtype),
+                       kr_dtype_name(dt));
+    int same = out->ndim == ndim;
+    for (int d = 0; same && d < ndim; d++) same = out->size[d] == size[d];
+    if (!same)
+        return kr_fail(KR_EINVAL, "%s: out is %s, the result is %s", op, SHAPE(out, so),
+                       kr_shape_str(sw, sizeof sw, ndim, size));
+    return KR_OK;
+}
+
+static kr_status check_dtypes(const char *op, const kr_tensor *a, const kr_tensor *b)
+{
+    if (a->dtype != b->dtype)
+        return kr_fail(KR_EINVAL, "%s: dtypes differ (%s and %s); convert one with to()", op,
+                       kr_dtype_name(a->dtype), kr_dtype_name(b->dtype));
+    return KR_OK;
+}
+
+static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
+                             const kr_tensor *b, kr_binop bop)
+{
+    int ndim;
+    int64_t size[KR_MAXDIM];
+    kr_status st;
+    if ((st = check_dtypes(op, a, b))) return st;
+    if ((st = kr_broadcast_shape(op, a, b, &ndim, size))) return st;
+    if ((st = check_out(op, out, ndim, size, a->dtype))) return st;
+    if (kr_numel(out) == 0) return KR_OK;
+    kr_tensor ea = *a, eb = *b;
+    /* Plain header copies: expand only rewrites sizes and strides (no reference taken). */
+    kr_tensor va, vb;
+    if ((st = kr_expand(&va, &ea, ndim, size))) return st;
+    if ((st = kr_expand(&vb, &eb, ndim, size))) {
+        kr_tensor_release(&va);
+        return st;
+    }
+    const kr_tensor *ops[3] = {out, &va, &vb};
+    iter it;
+    iter_init(&it, 3, ops);
+    unsigned char *base[3] = {kr_data(out), kr_data(&va), kr_data(&vb)};
+    int in = it.ndim - 1;
+    if (a->dtype == KR_F64)
+        ITER_LOOP(it, 8, base,
+                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
+                          it.stride[1][in], it.stride[2][in], bop));
+    else
+        ITER_LOOP(it, 4, base,
+                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
+                          it.stride[1][in], it.stride[2][in], bop));
+    kr_tensor_release(&va);
+    kr_tensor_release(&vb);
+    return KR_OK;
+}
+
+static const char *binop_name(kr_binop op)
+{
+    static const char *names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+    return names[op];
+}
+
+kr_status kr_binary(kr_tensor *out, const kr_tensor *a, const kr_tensor *b, kr_binop op)
+{
+    return binary_into(binop_name(op), out, a, b, op);
+}
+
+kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_binop op,
+                           int scalar_first)
+{
+    kr_status st = check_out(binop_name(op), out, a->ndim, a->size, a->dtype);
+    if (st) return st;
+    if (kr_numel(a) == 0) return KR_OK;
+    /* A 0-stride view of one stack value stands for the scalar, so one kernel serves both. */
+    double sd = s;
+    float sf = (float)s;
+    kr_storage fake = {1, 8, a->dtype == KR_F64 ? (unsigned char *)&sd : (unsigned char *)&sf};
+    kr_tensor vs = *a;
+    vs.storage = &fake;
+    vs.offset = 0;
+    for (int d = 0; d < vs.ndim; d++) vs.stride[d] = 0;
+    const kr_tensor *x = scalar_first ? &vs : a, *y = scalar_first ? a : &vs;
+    const kr_tensor *ops[3] = {out, x, y};
+    iter it;
+    iter_init(&it, 3, ops);
+    unsigned char *base[3] = {kr_data(out), kr_data(x), kr_data(y)};
+    int in = it.ndim - 1;
+    if (a->dtype == KR_F64)
+        ITER_LOOP(it, 8, base,
+                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
+                          it.stride[1][in], it.stride[2][in], op));
+    else
+        ITER_LOOP(it, 4, base,
+                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
+                          it.stride[1][in], it.stride[2][in], op));
+    return KR_OK;
+}
+
+#define UN_LOOP(T, o, a, n, so, sa, EXPR)                                                       \
+    do {                                                                                         \
+        if ((so) == 1 && (sa) == 1) {                                                           \
+            for (int64_t i = 0; i < (n); i++) {                                                  \
+                T x = (a)[i];                                                                    \
+                (o)[i] = (EXPR);                                                                 \
+            }                                                                                    \
+        } else {                                                                                 \
+            for (int64_t i = 0; i < (n); i++) {                                                  \
+                T x = (a)[i * (sa)];                                                             \
+                (o)[i * (so)] = (EXPR);                                                          \
+            }                                                                                    \
+        }                                                                                        \
+    } while (0)
+
+#define UN_KERNEL(NAME, T, EXP, LOG, SQRT, FABS, TANH)                                          \
+    static void NAME(T *o, const T *a, int64_t n, int64_t so, int64_t sa, kr_unop op)           \
+    {                                                                                            \
+        switch (op) {                                                                            \
+        case KR_NEG: UN_LOOP(T, o, a, n, so, sa, -x); break;                                     \
+        case KR_EXP: UN_LOOP(T, o, a, n, so, sa, EXP(x)); break;                                 \
+        case KR_LOG: UN_LOOP(T, o, a, n, so, sa, LOG(x)); break;                                 \
+        case KR_SQRT: UN_LOOP(T, o, a, n, so, sa, SQRT(x)); break;                               \
+        case KR_ABS: UN_LOOP(T, o, a, n, so, sa, FABS(x)); break;                                \
+        case KR_TANH: UN_LOOP(T, o, a, n, so, sa, TANH(x)); break;                               \
+        case KR_SIGMOID: UN_LOOP(T, o, a, n, so, sa, (T)sigmoid(x)); break;                      \
+        case KR_RELU: UN_LOOP(T, o, a, n, so, sa, x > 0 ? x : (T)0); break;                      \
+        case KR_SQUARE: UN_LOOP(T, o, a, n, so, sa, x * x); break;                               \
+        case KR_SIGN: UN_LOOP(T, o, a, n, so, sa, (T)((x > 0) - (x < 0))); break;                \
+        }                                                                                        \
+    }
+
+UN_KERNEL(un_f64, double, exp, log, sqrt, fabs, tanh)
+UN_KERNEL(un_f32, float, expf, logf, sqrtf, fabsf, tanhf)
+
+kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op)
+{
+    kr_status st = check_out("unary", out, a->ndim, a->size, a->dtype);
+    if (st) return st;
+    if (kr_numel(a) == 0) return KR_OK;
+    const kr_tensor *ops[2] = {out, a};
+    iter it;
+    iter_init(&it, 2, ops);
+    unsigned char *base[3] = {kr_data(out), kr_data(a), NULL};
+    int in = it.ndim - 1;
+    if (a->dtype == KR_F64)
+        ITER_LOOP(it, 8, base,
+                  un_f64((double *)p_[0], (double *)p_[1], n_, it.stride[0][in], it.stride[1][in], op));
+    else
+        ITER_LOOP(it, 4, base,
+                  un_f32((float *)p_[0], (float *)p_[1], n_, it.stride[0][in], it.stride[1][in], op));
+    return KR_OK;
+}
+
+static kr_status check_into(const char *op, const kr_tensor *a, const kr_tensor *b)
+{
+    char sa[200], sb[200];
+    int ndim;
+    int64_t size[KR_MAXDIM];
+    kr_status st = kr_broadcast_shape(op, a, b, &ndim, size);
+    if (st) return st;
+    int same = ndim == a->ndim;
+    for (int d = 0; same && d < ndim; d++) same = size[d] == a->size[d];
+    if (!same)
+        return kr_fail(KR_EINVAL, "%s: %s cannot be broadcast into %s", op, SHAPE(b, sb),
+                       SHAPE(a, sa));
+    return KR_OK;
+}
+
+kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
+{
+    kr_status st;
+    if ((st = check_dtypes("add_", a, b)) || (st = check_into("add_", a, b))) return st;
+    if (kr_numel(a) == 0) return KR_OK;
+    kr_tensor vb;
+    if ((st = kr_expand(&vb, b, a->ndim, a->size))) return st;
+    const kr_tensor *ops[2] = {a, &vb};
+    iter it;
+    iter_init(&it, 2, ops);
+    unsigned char *base[3] = {kr_data(a), kr_data(&vb), NULL};
+    int in = it.ndim - 1;
+    int64_t sa = it.stride[0][in], sb = it.stride[1][in];
+    if (a->dtype == KR_F64) {
+        ITER_LOOP(it, 8, base, {
+            double *x = (double *)p_[0];
+            const double *y = (const double *)p_[1];
+            if (sa == 1 && sb == 1)
+                for (int64_t i = 0; i < n_; i++) x[i] += alpha * y[i];
+            else
+                for (int64_t i = 0; i < n_; i++) x[i * sa] += alpha * y[i * sb];
+        });
+    } else {
+        float al = (float)alpha;
+        ITER_LOOP(it, 4, base, {
+            float *x = (float *)p_[0];
+            const float *y = (const float *)p_[1];
+            if (sa == 1 && sb == 1)
+                for (int64_t i = 0; i < n_; i++) x[i] += al * y[i];
+            else
+                for (int64_t i = 0; i < n_; i++) x[i * sa] += al * y[i * sb];
+        });
+    }
+    kr_tensor_release(&vb);
+    return KR_OK;
+}
+
+kr_status kr_fill_(kr_tensor *a, double value)
+{
+    if (kr_numel(a) == 0) return KR_OK;
+    const kr_tensor *ops[1] = {a};
+    iter it;
+    iter_init(&it, 1, ops);
+    unsigned char *base[3] = {kr_data(a), NULL, NULL};
+    int64_t s = it.stride[0][it.ndim - 1];
+    if (a->dtype == KR_F64)
+        ITER_LOOP(it, 8, base, {
+            double *x = (double *)p_[0];
+            for (int64_t i = 0; i < n_; i++) x[i * s] = value;
+        });
+    else
+        ITER_LOOP(it, 4, base, {
+            float *x = (float *)p_[0];
+            for (int64_t i = 0; i < n_; i++) x[i * s] = (float)value;
+        });
+    return KR_OK;
+}
+
+kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
+{
+    kr_status st = check_into("copy_", a, b);
+    if (st) return st;
+    if (kr_numel(a) == 0) return KR_OK;
+    kr_tensor vb;
+    if ((st = kr_expand(&vb, b, a->ndim, a->size))) return st;
+    const kr_tensor *ops[2] = {a, &vb};
+    iter it;
+    iter_init(&it, 2, ops);
+    unsigned char *base[3] = {kr_data(a), kr_data(&vb), NULL};
+    int in = it.ndim - 1;
+    int64_t sa = it.stride[0][in], sb = it.stride[1][in];
+    size_t ea = kr_dtype_size(a->dtype);
+    if (a->dtype == b->dtype && sa == 1 && sb == 1) {
+        ITER_LOOP(it, ea, base, memcpy(p_[0], p_[1], (size_t)n_ * ea));
+    } else if (a->dtype == KR_F64 && b->dtype == KR_F64) {
+        ITER_LOOP(it, 8, base, for (int64_t i = 0; i < n_; i++)((double *)p_[0])[i * sa] = ((double *)p_[1])[i * sb]);
+    } else if (a->dtype == KR_F32 && b->dtype == KR_F32) {
+        ITER_LOOP(it, 4, base, for (int64_t i = 0; i < n_; i++)((float *)p_[0])[i * sa] = ((float *)p_[1])[i * sb]);
+    } else if (a->dtype == KR_F64) {
+        /* the odometer steps by the first operand's element size; b's offsets are rescaled */
+        unsigned char *ba = base[0], *bb = base[1];
+        int64_t idx[KR_MAXDIM] = {0};
+        for (;;) {
+            int64_t oa = 0, ob = 0;
+            for (int d = 0; d < in; d++) {
+                oa += idx[d] * it.stride[0][d];
+                ob += idx[d] * it.stride[1][d];
+            }
+            double *x = (double *)(ba + oa * 8);
+            const float *y = (const float *)(bb + ob * 4);
+            for (int64_t i = 0; i < it.size[in]; i++) x[i * sa] = y[i * sb];
+            int d = in - 1;
+            while (d >= 0 && ++idx[d] == it.size[d]) idx[d--] = 0;
+            if (d < 0) break;
+        }
+    } else {
+        unsigned char *ba = base[0], *bb = base[1];
+        int64_t idx[KR_MAXDIM] = {0};
+        for (;;) {
+            int64_t oa = 0, ob = 0;
+            for (int d = 0; d < in; d++) {
+                oa += idx[d] * it.stride[0][d];
+                ob += idx[d] * it.stride[1][d];
+            }
+            float *x = (float *)(ba + oa * 4);
+            const double *y = (const double *)(bb + ob * 8);
+            for (int64_t i = 0; i < it.size[in]; i++) x[i * sa] = (float)y[i * sb];
+            int d = in - 1;
+            while (d >= 0 && ++idx[d] == it.size[d]) idx[d--] = 0;
+            if (d < 0) break;
+        }
+    }
+    kr_tensor_release(&vb);
+    return KR_OK;
+}
+
+/* ---- reductions ------------------------------------------------------------------------ */
+
+/* Reduces n elements at p with stride s.  Sums accumulate in double for both dtypes. */
+static double reduce_run(const unsigned char *p, kr_dtype dt, int64_t n, int64_t s, kr_reduce op,
+                         int64_t *arg)
+{
+    double acc = 0, best = 0;
+    int64_t bi = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double x = dt == KR_F64 ? ((const double *)p)[i * s] : ((const float *)p)[i * s];
+        switch (op) {
+        case KR_RSUM:
+        case KR_RMEAN: acc += x; break;
+        case KR_RMAX:
+        case KR_RARGMAX:
+            if (i == 0 || x > best || (x != x && best == best)) { best = x; bi = i; }
+            break;
+        case KR_RMIN:
+        case KR_RARGMIN:
+            if (i == 0 || x < best || (x != x && best == best)) { best = x; bi = i; }
+            break;
+        }
+    }
+    if (arg) *arg = bi;
+    if (op == KR_RSUM) return acc;
+    if (op == KR_RMEAN) return n ? acc / (double)n : NAN;
+    if (op == KR_RARGMAX || op == KR_RARGMIN) return (double)bi;
+    return best;
+}
+
+kr_status kr_reduce_all(const kr_tensor *a, kr_reduce op, double *result)
+{
+    int64_t n = kr_numel(a);
+    if (n == 0) {
+        if (op == KR_RSUM) { *result = 0; return KR_OK; }
+        return kr_fail(KR_EINVAL, "reduce: the tensor is empty");
+    }
+    if (kr_is_contiguous(a)) {
+        *result = reduce_run(kr_data(a), a->dtype, n, 1, op, NULL);
+        return KR_OK;
+    }
+    kr_tensor c;
+    kr_status st = kr_tensor_empty(&c, a->dtype, a->ndim, a->size);
+    if (st) return st;
+    kr_copy_(&c, a);
+    *result = reduce_run(kr_data(&c), c.dtype, n, 1, op, NULL);
+    kr_tensor_release(&c);
+    return KR_OK;
+}
+
+kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce op)
+{
+    char so[200], sa[200];
+    kr_status st = check_dim("reduce", a, dim);
+    if (st) return st;
+    if (a->size[dim] == 0 && op != KR_RSUM)
+        return kr_fail(KR_EINVAL, "reduce: dimension %d of %s is empty", dim + 1, SHAPE(a, sa));
+    /* out's shape is a's without dim; view a with dim moved last, then walk out. */
+    kr_tensor rest = *a;
+    for (int d = dim; d < a->ndim - 1; d++) {
+        rest.size[d] = a->size[d + 1];
+        rest.stride[d] = a->stride[d + 1];
+    }
+    rest.ndim--;
+    int same = out->ndim == rest.ndim && out->dtype == a->dtype;
+    for (int d = 0; same && d < rest.ndim; d++) same = out->size[d] == rest.size[d];
+    if (!same)
+        return kr_fail(KR_EINVAL, "reduce: out is %s %s, expected %s %s", kr_dtype_name(out->dtype),
+                       SHAPE(out, so), kr_dtype_name(a->dtype), SHAPE(&rest, sa));
+    int64_t n = a->size[dim], s = a->stride[dim];
+    size_t es = kr_dtype_size(a->dtype);
+    int64_t m = kr_numel(out);
+    int64_t idx[KR_MAXDIM] = {0};
+    for (int64_t k = 0; k < m; k++) {
+        int64_t oo = out->offset, oa = a->offset;
+        for (int d = 0; d < rest.ndim; d++) {
+            oo += idx[d] * out->stride[d];
+            oa += idx[d] * rest.stride[d];
+        }
+        double r = reduce_run(a->storage->data + oa * (int64_t)es, a->dtype, n, s, op, NULL);
+        if (out->dtype == KR_F64)
+            ((double *)out->storage->data)[oo] = r;
+        else
+            ((float *)out->storage->data)[oo] = (float)r;
+        for (int d = rest.ndim - 1; d >= 0; d--) {
+            if (++idx[d] < rest.size[d]) break;
+            idx[d] = 0;
+        }
+    }
+    return KR_OK;
+}
+
+double kr_norm(const kr_tensor *a)
+{
+    /* scaled sum of squares, so huge or tiny entries neither overflow nor underflow */
+    double scale = 0, ssq = 1;
+    int64_t n = kr_numel(a), idx[KR_MAXDIM] = {0};
+    for (int64_t k = 0; k < n; k++) {
+        double x = fabs(kr_get(a, idx));
+        if (x > 0) {
+            if (scale < x) {
+                ssq = 1 + ssq * (scale / x) * (scale / x);
+                scale = x;
+            } else {
+                ssq += (x / scale) * (x / scale);
+            }
+        } else if (x != x) {
+            return NAN;
+        }
+        for (int d = a->ndim - 1; d >= 0; d--) {
+            if (++idx[d] < a->size[d]) break;
+            idx[d] = 0;
+        }
+    }
+    return scale * sqrt(ssq);
+}
