@@ -13,7 +13,7 @@ end
 
 -- The path with its extension (if any) replaced: with_ext('out/a.png', '.csv') -> 'out/a.csv'.
 function M.with_ext(path, ext)
-  local dir, base = M.split(path)
+  local _, base = M.split(path)
   local stem = base:match("^(.+)%.[^.]*$") or base
   local prefix = path:sub(1, #path - #base)
   return prefix .. stem .. ext
@@ -24,17 +24,18 @@ function M.shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- True when `path` names an existing file or folder (renaming a path onto itself succeeds
--- exactly when it exists, without spawning a process).
-function M.exists(path)
-  return os.rename(path, path) and true or false
+-- True when `dir` is a folder (on Linux a folder opens for reading; "file/" does not).
+function M.is_dir(dir)
+  local f = io.open(dir .. "/", "r")
+  if f then f:close() return true end
+  return false
 end
 
 -- Creates `dir` and its parents when missing.  Returns true, or nil and a message.
 function M.mkdir_p(dir)
-  if dir == "" or M.exists(dir) then return true end
+  if dir == "" or M.is_dir(dir) then return true end
   os.execute("mkdir -p -- " .. M.shell_quote(dir) .. " 2>/dev/null")
-  if M.exists(dir) then return true end
+  if M.is_dir(dir) then return true end
   return nil, string.format("cannot create the folder '%s'", dir)
 end
 
@@ -43,7 +44,7 @@ end
 -- asks the C library for a name no other process holds; a counter separates our own calls.
 local counter = 0
 function M.temp_sibling(path)
-  local dir, base = M.split(path)
+  local _, base = M.split(path)
   local t = os.tmpname()
   os.remove(t)
   counter = counter + 1

@@ -483,14 +483,63 @@ local function range_cmd(axis, r)
   return string.format("set %srange [%s:%s]", axis, r[1] and gn(r[1]) or "*", r[2] and gn(r[2]) or "*")
 end
 
+-- Tics for a log axis over [lo, hi]: gnuplot labels only powers of ten, which leaves a
+-- range within a decade or two with one label or none; label 1-2-5 (or 1..9) steps there.
+local function log_tics(axis, lo, hi, L)
+  if not (lo and hi and lo > 0 and hi > lo) or hi / lo >= 100 then
+    L[#L + 1] = string.format("set %stics autofreq", axis)
+    return
+  end
+  local mant = hi / lo < 8 and { 1, 2, 3, 4, 5, 6, 7, 8, 9 } or { 1, 2, 5 }
+  local items = {}
+  for e = math.floor(math.log(lo, 10)) - 1, math.ceil(math.log(hi, 10)) do
+    for _, m in ipairs(mant) do
+      local v = m * 10.0 ^ e
+      if v >= lo * (1 - 1e-9) and v <= hi * (1 + 1e-9) then
+        items[#items + 1] = string.format('"%s" %s', string.format("%.6g", v), gn(v))
+      end
+    end
+  end
+  if #items < 2 then
+    L[#L + 1] = string.format("set %stics autofreq", axis)
+  else
+    L[#L + 1] = string.format("set %stics (%s)", axis, table.concat(items, ", "))
+  end
+end
+
+-- The positive data range of the series on one axis ("x" or "y"), or the given range.
+local function positive_span(series, key, range)
+  local lo, hi = math.huge, -math.huge
+  for _, s in ipairs(series) do
+    for _, v in ipairs(s[key]) do
+      if finite(v) and v > 0 then
+        if v < lo then lo = v end
+        if v > hi then hi = v end
+      end
+    end
+  end
+  if range then lo, hi = range[1] or lo, range[2] or hi end
+  if lo > hi then return nil end
+  return lo, hi
+end
+
 -- Every axis setting, set or unset, so that panels of a multiplot do not inherit.
-local function axes_cmds(a, L)
+local function axes_cmds(a, L, series)
   L[#L + 1] = a.title and ("set title " .. gq(a.title)) or "unset title"
   L[#L + 1] = a.xlabel and ("set xlabel " .. gq(a.xlabel)) or "unset xlabel"
   L[#L + 1] = a.ylabel and ("set ylabel " .. gq(a.ylabel)) or "unset ylabel"
   L[#L + 1] = "unset logscale"
   if a.logx then L[#L + 1] = "set logscale x" end
   if a.logy then L[#L + 1] = "set logscale y" end
+  for _, axis in ipairs { "x", "y" } do
+    if a["log" .. axis] then
+      local lo, hi = positive_span(series, axis, a[axis .. "range"])
+      log_tics(axis, lo, hi, L)
+    else
+      L[#L + 1] = string.format("set %stics autofreq", axis)
+    end
+    L[#L + 1] = string.format('set format %s "%%g"', axis)
+  end
   L[#L + 1] = range_cmd("x", a.xrange)
   L[#L + 1] = range_cmd("y", a.yrange)
   L[#L + 1] = a.grid and 'set grid lc rgb "#dddddd" lt 1' or "unset grid"
@@ -534,9 +583,12 @@ local function plot_series_cmds(series, first_index, L)
     if s.style == "points" or s.style == "linespoints" then any_points = true end
   end
   if not any_label then L[#L + 1] = "unset key" end
-  -- a margin inside autoscaled axes, so that markers on the edge are not cut in half
-  L[#L + 1] = any_points and "set offsets graph 0.03, graph 0.03, graph 0.03, graph 0.03"
-    or "set offsets 0, 0, 0, 0"
+  -- Autoscaled axes end at the data (not at the next tic), with a margin above and below,
+  -- and left and right too when there are markers, which would otherwise be cut in half.
+  L[#L + 1] = "set autoscale xfix"
+  L[#L + 1] = "set autoscale yfix"
+  local mx = any_points and "graph 0.03" or "0"
+  L[#L + 1] = string.format("set offsets %s, %s, graph 0.04, graph 0.04", mx, mx)
   local items = {}
   for k, s in ipairs(series) do series_items(s, first_index + k - 1, items) end
   L[#L + 1] = "plot " .. table.concat(items, ", \\\n     ")
@@ -614,7 +666,7 @@ local function lines_impl(job, opts, csv_writer)
   local data = new_data()
   for _, s in ipairs(series) do add_block(data, s.x, s.y) end
   local L = { "D = " .. gq(write_data(job, data)) }
-  axes_cmds(axes, L)
+  axes_cmds(axes, L, series)
   plot_series_cmds(series, 0, L)
   render(job, opts, L)
   return job.path, csvfile
@@ -693,7 +745,7 @@ M.figure = api("figure", function(job, opts)
     title and (" title " .. gq(title) .. string.format(' font ",%g"', job.fontsize + 2)) or "")
   local first = 0
   for _, p in ipairs(norm) do
-    axes_cmds(p.axes, L)
+    axes_cmds(p.axes, L, p.series)
     plot_series_cmds(p.series, first, L)
     first = first + #p.series
   end
