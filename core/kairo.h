@@ -8,6 +8,7 @@
 #include "image.h"
 #include "io.h"
 #include "linalg.h"
+#include "optim.h"
 #include "random.h"
 #include "tensor.h"
 
