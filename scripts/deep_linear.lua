@@ -32,9 +32,9 @@ Deep linear networks W = W_N ... W_1 (d x d factors) trained by gradient descent
 start on a rank-r matrix completion task, for each depth N.  At sampled steps it measures the
 rate of change of every singular value of W (central difference along the gradient-flow
 direction, step --probe) and compares it with Theorem 3 of Arora et al. (2019),
-d sigma_r/dt = -N (sigma_r^2)^(1-1/N) <grad L(W), u_r v_r^T>; it also reports the deviation of
-the actual gradient-descent steps (sigma_r(k+1) - sigma_r(k)) / lr, which adds an O(lr)
-discretisation error.  Prints per depth and start the loss, the relative error on the unseen
+d sigma_r/dt = -N (sigma_r^2)^(1-1/N) <grad L(W), u_r v_r^T>; the CSV also holds the rates of
+the steps actually taken, (sigma_r(k+1) - sigma_r(k)) / lr, which add an O(lr) discretisation
+error.  Prints per depth and start the loss, the relative error on the unseen
 entries, the effective rank and the largest deviations; writes the singular-value
 trajectories, a summary per depth and the Theorem-3 comparison as figures and CSV into --out.
 --init balanced builds an exactly balanced start (W_j = Q_{j+1} (e S)^(1/N) Q_j^T, with
