@@ -1,5 +1,8 @@
 /* Image files <-> tensors in [0, 1] (see image.h).
  *
+ * Writing JPEG is left out on purpose: stb_image_write 1.16's JPEG encoder shifts signed ints
+ * past their range (undefined behaviour that UBSan stops on), and no experiment needs it.
+ *
  * stb_image and stb_image_write (Debian libstb-dev) are compiled into this file alone.  Their
  * functions get hidden visibility, so they never leak out of libkairo.so (static linkage would
  * not do: stb_image 2.27 declares stbi_set_unpremultiply_on_load_thread but defines it under
@@ -218,7 +221,7 @@ kr_status kr_image_load(kr_tensor *t, const char *path, kr_dtype dt, int channel
 
 /* ---- saving ---------------------------------------------------------------------------- */
 
-typedef enum out_format { OUT_PNG, OUT_JPEG, OUT_PGM, OUT_PPM, OUT_PNM } out_format;
+typedef enum out_format { OUT_PNG, OUT_PGM, OUT_PPM, OUT_PNM } out_format;
 
 static int format_of(const char *path, out_format *fmt)
 {
@@ -226,8 +229,7 @@ static int format_of(const char *path, out_format *fmt)
     const char *dot = strrchr(path, '.');
     if (dot == NULL || (slash != NULL && dot < slash)) return 0;
     static const struct { const char *ext; out_format fmt; } table[] = {
-        {".png", OUT_PNG}, {".jpg", OUT_JPEG}, {".jpeg", OUT_JPEG},
-        {".pgm", OUT_PGM}, {".ppm", OUT_PPM},  {".pnm", OUT_PNM},
+        {".png", OUT_PNG}, {".pgm", OUT_PGM}, {".ppm", OUT_PPM}, {".pnm", OUT_PNM},
     };
     for (size_t k = 0; k < sizeof table / sizeof table[0]; k++)
         if (strcasecmp(dot, table[k].ext) == 0) {
@@ -311,8 +313,6 @@ static int encode(sink *s, out_format fmt, int w, int h, int comp, const unsigne
     switch (fmt) {
     case OUT_PNG:
         return stbi_write_png_to_func(sink_write, s, w, h, comp, bytes, w * comp);
-    case OUT_JPEG:
-        return stbi_write_jpg_to_func(sink_write, s, w, h, comp, bytes, 95);
     case OUT_PGM:
     case OUT_PPM:
     case OUT_PNM: {
@@ -334,7 +334,7 @@ kr_status kr_image_save(const char *path, const kr_tensor *t)
     out_format fmt;
     if (!format_of(path, &fmt))
         return kr_fail(KR_EINVAL, "image.save: cannot tell the format of '%s' from its extension "
-                                  "(use .png, .jpg, .pgm, .ppm or .pnm)", path);
+                                  "(use .png, .pgm, .ppm or .pnm)", path);
     char shape[8 * 21];
     int comp = t->ndim == 3 ? (int)(t->size[2] >= 1 && t->size[2] <= 4 ? t->size[2] : 0) : 1;
     if ((t->ndim != 2 && t->ndim != 3) || comp == 0)
@@ -345,9 +345,9 @@ kr_status kr_image_save(const char *path, const kr_tensor *t)
         return kr_fail(KR_EINVAL, "image.save: an image needs 1..65536 rows and columns, got %s",
                        kr_tensor_shape_str(t, shape, sizeof shape));
     if ((fmt == OUT_PGM && comp != 1) || (fmt == OUT_PPM && comp != 3) ||
-        (fmt == OUT_PNM && comp != 1 && comp != 3) || (fmt == OUT_JPEG && (comp == 2 || comp == 4)))
+        (fmt == OUT_PNM && comp != 1 && comp != 3))
         return kr_fail(KR_EINVAL, "image.save: '%s' cannot hold %d channels (%s); PGM holds 1, "
-                                  "PPM 3, JPEG 1 or 3, PNG 1 to 4", path, comp,
+                                  "PPM 3, PNG 1 to 4", path, comp,
                        kr_tensor_shape_str(t, shape, sizeof shape));
 
     size_t nbytes = (size_t)rows * (size_t)cols * (size_t)comp;

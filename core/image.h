@@ -1,5 +1,6 @@
-/* Images: PNG, JPEG, BMP, GIF, PNM (PGM/PPM), ... read through stb_image, written as PNG or
- * JPEG through stb_image_write, or as binary PGM/PPM directly (image.c).
+/* Images: PNG, JPEG, BMP, GIF, PNM (PGM/PPM), ... read through stb_image (binary PGM/PPM by
+ * image.c itself), written as PNG through stb_image_write or as binary PGM/PPM (image.c).
+ * 16-bit PGM/PPM samples are big-endian and scaled by the file's maxval, as netpbm says.
  *
  * An image is a tensor of intensities in [0, 1], row 1 at the top:
  *   grey     rows x cols
@@ -24,8 +25,8 @@ enum {
 kr_status kr_image_load(kr_tensor *t, const char *path, kr_dtype dt, int channels);
 
 /* Writes t (rows x cols, or rows x cols x C with C = 1..4; any strides; values clamped to
- * [0, 1], rounded to 8 bits) in the format named by path's extension: .png, .jpg/.jpeg
- * (quality 95), .pgm (grey), .ppm (RGB) or .pnm (either).  NaN is an error.  Writes to
+ * [0, 1], rounded to 8 bits) in the format named by path's extension: .png, .pgm (grey),
+ * .ppm (RGB) or .pnm (either).  NaN is an error.  Writes to
  * "path.tmp.XXXXXX" and renames, so a failure never destroys an existing file. */
 kr_status kr_image_save(const char *path, const kr_tensor *t);
 

@@ -3,7 +3,7 @@
  *   img = kr.image.load(path [, { dtype = "f32", channels = true | 1..4 }])
  *       grey rows x cols by default (colour through the BT.601 luma weights);
  *       channels = true keeps the file's channels (rows x cols x C), a number converts to it
- *   kr.image.save(path, img)      -- .png, .jpg, .pgm, .ppm, .pnm; values clamped to [0, 1]
+ *   kr.image.save(path, img)      -- .png, .pgm, .ppm, .pnm; values clamped to [0, 1]
  * A missing, unreadable or undecodable file raises an error naming the path and the reason. */
 #include <string.h>
 
