@@ -44,11 +44,12 @@ irmae_summary.csv.]],
     { "layers", "integer", 4, "l: linear layers between encoder and decoder (0: plain AE)",
       min = 0 },
     { "sweep", "flag", false, "run l = 0, 1, 2, 4, 8 and tabulate" },
-    { "hidden", "integers", { 512, 256 }, "encoder hidden sizes (the decoder mirrors them)",
+    { "baseline", "flag", true, "also train the plain autoencoder l = 0 (--no-baseline: only l)" },
+    { "hidden", "integers", { 256 }, "encoder hidden sizes (the decoder mirrors them)",
       min = 1 },
-    { "epochs", "integer", 20, "training epochs", min = 1 },
+    { "epochs", "integer", 30, "training epochs", min = 1 },
     { "batch", "integer", 64, "batch size", min = 1 },
-    { "lr", "number", 1e-3, "Adam's learning rate", positive = true },
+    { "lr", "number", 3e-4, "Adam's learning rate", positive = true },
     { "n-train", "integer", 0, "training images (0: 20000 shapes, or all of the IDX set)", min = 0 },
     { "n-test", "integer", 0, "test images (0: 5000 shapes, or all of the IDX set)", min = 0 },
     { "dtype", { "f32", "f64" }, "f32", "floating-point type" },
@@ -67,12 +68,17 @@ for _, a in ipairs(arg) do
 end
 if opts.quick then
   local quick = { n_train = 3000, n_test = 1000, epochs = 8, latent = 16, hidden = { 128 },
-                  batch = 32 }
+                  batch = 32, lr = 1e-3 }
   for k, v in pairs(quick) do
     if not given[k] then opts[k] = v end
   end
 end
-local ls = opts.sweep and { 0, 1, 2, 4, 8 } or (opts.layers > 0 and { 0, opts.layers } or { 0 })
+local ls = { opts.layers }
+if opts.sweep then
+  ls = { 0, 1, 2, 4, 8 }
+elseif opts.baseline and opts.layers > 0 then
+  ls = { 0, opts.layers }
+end
 
 -- ------------------------------------------------------------------------------- data
 local g = kr.Generator(opts.seed)
@@ -149,11 +155,9 @@ local function train(l)
       total, seen = total + loss * B, seen + B
     end
     m.history[epoch] = 2 * total / seen / D -- per-pixel mean squared error
-    io.write(string.format("\r  l = %d: epoch %d/%d, train MSE/pixel %.5f   ", l, epoch,
-      opts.epochs, m.history[epoch]))
-    io.flush()
+    print(string.format("  l = %d  epoch %d/%d  train MSE/pixel %.5f  (%.1f s)", l, epoch,
+      opts.epochs, m.history[epoch], clock:wall()))
   end
-  io.write("\n")
   m.seconds = clock:wall()
   -- codes of the test set and their spectrum
   local Z = ae.predict(m.coder, Xtest)
