@@ -2,7 +2,7 @@
 -- Sub-modules that are only sometimes needed (plot, ...) load on first use: kr.plot.
 local kr = require "kairo"
 
-local lazy = { plot = "kairo.plot" }
+local lazy = { plot = "kairo.plot", train = "kairo.train" }
 setmetatable(kr, {
   __index = function(t, k)
     local name = lazy[k]
@@ -13,5 +13,8 @@ setmetatable(kr, {
     end
   end,
 })
+
+require "kairo.nn"      -- kr.nn: activations, gradcheck (the C half is lua/l_nn.c)
+require "kairo.batches" -- kr.data.onehot, kr.data.batches
 
 return kr

@@ -1,0 +1,116 @@
+-- kr.nn, the Lua half: activation objects and the gradient check.  The C half (lua/l_nn.c)
+-- provides kr.nn.MLP, kr.nn.load, the losses, softmax and accuracy.
+--
+-- Activations.  kr.nn.activations.NAME has forward(x [, out]) -> f(x) and backward(y [, out])
+-- -> f'(x) computed from y = f(x) (never from x), for NAME in identity, sigmoid, tanh, relu,
+-- leaky_relu, softplus; kr.nn.activations.leaky_relu{ slope = 0.1 } makes one with another
+-- slope (default 0.01).  Any of them, or its name, may be given to kr.nn.MLP.
+-- A user-defined activation is a table { forward = function(u) ... end,
+-- backward = function(y) ... end } (each returning a tensor of the argument's shape; backward
+-- gets the OUTPUT y and returns f' at it).  The MLP calls it from C through Lua once per layer
+-- and pass: slower than the built-ins (which fuse bias, activation and derivative into the
+-- BLAS passes), and such a network cannot be saved.
+local kr = require "kairo"
+local nn = kr.nn
+
+local Builtin = {}
+Builtin.__index = Builtin
+
+local function builtin(name, slope)
+  local a = setmetatable({ name = name, slope = slope, builtin = true }, Builtin)
+  a.forward = function(x, out) return nn._act_forward(x, name, slope, out) end
+  a.backward = function(y, out) return nn._act_backward(y, name, slope, out) end
+  return a
+end
+
+-- leaky_relu{ slope = a }: the same activation with another slope
+function Builtin.__call(self, opts)
+  if self.name ~= "leaky_relu" then
+    error(string.format("activations.%s takes no options", self.name), 2)
+  end
+  local slope = type(opts) == "table" and opts.slope or nil
+  if type(slope) ~= "number" or slope < 0 or slope ~= slope or slope == math.huge then
+    error("activations.leaky_relu: slope must be a finite number >= 0", 2)
+  end
+  return builtin("leaky_relu", slope)
+end
+
+function Builtin.__tostring(self)
+  if self.name == "leaky_relu" then return string.format("leaky_relu(slope=%g)", self.slope) end
+  return self.name
+end
+
+nn.activations = {}
+for _, name in ipairs { "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus" } do
+  nn.activations[name] = builtin(name, name == "leaky_relu" and 0.01 or 0)
+end
+
+-- Gradient check.
+--   err, where = kr.nn.gradcheck(net, loss_fn, X, T [, opts])
+-- loss_fn(Y, T) returns loss, dY (kr.nn.mse and the other losses do).  Runs forward and
+-- backward once, then compares every entry of every dW, db (and of dL/dX unless
+-- opts.input == false) with the central difference (L(p + h) - L(p - h)) / 2h, evaluated in
+-- float64 with net:predict (h = opts.h or 1e-6).  The error of one entry is
+--   |analytic - numeric| / max(|analytic|, |numeric|, floor)      (floor = opts.floor or 1e-4)
+-- i.e. relative, turning absolute below `floor` where a difference quotient cannot be
+-- relatively accurate.  Returns the largest error and where it occurred ("W2[3,1]", "dX[...]").
+-- The network must be float64; X is perturbed in place (then restored), so it must be too.
+function nn.gradcheck(net, loss_fn, X, T, opts)
+  opts = opts or {}
+  local h, floor = opts.h or 1e-6, opts.floor or 1e-4
+  if net.dtype ~= "float64" then
+    error("gradcheck: the network is " .. net.dtype .. "; gradient checks need float64", 2)
+  end
+  if not kr.is_tensor(X) or X:dtype() ~= "float64" then
+    error("gradcheck: the input must be a float64 tensor", 2)
+  end
+  local Y = net:forward(X)
+  local _, dY = loss_fn(Y, T)
+  local dX = net:backward(dY):clone()
+  local analytic = {}
+  for i, g in ipairs(net:gradients()) do analytic[i] = g:clone() end
+
+  local function L() return (loss_fn(net:predict(X), T)) end
+
+  local worst, where = 0, "nothing"
+  -- compares the analytic gradient a (a tensor like p) with differences of L in p's entries
+  local function check(p, a, name)
+    local shape = p:shape()
+    local idx = {}
+    local function visit(d)
+      if d > #shape then
+        local v = p:get(table.unpack(idx))
+        idx[#idx + 1] = v + h; p:set(table.unpack(idx)); idx[#idx] = nil
+        local lp = L()
+        idx[#idx + 1] = v - h; p:set(table.unpack(idx)); idx[#idx] = nil
+        local lm = L()
+        idx[#idx + 1] = v; p:set(table.unpack(idx)); idx[#idx] = nil
+        local num = (lp - lm) / (2 * h)
+        local ana = a:get(table.unpack(idx))
+        local err = math.abs(ana - num) / math.max(math.abs(ana), math.abs(num), floor)
+        if err > worst or err ~= err then
+          worst = err
+          where = name .. "[" .. table.concat(idx, ",") .. "]"
+        end
+        return
+      end
+      for i = 1, shape[d] do
+        idx[d] = i
+        visit(d + 1)
+      end
+      idx[d] = nil
+    end
+    visit(1)
+  end
+
+  local params = net:parameters()
+  for i, p in ipairs(params) do
+    local l = (i - 1) // (net.bias and 2 or 1) + 1
+    local name = (net.bias and i % 2 == 0) and ("b" .. l) or ("W" .. l)
+    check(p, analytic[i], name)
+  end
+  if opts.input ~= false then check(X, dX, "dX") end
+  return worst, where
+end
+
+return nn
