@@ -10,6 +10,8 @@
  * Storage the network allocates (parameters, then workspaces when a batch grows) is reported
  * to the collector with kr_lua_account, as tensors are. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +27,18 @@ typedef struct mlp_ud {
 } mlp_ud;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
+/* luaL_error with printf's formats (%lld, %g), which lua_pushfstring lacks. */
+static int nn_error(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int nn_error(lua_State *L, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return luaL_error(L, "%s", msg);
+}
+
 static kr_mlp *check_mlp(lua_State *L, int idx)
 {
     mlp_ud *u = luaL_checkudata(L, idx, MLP_MT);
@@ -62,7 +76,7 @@ static kr_rng *opt_rng(lua_State *L, int idx, const char *op)
 {
     if (lua_isnoneornil(L, idx)) return &kr_lua_ctx_of(L)->rng;
     void *g = luaL_testudata(L, idx, GENERATOR_MT);
-    if (!g) luaL_error(L, "%s: rng must be a kr.Generator, got %s", op, luaL_typename(L, idx));
+    if (!g) nn_error(L, "%s: rng must be a kr.Generator, got %s", op, luaL_typename(L, idx));
     return (kr_rng *)g;
 }
 
@@ -86,12 +100,12 @@ static int64_t labels_count(lua_State *L, int idx, const char *op)
     char s[200];
     if (t) {
         if (t->ndim != 1)
-            luaL_error(L, "%s: labels must be a 1-D tensor, got %s", op,
+            nn_error(L, "%s: labels must be a 1-D tensor, got %s", op,
                        kr_tensor_shape_str(t, s, sizeof s));
         return t->size[0];
     }
     if (!lua_istable(L, idx))
-        luaL_error(L, "%s: labels must be a table or a 1-D tensor, got %s", op,
+        nn_error(L, "%s: labels must be a table or a 1-D tensor, got %s", op,
                    luaL_typename(L, idx));
     return (int64_t)luaL_len(L, idx);
 }
@@ -102,7 +116,7 @@ static int64_t *check_labels(lua_State *L, int idx, int64_t B, int64_t K, const 
 {
     int64_t count = labels_count(L, idx, op);
     if (count != B)
-        luaL_error(L, "%s: %lld labels for a batch of %lld", op, (long long)count, (long long)B);
+        nn_error(L, "%s: %lld labels for a batch of %lld", op, (long long)count, (long long)B);
     kr_tensor *t = kr_lua_test_tensor(L, idx);
     int64_t *out = labels_scratch(L, B);
     for (int64_t j = 0; j < B; j++) {
@@ -114,15 +128,15 @@ static int64_t *check_labels(lua_State *L, int idx, int64_t B, int64_t K, const 
             int isnum;
             v = lua_tonumberx(L, -1, &isnum);
             if (!isnum)
-                luaL_error(L, "%s: label %lld is %s, not a number", op, (long long)(j + 1),
+                nn_error(L, "%s: label %lld is %s, not a number", op, (long long)(j + 1),
                            luaL_typename(L, -1));
             lua_pop(L, 1);
         }
         if (v != floor(v))
-            luaL_error(L, "%s: label %g of sample %lld is not an integer", op, v,
+            nn_error(L, "%s: label %g of sample %lld is not an integer", op, v,
                        (long long)(j + 1));
         if (v < 1 || v > (double)K)
-            luaL_error(L, "%s: label %g of sample %lld is out of range 1..%lld", op, v,
+            nn_error(L, "%s: label %g of sample %lld is out of range 1..%lld", op, v,
                        (long long)(j + 1), (long long)K);
         out[j] = (int64_t)v - 1;
     }
@@ -225,12 +239,12 @@ static int l_accuracy(lua_State *L)
     kr_tensor *Y = kr_lua_check_tensor(L, 1), *T = kr_lua_test_tensor(L, 2);
     double acc;
     if (Y->ndim != 2)
-        luaL_error(L, "%s: output must be 2-D (classes x batch), got %s", op,
+        nn_error(L, "%s: output must be 2-D (classes x batch), got %s", op,
                    kr_tensor_shape_str(Y, s1, sizeof s1));
     int64_t *labels;
     if (T && T->ndim == 2) {
         if (!kr_same_shape(Y, T))
-            luaL_error(L, "%s: output is %s, target is %s", op,
+            nn_error(L, "%s: output is %s, target is %s", op,
                        kr_tensor_shape_str(Y, s1, sizeof s1), kr_tensor_shape_str(T, s2, sizeof s2));
         labels = labels_scratch(L, Y->size[1]);
         kr_lua_check(L, kr_argmax_columns(labels, T));
@@ -248,7 +262,7 @@ static int l_onehot(lua_State *L)
 {
     const char *op = "onehot";
     lua_Integer K = luaL_checkinteger(L, 2);
-    if (K < 1) luaL_error(L, "%s: the number of classes must be >= 1, got %lld", op, (long long)K);
+    if (K < 1) nn_error(L, "%s: the number of classes must be >= 1, got %lld", op, (long long)K);
     kr_dtype dt = kr_lua_opt_dtype(L, 3, kr_lua_ctx_of(L)->default_dtype);
     int64_t B = labels_count(L, 1, op);
     int64_t *labels = check_labels(L, 1, B, K, op);
@@ -315,7 +329,7 @@ static int l_gather(lua_State *L)
     lua_Integer start = luaL_checkinteger(L, 4);
     int64_t m = dst->ndim >= 1 ? dst->size[dst->ndim - 1] : 0;
     if (start < 0 || start > n || m > n - start)
-        luaL_error(L, "gather: samples %lld..%lld are outside the permutation of %lld",
+        nn_error(L, "gather: samples %lld..%lld are outside the permutation of %lld",
                    (long long)start + 1, (long long)(start + m), (long long)n);
     kr_lua_check(L, kr_gather_columns(dst, src, p + start));
     return 0;
@@ -409,9 +423,9 @@ static void parse_activation(lua_State *L, int v, int layer, kr_activation *a, i
     if (lua_type(L, v) == LUA_TSTRING) {
         const char *name = lua_tostring(L, v);
         if (strcmp(name, "softmax") == 0)
-            luaL_error(L, "MLP: softmax is not a layer activation: use output = \"identity\" and "
+            nn_error(L, "MLP: softmax is not a layer activation: use output = \"identity\" and "
                           "kr.nn.softmax_cross_entropy on the logits");
-        if (kr_act_from_name(a, name) != KR_OK) luaL_error(L, "MLP: %s", kr_last_error());
+        if (kr_act_from_name(a, name) != KR_OK) nn_error(L, "MLP: %s", kr_last_error());
         return;
     }
     if (lua_istable(L, v)) {
@@ -423,10 +437,10 @@ static void parse_activation(lua_State *L, int v, int layer, kr_activation *a, i
             lua_getfield(L, v, "slope");
             const char *name = lua_tostring(L, -2);
             if (!name || kr_act_from_name(a, name) != KR_OK)
-                luaL_error(L, "MLP: activation of layer %d is not a known built-in", layer + 1);
+                nn_error(L, "MLP: activation of layer %d is not a known built-in", layer + 1);
             if (lua_isnumber(L, -1)) a->slope = lua_tonumber(L, -1);
             lua_pop(L, 2);
-            if (kr_act_check("MLP", *a) != KR_OK) luaL_error(L, "%s", kr_last_error());
+            if (kr_act_check("MLP", *a) != KR_OK) nn_error(L, "%s", kr_last_error());
             return;
         }
         lua_getfield(L, v, "forward");
@@ -443,7 +457,7 @@ static void parse_activation(lua_State *L, int v, int layer, kr_activation *a, i
             return;
         }
     }
-    luaL_error(L, "MLP: the activation of layer %d must be a name or a table with forward and "
+    nn_error(L, "MLP: the activation of layer %d must be a name or a table with forward and "
                   "backward functions, got %s", layer + 1, luaL_typename(L, v));
 }
 
@@ -527,7 +541,7 @@ static kr_dtype parse_dtype(lua_State *L, int v, kr_dtype def)
     const char *s = lua_tostring(L, v);
     if (s && (!strcmp(s, "f64") || !strcmp(s, "float64") || !strcmp(s, "double"))) return KR_F64;
     if (s && (!strcmp(s, "f32") || !strcmp(s, "float32") || !strcmp(s, "float"))) return KR_F32;
-    luaL_error(L, "MLP: unknown dtype %s%s%s (use \"f64\" or \"f32\")", s ? "'" : "",
+    nn_error(L, "MLP: unknown dtype %s%s%s (use \"f64\" or \"f32\")", s ? "'" : "",
                s ? s : luaL_typename(L, v), s ? "'" : "");
     return def;
 }
@@ -543,16 +557,16 @@ static int l_mlp_new(lua_State *L)
             for (int k = 0; mlp_options[k] && !known; k++)
                 known = strcmp(lua_tostring(L, -2), mlp_options[k]) == 0;
         if (!known)
-            luaL_error(L, "MLP: unknown option %s (known: sizes, activation, output, init, "
+            nn_error(L, "MLP: unknown option %s (known: sizes, activation, output, init, "
                           "init_scale, bias, dtype, rng)",
                        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "(not a name)");
     }
     /* 2: sizes, 3: activation, 4: output, 5: init, 6: init_scale, 7: bias, 8: dtype, 9: rng */
     for (int k = 0; mlp_options[k]; k++) lua_getfield(L, 1, mlp_options[k]);
     if (!lua_istable(L, 2) || luaL_len(L, 2) < 2)
-        luaL_error(L, "MLP: sizes must be a list of at least two layer sizes, e.g. {784, 256, 10}");
+        nn_error(L, "MLP: sizes must be a list of at least two layer sizes, e.g. {784, 256, 10}");
     int nl = (int)luaL_len(L, 2) - 1;
-    if (nl > 65536) luaL_error(L, "MLP: too many layers (%d)", nl);
+    if (nl > 65536) nn_error(L, "MLP: too many layers (%d)", nl);
     int64_t *sizes = lua_newuserdatauv(L, sizeof *sizes * (size_t)(nl + 1), 0); /* 10 */
     kr_activation *act = lua_newuserdatauv(L, sizeof *act * (size_t)nl, 0);    /* 11 */
     for (int l = 0; l <= nl; l++) {
@@ -560,7 +574,7 @@ static int l_mlp_new(lua_State *L)
         int isint;
         lua_Integer n = lua_tointegerx(L, -1, &isint);
         if (!isint || n < 1)
-            luaL_error(L, "MLP: sizes[%d] must be a positive integer, got %s", l + 1,
+            nn_error(L, "MLP: sizes[%d] must be a positive integer, got %s", l + 1,
                        luaL_tolstring(L, -1, NULL));
         sizes[l] = n;
         lua_pop(L, 1);
@@ -569,10 +583,10 @@ static int l_mlp_new(lua_State *L)
     lua_getiuservalue(L, 12, 1); /* 13: state */
     if (is_activation_list(L, 3)) {
         if (!lua_isnil(L, 4))
-            luaL_error(L, "MLP: give the output activation either as the last entry of the "
+            nn_error(L, "MLP: give the output activation either as the last entry of the "
                           "activation list or as output, not both");
         if (luaL_len(L, 3) != nl)
-            luaL_error(L, "MLP: the activation list needs one entry per layer: %d (sizes has %d "
+            nn_error(L, "MLP: the activation list needs one entry per layer: %d (sizes has %d "
                           "entries), got %d", nl, nl + 1, (int)luaL_len(L, 3));
         for (int l = 0; l < nl; l++) {
             lua_geti(L, 3, l + 1);
@@ -581,7 +595,7 @@ static int l_mlp_new(lua_State *L)
         }
     } else {
         if (nl == 1 && !lua_isnil(L, 3) && lua_isnil(L, 4))
-            luaL_error(L, "MLP: a one-layer network has no hidden layer; set its activation with "
+            nn_error(L, "MLP: a one-layer network has no hidden layer; set its activation with "
                           "output = ...");
         if (lua_isnil(L, 3)) lua_pushliteral(L, "relu");
         else lua_pushvalue(L, 3);
@@ -595,17 +609,17 @@ static int l_mlp_new(lua_State *L)
     kr_init init = KR_INIT_DEFAULT;
     if (!lua_isnil(L, 5)) {
         const char *name = lua_tostring(L, 5);
-        if (!name) luaL_error(L, "MLP: init must be a name, got %s", luaL_typename(L, 5));
-        if (kr_init_from_name(&init, name) != KR_OK) luaL_error(L, "MLP: %s", kr_last_error());
+        if (!name) nn_error(L, "MLP: init must be a name, got %s", luaL_typename(L, 5));
+        if (kr_init_from_name(&init, name) != KR_OK) nn_error(L, "MLP: %s", kr_last_error());
     }
     double scale = 1.0;
     if (!lua_isnil(L, 6)) {
         if (!lua_isnumber(L, 6))
-            luaL_error(L, "MLP: init_scale must be a number, got %s", luaL_typename(L, 6));
+            nn_error(L, "MLP: init_scale must be a number, got %s", luaL_typename(L, 6));
         scale = lua_tonumber(L, 6);
     }
     if (!lua_isnil(L, 7) && !lua_isboolean(L, 7))
-        luaL_error(L, "MLP: bias must be true or false, got %s", luaL_typename(L, 7));
+        nn_error(L, "MLP: bias must be true or false, got %s", luaL_typename(L, 7));
     int bias = lua_isnil(L, 7) || lua_toboolean(L, 7);
     kr_dtype dt = parse_dtype(L, 8, kr_lua_ctx_of(L)->default_dtype);
     kr_rng *g = opt_rng(L, 9, "MLP");
