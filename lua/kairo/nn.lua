@@ -55,11 +55,12 @@ end
 -- entry is
 --   |analytic - N(h)| / max(|analytic|, |N(h)|, floor)          (floor = opts.floor or 1e-4)
 -- relative, and absolute below `floor` (1e-6 relative there means 1e-10 absolute).
--- Where the loss is not smooth within 4h of p (a ReLU kink is crossed), no difference quotient
--- is accurate: such entries are recognised by N(h) and N(2h) disagreeing by more than
--- opts.smooth (1e-6) relative, left out and counted in `skipped`.  A wrong gradient does not
--- make the differences disagree, so skipping cannot hide it; a test should still check that
--- few entries were skipped.  Returns the largest error, where it occurred ("W2[3,1]",
+-- Where the loss is not smooth within 4h of p (a ReLU kink is crossed, or sits at p), no
+-- difference quotient is accurate.  Such entries are recognised by N(h) and N(2h) disagreeing,
+-- or by the second differences S(s) = L(p+s) - 2L(p) + L(p-s) breaking S(2h) = 4 S(h), by
+-- more than opts.smooth (1e-6) relative; they are left out and counted in `skipped`.  A
+-- wrong gradient does not make the differences disagree, so skipping cannot hide it; a test
+-- should still check that few entries were skipped.  Returns the largest error, where it occurred ("W2[3,1]",
 -- "dX[2,5]") and the number of skipped entries.  The network must be float64; X is perturbed
 -- in place (then restored), so it must be a float64 tensor too.
 function nn.gradcheck(net, loss_fn, X, T, opts)
@@ -78,6 +79,7 @@ function nn.gradcheck(net, loss_fn, X, T, opts)
   for i, g in ipairs(net:gradients()) do analytic[i] = g:clone() end
 
   local function L() return (loss_fn(net:predict(X), T)) end
+  local L0 = L()
 
   local worst, where, skipped = 0, "nothing", 0
   -- compares the analytic gradient a (a tensor like p) with differences of L in p's entries
@@ -96,7 +98,11 @@ function nn.gradcheck(net, loss_fn, X, T, opts)
         at(v)
         local num = (4 * d1 - d2) / 3       -- Richardson: error O(h^4)
         local num2 = (4 * d2 - d4) / 3      -- the same with 2h
-        if math.abs(num - num2) > smooth * math.max(math.abs(num), floor) then
+        local scale = smooth * math.max(math.abs(num), floor)
+        -- second differences: S(2h) = 4 S(h) + O(h^4) when L is smooth, 2 S(h) at a kink
+        local s1, s2 = at(v + h) - 2 * L0 + at(v - h), at(v + 2 * h) - 2 * L0 + at(v - 2 * h)
+        at(v)
+        if math.abs(num - num2) > scale or math.abs(s2 - 4 * s1) / (2 * h) > scale then
           skipped = skipped + 1
           return
         end
