@@ -11,6 +11,7 @@
 #include "linalg.h"
 #include "loss.h"
 #include "mlp.h"
+#include "optim.h"
 #include "random.h"
 #include "tensor.h"
 
