@@ -380,6 +380,29 @@ describe("MLP workspaces", function()
   end)
 end)
 
+describe("MLP memory", function()
+  it("storage made by predict is collected: memory stays bounded", function()
+    local g = kr.Generator(10)
+    local net = nn.MLP { sizes = { 100, 1000, 100 }, rng = g }
+    local X = g:randn(100, 2000)
+    local peak, base = 0, kr.alloc_stats().live_bytes
+    for _ = 1, 60 do -- each predict makes about 17 MB; 60 of them would be 1 GB
+      net:predict(X)
+      peak = math.max(peak, kr.alloc_stats().live_bytes - base)
+    end
+    assert.is_true(peak < 300e6, peak)
+  end)
+
+  it("forward and backward return views of workspaces that the next call overwrites", function()
+    local g = kr.Generator(11)
+    local net = nn.MLP { sizes = { 2, 3 }, output = "identity", rng = g }
+    local Y1 = net:forward(kr.ones(2, 4))
+    local first = Y1:clone()
+    net:forward(kr.zeros(2, 4))
+    assert.are_not.same(first:totable(), Y1:totable())
+  end)
+end)
+
 -- ---- files ---------------------------------------------------------------------------------
 describe("MLP save and load", function()
   local dir = os.tmpname()

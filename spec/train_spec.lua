@@ -216,6 +216,30 @@ describe("kr.train", function()
     assert.are.same(b.b[1]:totable(), a.b[1]:totable())
   end)
 
+  it("drives the optimizers of kr.optim through opt:step(net)", function()
+    if not kr.optim then
+      pending("kr.optim is not there yet")
+      return
+    end
+    local function run(opt)
+      local g = kr.Generator(12)
+      local net = nn.MLP { sizes = { 3, 6, 2 }, activation = "tanh", rng = g }
+      local X = g:randn(3, 40)
+      local T = X:narrow(1, 1, 2) * 0.5 -- a target the network can learn
+      local h = kr.train { net = net, optimizer = opt, loss = "mse", X = X, T = T, epochs = 30,
+        batch_size = 8, rng = g }
+      return h, net
+    end
+    local h1, n1 = run(SGD(0.05))
+    local h2, n2 = run(kr.optim.SGD { lr = 0.05 })
+    for i, p in ipairs(n1:parameters()) do
+      assert.is_true((p - n2:parameters()[i]):abs():max() < 1e-12)
+    end
+    assert.is_true(math.abs(h1.loss[30] - h2.loss[30]) < 1e-12)
+    local h3 = run(kr.optim.Adam { lr = 1e-2 })
+    assert.is_true(h3.loss[30] < h3.loss[1] / 5, h3.loss[30] / h3.loss[1])
+  end)
+
   it("rejects bad options", function()
     local net = nn.MLP { sizes = { 2, 1 }, output = "identity" }
     local base = { net = net, optimizer = SGD(0.1), X = kr.zeros(2, 4), T = kr.zeros(1, 4) }
