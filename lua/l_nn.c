@@ -470,6 +470,36 @@ static int is_activation_list(lua_State *L, int v)
     return t != LUA_TNIL;
 }
 
+/* Pushes what describes layer l's activation and can be given back to kr.nn.MLP: the name of
+ * a built-in, kr.nn.activations.leaky_relu{ slope = a } for a leaky ReLU of another slope, the
+ * user's table for a user-defined one. */
+static void push_activation(lua_State *L, int state, kr_activation a, int l)
+{
+    if (a.kind == KR_ACT_CUSTOM) {
+        lua_getfield(L, state, "custom");
+        lua_geti(L, -1, l + 1);
+        lua_remove(L, -2);
+        return;
+    }
+    if (a.kind == KR_ACT_LEAKY_RELU && a.slope != KR_LEAKY_RELU_SLOPE) {
+        int top = lua_gettop(L);
+        lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+        if (lua_getfield(L, -1, "kairo") == LUA_TTABLE && lua_getfield(L, -1, "nn") == LUA_TTABLE &&
+            lua_getfield(L, -1, "activations") == LUA_TTABLE &&
+            lua_getfield(L, -1, "leaky_relu") != LUA_TNIL) {
+            lua_createtable(L, 0, 1);
+            lua_pushnumber(L, a.slope);
+            lua_setfield(L, -2, "slope");
+            lua_call(L, 1, 1); /* kr.nn.activations.leaky_relu{ slope = a } */
+            lua_replace(L, top + 1);
+            lua_settop(L, top + 1);
+            return;
+        }
+        lua_settop(L, top); /* kairo.nn not loaded yet: the name will do */
+    }
+    lua_pushstring(L, kr_act_name(a.kind));
+}
+
 /* Fills the state table at `state` with the views and descriptions of net. */
 static void build_state(lua_State *L, int state, const kr_mlp *net)
 {
@@ -510,7 +540,7 @@ static void build_state(lua_State *L, int state, const kr_mlp *net)
     lua_setfield(L, state, "sizes");
     lua_createtable(L, net->nlayers, 0);
     for (int l = 0; l < net->nlayers; l++) {
-        lua_pushstring(L, kr_act_name(net->act[l].kind));
+        push_activation(L, state, net->act[l], l);
         lua_seti(L, -2, l + 1);
     }
     lua_setfield(L, state, "activations");
@@ -752,6 +782,11 @@ static int mlp_tostring(lua_State *L)
     for (int l = 0; l < net->nlayers; l++) {
         if (l) luaL_addstring(&b, ", ");
         luaL_addstring(&b, kr_act_name(net->act[l].kind));
+        if (net->act[l].kind == KR_ACT_LEAKY_RELU && net->act[l].slope != KR_LEAKY_RELU_SLOPE) {
+            char slope[64];
+            snprintf(slope, sizeof slope, "(slope=%g)", net->act[l].slope);
+            luaL_addstring(&b, slope);
+        }
     }
     lua_pushfstring(L, "; %s%s)", kr_dtype_name(net->dtype), net->bias ? "" : ", no bias");
     luaL_addvalue(&b);

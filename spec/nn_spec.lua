@@ -126,7 +126,14 @@ describe("MLP construction", function()
   it("takes one activation per layer as a list, names or objects", function()
     local net = nn.MLP { sizes = { 2, 3, 3, 1 },
       activation = { "sigmoid", nn.activations.leaky_relu { slope = 0.2 }, nn.activations.tanh } }
-    assert.are.same({ "sigmoid", "leaky_relu", "tanh" }, net.activations)
+    assert.are.same({ "sigmoid", "leaky_relu", "tanh" },
+      { net.activations[1], net.activations[2].name, net.activations[3] })
+    assert.are.equal(0.2, net.activations[2].slope)
+    assert.are.equal("kairo.MLP 2-3-3-1 (sigmoid, leaky_relu(slope=0.2), tanh; float64)",
+      tostring(net))
+    -- what net.activations holds can be given back to MLP
+    local copy = nn.MLP { sizes = net.sizes, activation = net.activations }
+    assert.are.equal(tostring(net), tostring(copy))
   end)
 
   it("parameters and gradients are matching lists of the same views", function()
