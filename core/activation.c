@@ -79,48 +79,70 @@ static inline float dsoftplus_f32(float y) { return -expm1f(-y); }
 #define GRAD_LOOP(STMT)                                                                     \
     for (int64_t k = 0; k < count; k++) { STMT; }
 
-#define DEFINE_KERNELS(SUF, T, TANH)                                                   \
-    static void bias_act_##SUF(T *u, const T *b, int64_t n, int64_t rows, kr_activation act) \
-    {                                                                                       \
-        const T a = (T)act.slope;                                                           \
-        switch (act.kind) {                                                                 \
-        case KR_ACT_IDENTITY: if (b) BIAS_LOOP(T, x) break;                                 \
-        case KR_ACT_SIGMOID: BIAS_LOOP(T, sigmoid_##SUF(x)) break;                          \
-        case KR_ACT_TANH: BIAS_LOOP(T, TANH(x)) break;                                      \
-        case KR_ACT_RELU: BIAS_LOOP(T, x > 0 ? x : (T)0) break;                             \
-        case KR_ACT_LEAKY_RELU: BIAS_LOOP(T, x > 0 ? x : a * x) break;                      \
-        case KR_ACT_SOFTPLUS: BIAS_LOOP(T, softplus_##SUF(x)) break;                        \
-        default: break;                                                                     \
-        }                                                                                   \
-    }                                                                                       \
-    static void grad_mul_##SUF(T *g, const T *y, int64_t count, kr_activation act)          \
-    {                                                                                       \
-        const T a = (T)act.slope;                                                           \
-        switch (act.kind) {                                                                 \
-        case KR_ACT_SIGMOID: GRAD_LOOP(g[k] *= y[k] * ((T)1 - y[k])) break;                 \
-        case KR_ACT_TANH: GRAD_LOOP(g[k] *= (T)1 - y[k] * y[k]) break;                      \
-        case KR_ACT_RELU: GRAD_LOOP(g[k] = y[k] > 0 ? g[k] : (T)0) break;                   \
-        case KR_ACT_LEAKY_RELU: GRAD_LOOP(g[k] = y[k] > 0 ? g[k] : a * g[k]) break;         \
-        case KR_ACT_SOFTPLUS: GRAD_LOOP(g[k] *= dsoftplus_##SUF(y[k])) break;               \
-        default: break; /* identity: f' = 1 */                                              \
-        }                                                                                   \
-    }                                                                                       \
-    /* d = f'(y) (d may be y) */                                                            \
-    static void deriv_##SUF(T *d, const T *y, int64_t count, kr_activation act)             \
-    {                                                                                       \
-        const T a = (T)act.slope;                                                           \
-        switch (act.kind) {                                                                 \
-        case KR_ACT_SIGMOID: GRAD_LOOP(d[k] = y[k] * ((T)1 - y[k])) break;                  \
-        case KR_ACT_TANH: GRAD_LOOP(d[k] = (T)1 - y[k] * y[k]) break;                       \
-        case KR_ACT_RELU: GRAD_LOOP(d[k] = y[k] > 0 ? (T)1 : (T)0) break;                   \
-        case KR_ACT_LEAKY_RELU: GRAD_LOOP(d[k] = y[k] > 0 ? (T)1 : a) break;                \
-        case KR_ACT_SOFTPLUS: GRAD_LOOP(d[k] = dsoftplus_##SUF(y[k])) break;                \
-        default: GRAD_LOOP(d[k] = (T)1) break;                                              \
-        }                                                                                   \
+/* Function bodies shared by the two dtypes; the element functions come in by name. */
+#define BIAS_ACT_BODY(T, SIGMOID, TANH, SOFTPLUS)                                          \
+    const T a = (T)act.slope;                                                               \
+    switch (act.kind) {                                                                     \
+    case KR_ACT_IDENTITY: if (b) BIAS_LOOP(T, x) break;                                     \
+    case KR_ACT_SIGMOID: BIAS_LOOP(T, SIGMOID(x)) break;                                    \
+    case KR_ACT_TANH: BIAS_LOOP(T, TANH(x)) break;                                          \
+    case KR_ACT_RELU: BIAS_LOOP(T, x > 0 ? x : (T)0) break;                                 \
+    case KR_ACT_LEAKY_RELU: BIAS_LOOP(T, x > 0 ? x : a * x) break;                          \
+    case KR_ACT_SOFTPLUS: BIAS_LOOP(T, SOFTPLUS(x)) break;                                  \
+    default: break;                                                                         \
     }
 
-DEFINE_KERNELS(f64, double, tanh)
-DEFINE_KERNELS(f32, float, tanhf)
+#define GRAD_MUL_BODY(T, DSOFTPLUS)                                                         \
+    const T a = (T)act.slope;                                                               \
+    switch (act.kind) {                                                                     \
+    case KR_ACT_SIGMOID: GRAD_LOOP(g[k] *= y[k] * ((T)1 - y[k])) break;                     \
+    case KR_ACT_TANH: GRAD_LOOP(g[k] *= (T)1 - y[k] * y[k]) break;                          \
+    case KR_ACT_RELU: GRAD_LOOP(g[k] = y[k] > 0 ? g[k] : (T)0) break;                       \
+    case KR_ACT_LEAKY_RELU: GRAD_LOOP(g[k] = y[k] > 0 ? g[k] : a * g[k]) break;             \
+    case KR_ACT_SOFTPLUS: GRAD_LOOP(g[k] *= DSOFTPLUS(y[k])) break;                         \
+    default: break; /* identity: f' = 1 */                                                  \
+    }
+
+#define DERIV_BODY(T, DSOFTPLUS)                                                            \
+    const T a = (T)act.slope;                                                               \
+    switch (act.kind) {                                                                     \
+    case KR_ACT_SIGMOID: GRAD_LOOP(d[k] = y[k] * ((T)1 - y[k])) break;                      \
+    case KR_ACT_TANH: GRAD_LOOP(d[k] = (T)1 - y[k] * y[k]) break;                           \
+    case KR_ACT_RELU: GRAD_LOOP(d[k] = y[k] > 0 ? (T)1 : (T)0) break;                       \
+    case KR_ACT_LEAKY_RELU: GRAD_LOOP(d[k] = y[k] > 0 ? (T)1 : a) break;                    \
+    case KR_ACT_SOFTPLUS: GRAD_LOOP(d[k] = DSOFTPLUS(y[k])) break;                          \
+    default: GRAD_LOOP(d[k] = (T)1) break;                                                  \
+    }
+
+/* u[r n + i] = f(u[r n + i] + b[i]) */
+static void bias_act_f64(double *u, const double *b, int64_t n, int64_t rows, kr_activation act)
+{
+    BIAS_ACT_BODY(double, sigmoid_f64, tanh, softplus_f64)
+}
+static void bias_act_f32(float *u, const float *b, int64_t n, int64_t rows, kr_activation act)
+{
+    BIAS_ACT_BODY(float, sigmoid_f32, tanhf, softplus_f32)
+}
+
+/* g[k] *= f'(y[k]) */
+static void grad_mul_f64(double *g, const double *y, int64_t count, kr_activation act)
+{
+    GRAD_MUL_BODY(double, dsoftplus_f64)
+}
+static void grad_mul_f32(float *g, const float *y, int64_t count, kr_activation act)
+{
+    GRAD_MUL_BODY(float, dsoftplus_f32)
+}
+
+/* d[k] = f'(y[k]) (d may be y) */
+static void deriv_f64(double *d, const double *y, int64_t count, kr_activation act)
+{
+    DERIV_BODY(double, dsoftplus_f64)
+}
+static void deriv_f32(float *d, const float *y, int64_t count, kr_activation act)
+{
+    DERIV_BODY(float, dsoftplus_f32)
+}
 
 void kr_act_bias_forward(kr_dtype dt, void *u, const void *b, int64_t n, int64_t rows,
                          kr_activation act)
