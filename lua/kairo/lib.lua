@@ -2,7 +2,7 @@
 -- Sub-modules that are only sometimes needed (plot, ...) load on first use: kr.plot.
 local kr = require "kairo"
 
-local lazy = { plot = "kairo.plot" }
+local lazy = { plot = "kairo.plot", cli = "kairo.cli" }
 setmetatable(kr, {
   __index = function(t, k)
     local name = lazy[k]
