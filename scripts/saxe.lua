@@ -1,0 +1,196 @@
+-- Saxe, McClelland & Ganguli (PNAS 2019): how a deep linear network learns a hierarchy of
+-- concepts one mode at a time, and a shallow one all at once.  The simulation lives in
+-- lua/kairo/saxe.lua; this script is its command line: options, the table, CSV and figures.
+--
+--   lua5.4 scripts/saxe.lua                      the chapter's run (Euler, random start)
+--   lua5.4 scripts/saxe.lua --init balanced --method rk4     the closed form is exact here
+--   lua5.4 scripts/saxe.lua --depth 3            8 items, 15 properties
+--   lua5.4 scripts/saxe.lua --help
+local ROOT = ((arg and arg[0] or ""):match("^(.*)/[^/]*$") or ".") .. "/.."
+package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. package.path
+package.cpath = ROOT .. "/lua/?.so;" .. package.cpath
+
+local kr = require "kairo"
+local saxe = require "kairo.saxe"
+local cli = kr.cli
+
+local D = saxe.defaults
+local spec = {
+  name = "scripts/saxe.lua",
+  description = [[
+Learning dynamics of a deep (y = W2 W1 x) and a shallow (y = Ws x) linear network trained by
+continuous-time gradient descent on a hierarchical data set (Saxe, McClelland & Ganguli 2019).
+The default data set has 4 items (Canary, Salmon, Oak, Rose) and 7 properties (Grow, Move,
+Roots, Fly, Swim, Leaves, Petals); --depth d uses the 2^d-item binary tree instead.
+Prints, per mode of Sigma_yx = U S V^T, the time each network takes to learn half of it,
+simulated and predicted by the closed forms; writes saxe_modes.csv (projections
+a(t) = u^T W v and closed forms), saxe_singular_values.csv (singular values of the maps) and
+the figures saxe_trajectories.png and saxe_svd.png into --out.]],
+  options = {
+    { "steps", "integer", D.steps, "integration steps", min = 1 },
+    { "dt", "number", D.dt, "time step", positive = true },
+    { "tau", "number", D.tau, "time constant tau", positive = true },
+    { "hidden", "integer", D.hidden, "hidden units of the deep network", min = 1 },
+    { "init", { "random", "balanced" }, D.init,
+      "random: every weight init-scale*U[0,1); balanced: W1 = sqrt(a0) R V^T, "
+      .. "W2 = sqrt(a0) U R^T, Ws = a0 U V^T with a0 = init-scale" },
+    { "init-scale", "number", D.init_scale, "scale of the initial weights", positive = true },
+    { "method", { "euler", "rk4" }, D.method,
+      "integrator (euler: W1 first, then W2 with the new W1, as the chapter)" },
+    { "seed", "integer", D.seed, "seed of the initial weights" },
+    { "depth", "integer", D.depth, "depth of the item hierarchy (2^depth items)", min = 1,
+      max = saxe.max_depth },
+    { "out", "string", "out/saxe/", "output folder" },
+    { "plot", "flag", true, "write the figures (--no-plot: only the table and the CSV)" },
+  },
+}
+
+local opts = cli.parse(arg, spec)
+local n_items = 1 << opts.depth
+if opts.init == "balanced" and opts.hidden < n_items then
+  cli.fail(spec, string.format("--init balanced needs --hidden >= %d (the number of items), "
+    .. "got %d", n_items, opts.hidden))
+end
+
+local clock = cli.timer()
+local res = saxe.simulate(opts)
+local seconds = clock:cpu()
+local s, k, data = res.s, res.k, res.data
+
+-- ---------------------------------------------------------------------------------- table
+local function fmt_time(t) return t and string.format("%.3f", t) or "never" end
+local function fmt_err(sim, pred)
+  if not sim or not pred or sim == 0 then return "-" end
+  return string.format("%+.1f%%", 100 * (pred - sim) / sim)
+end
+
+print(string.format("Saxe et al. 2019: depth-%d hierarchy, %d items x %d properties, "
+  .. "%d hidden units", opts.depth, n_items, #data.properties, opts.hidden))
+print(string.format("%s, dt %g, %d steps (t = 0 .. %g tau), tau %g, init %s (scale %g, "
+  .. "seed %d)", opts.method, opts.dt, opts.steps, opts.steps * opts.dt / opts.tau, opts.tau,
+  opts.init, opts.init_scale, opts.seed))
+print()
+print("t1/2: the time at which a mode's strength a(t) = u^T W v first reaches s/2, simulated")
+print("and predicted by the closed form (pred, err = pred/sim - 1); 'sv t1/2' is the same for")
+print("the mode's singular value of W2 W1 (which depends on no basis); deep a0 = |W2^T u + W1 v|^2/4.")
+print()
+local row = "%5s %8s %11s %10s %7s %6s %9s %10s %7s %6s"
+print(string.format(row, "mode", "s", "deep a0", "deep t1/2", "pred", "err", "sv t1/2",
+  "shallow", "pred", "err"))
+for a = 1, k do
+  local h = res.half
+  print(string.format(row, a, string.format("%.4f", s[a]), string.format("%.3e", res.a0_deep[a]),
+    fmt_time(h.deep[a]), fmt_time(h.deep_closed[a]), fmt_err(h.deep[a], h.deep_closed[a]),
+    fmt_time(h.deep_sv[a]), fmt_time(h.shallow[a]), fmt_time(h.shallow_closed[a]),
+    fmt_err(h.shallow[a], h.shallow_closed[a])))
+end
+for _, group in ipairs(res.modes.degenerate) do
+  print(string.format("modes %s share s = %.4g: their (u, v) pairs are one orthonormal basis of "
+    .. "that subspace\n(the unit vectors projected on it, in order), so their a(t) depend on "
+    .. "that choice; their sv t1/2 do not.", table.concat(group, ", "), s[group[1]]))
+end
+print()
+local function dev_line(name, d)
+  if not d.mode then return string.format("%s: 0", name) end
+  return string.format("%s %.2e (mode %d at t = %.3f)", name, d.value, d.mode, d.t)
+end
+print("max |a(t) - closed form| / s over all recorded times and modes:")
+print("  " .. dev_line("deep", res.max_dev.deep) .. ", " .. dev_line("shallow", res.max_dev.shallow))
+print(string.format("simulation: %.3f s CPU (%d steps, %d modes recorded per step)", seconds,
+  opts.steps, k))
+
+-- ---------------------------------------------------------------------------------- files
+local outdir = cli.outdir(opts.out)
+
+-- One row per (time, mode).
+local function long_columns(fields)
+  local cols = {}
+  for j = 1, #fields do cols[j] = {} end
+  local r = 0
+  for i, t in ipairs(res.t) do
+    for a = 1, k do
+      r = r + 1
+      cols[1][r], cols[2][r], cols[3][r] = t, a, s[a]
+      for j = 4, #fields do cols[j][r] = res[fields[j]][a][i] end
+    end
+  end
+  return cols
+end
+
+-- Through kr.csv when the module is there, else plain io (temporary file, then rename).
+local function write_csv(path, names, cols)
+  local ok, csv = pcall(require, "kairo.csv")
+  if ok then
+    csv.write(path, cols, names)
+    return
+  end
+  local tmp = path .. ".tmp"
+  local f = assert(io.open(tmp, "w"))
+  f:write(table.concat(names, ","), "\n")
+  local line = {}
+  for r = 1, #cols[1] do
+    for j = 1, #cols do
+      local v = cols[j][r]
+      line[j] = math.type(v) == "integer" and tostring(v) or string.format("%.17g", v)
+    end
+    f:write(table.concat(line, ","), "\n")
+  end
+  assert(f:close())
+  assert(os.rename(tmp, path))
+end
+
+local modes_csv = cli.join(outdir, "saxe_modes.csv")
+write_csv(modes_csv,
+  { "t", "mode", "singular_value", "deep", "shallow", "deep_analytic", "shallow_analytic" },
+  long_columns({ "t", "mode", "s", "deep", "shallow", "deep_analytic", "shallow_analytic" }))
+local sv_csv = cli.join(outdir, "saxe_singular_values.csv")
+write_csv(sv_csv, { "t", "mode", "singular_value", "deep", "shallow" },
+  long_columns({ "t", "mode", "s", "deep_sv", "shallow_sv" }))
+print("wrote " .. modes_csv .. ", " .. sv_csv)
+
+-- ---------------------------------------------------------------------------------- figures
+local function figures()
+  local plot = kr.plot
+  if not plot then error("kr.plot is not available in this build", 0) end
+  local files = {}
+  -- Trajectories: shallow and deep panels, simulation solid, closed form dashed, s grey.
+  local function panel(title, sim, closed)
+    local series = {}
+    for a = 1, k do
+      series[#series + 1] = { x = res.t, y = res[sim][a], label = "mode " .. a }
+    end
+    for a = 1, k do
+      series[#series + 1] = { x = res.t, y = res[closed][a], dash = true, label = false }
+    end
+    local hl = {}
+    for a = 1, k do hl[a] = s[a] end
+    return { title = title, series = series, hlines = hl, xlabel = "t / tau",
+             ylabel = "a(t) = u^T W v" }
+  end
+  local traj = cli.join(outdir, "saxe_trajectories.png")
+  plot.panels(traj, {
+    panel("Shallow network (y = Ws x)", "shallow", "shallow_analytic"),
+    panel("Deep network (y = W2 W1 x)", "deep", "deep_analytic"),
+  }, { width = 1000, height = 380 })
+  files[#files + 1] = traj
+  -- The SVD of Sigma_yx: U, S, V^T as heat maps.
+  local Sdiag = kr.zeros(k, k)
+  for a = 1, k do Sdiag:set(a, a, s[a]) end
+  local svd = cli.join(outdir, "saxe_svd.png")
+  plot.heatmaps(svd, {
+    { title = "U (properties x modes)", data = res.modes.U, ylabels = data.properties },
+    { title = "S", data = Sdiag },
+    { title = "V^T (modes x items)", data = res.modes.V:t(), xlabels = data.items },
+  }, { width = 1000, height = 380 })
+  files[#files + 1] = svd
+  return files
+end
+
+if opts.plot then
+  local ok, files = pcall(figures)
+  if ok then
+    print("wrote " .. table.concat(files, ", "))
+  else
+    print("note: no figures (" .. tostring(files) .. "); the table and the CSV are complete")
+  end
+end
