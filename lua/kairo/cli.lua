@@ -279,9 +279,11 @@ function cli.outdir(path)
     error("cli.outdir: expected a folder path, got " .. tostring(path), 2)
   end
   local clean = path:gsub("(.)/+$", "%1")
-  local ok = os.execute("mkdir -p -- " .. shell_quote(clean))
-  if not ok then
-    error(string.format("cli.outdir: cannot create folder '%s'", clean), 2)
+  local p = assert(io.popen("mkdir -p -- " .. shell_quote(clean) .. " 2>&1", "r"))
+  local said = p:read("a")
+  if not p:close() then
+    local why = said:gsub("%s+$", ""):match("([^\n]*)$")
+    error(string.format("cli.outdir: cannot create folder '%s' (%s)", clean, why), 2)
   end
   return clean
 end
