@@ -84,6 +84,12 @@ for a = 1, k do
     fmt_time(h.deep_sv[a]), fmt_time(h.shallow[a]), fmt_time(h.shallow_closed[a]),
     fmt_err(h.shallow[a], h.shallow_closed[a])))
 end
+do
+  local proj = {}
+  for a = 1, k do proj[a] = string.format("%.2e", res.a0_deep_projection[a]) end
+  print("deep a0 as the plain projection u^T W2 W1 v: " .. table.concat(proj, ", ")
+    .. " (the closed form needs it positive, and balanced weights)")
+end
 for _, group in ipairs(res.modes.degenerate) do
   print(string.format("modes %s share s = %.4g: their (u, v) pairs are one orthonormal basis of "
     .. "that subspace\n(the unit vectors projected on it, in order), so their a(t) depend on "
