@@ -7,6 +7,7 @@
 #include "error.h"
 #include "io.h"
 #include "linalg.h"
+#include "optim.h"
 #include "random.h"
 #include "tensor.h"
 
