@@ -52,6 +52,10 @@ if opts.init == "balanced" and opts.hidden < n_items then
     .. "got %d", n_items, opts.hidden))
 end
 
+-- The output folder first, so a bad --out fails before any work.
+local ok_dir, outdir = pcall(cli.outdir, opts.out)
+if not ok_dir then cli.fail(spec, outdir) end
+
 local clock = cli.timer()
 local res = saxe.simulate(opts)
 local seconds = clock:cpu()
@@ -87,8 +91,8 @@ end
 do
   local proj = {}
   for a = 1, k do proj[a] = string.format("%.2e", res.a0_deep_projection[a]) end
-  print("deep a0 as the plain projection u^T W2 W1 v: " .. table.concat(proj, ", ")
-    .. " (the closed form needs it positive, and balanced weights)")
+  print("deep a0 as the plain projection u^T W2 W1 v: " .. table.concat(proj, ", "))
+  print("(the closed form with that a0 needs it positive and the weights balanced)")
 end
 for _, group in ipairs(res.modes.degenerate) do
   print(string.format("modes %s share s = %.4g: their (u, v) pairs are one orthonormal basis of "
@@ -106,8 +110,6 @@ print(string.format("simulation: %.3f s CPU (%d steps, %d modes recorded per ste
   opts.steps, k))
 
 -- ---------------------------------------------------------------------------------- files
-local outdir = cli.outdir(opts.out)
-
 -- One row per (time, mode).
 local function long_columns(fields)
   local cols = {}
@@ -123,27 +125,8 @@ local function long_columns(fields)
   return cols
 end
 
--- Through kr.csv when the module is there, else plain io (temporary file, then rename).
-local function write_csv(path, names, cols)
-  local ok, csv = pcall(require, "kairo.csv")
-  if ok then
-    csv.write(path, cols, names)
-    return
-  end
-  local tmp = path .. ".tmp"
-  local f = assert(io.open(tmp, "w"))
-  f:write(table.concat(names, ","), "\n")
-  local line = {}
-  for r = 1, #cols[1] do
-    for j = 1, #cols do
-      local v = cols[j][r]
-      line[j] = math.type(v) == "integer" and tostring(v) or string.format("%.17g", v)
-    end
-    f:write(table.concat(line, ","), "\n")
-  end
-  assert(f:close())
-  assert(os.rename(tmp, path))
-end
+-- kr.csv writes atomically (temporary file, then rename) and exactly (%.17g).
+local function write_csv(path, names, cols) kr.csv.write(path, cols, names) end
 
 local modes_csv = cli.join(outdir, "saxe_modes.csv")
 write_csv(modes_csv,
@@ -155,48 +138,71 @@ write_csv(sv_csv, { "t", "mode", "singular_value", "deep", "shallow" },
 print("wrote " .. modes_csv .. ", " .. sv_csv)
 
 -- ---------------------------------------------------------------------------------- figures
-local function figures()
-  local plot = kr.plot
-  if not plot then error("kr.plot is not available in this build", 0) end
-  local files = {}
-  -- Trajectories: shallow and deep panels, simulation solid, closed form dashed, s grey.
-  local function panel(title, sim, closed)
-    local series = {}
-    for a = 1, k do
-      series[#series + 1] = { x = res.t, y = res[sim][a], label = "mode " .. a }
+local palette = { "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+                  "#F0E442" }
+
+-- One panel: each mode's simulated curve (solid) and closed form (dashed, same colour), and
+-- the singular values of Sigma_yx as grey lines.
+local function panel(title, sim, closed, ylabel)
+  local t_end = res.t[#res.t]
+  local series, seen = {}, {}
+  for a = 1, k do
+    if not seen[s[a]] then
+      seen[s[a]] = true
+      series[#series + 1] = { x = { 0, t_end }, y = { s[a], s[a] }, color = "grey" }
     end
-    for a = 1, k do
-      series[#series + 1] = { x = res.t, y = res[closed][a], dash = true, label = false }
-    end
-    local hl = {}
-    for a = 1, k do hl[a] = s[a] end
-    return { title = title, series = series, hlines = hl, xlabel = "t / tau",
-             ylabel = "a(t) = u^T W v" }
   end
-  local traj = cli.join(outdir, "saxe_trajectories.png")
-  plot.panels(traj, {
-    panel("Shallow network (y = Ws x)", "shallow", "shallow_analytic"),
-    panel("Deep network (y = W2 W1 x)", "deep", "deep_analytic"),
-  }, { width = 1000, height = 380 })
-  files[#files + 1] = traj
-  -- The SVD of Sigma_yx: U, S, V^T as heat maps.
-  local Sdiag = kr.zeros(k, k)
-  for a = 1, k do Sdiag:set(a, a, s[a]) end
-  local svd = cli.join(outdir, "saxe_svd.png")
-  plot.heatmaps(svd, {
-    { title = "U (properties x modes)", data = res.modes.U, ylabels = data.properties },
-    { title = "S", data = Sdiag },
-    { title = "V^T (modes x items)", data = res.modes.V:t(), xlabels = data.items },
-  }, { width = 1000, height = 380 })
-  files[#files + 1] = svd
+  for a = 1, k do
+    local color = palette[(a - 1) % #palette + 1]
+    series[#series + 1] = { x = res.t, y = res[sim][a], color = color, width = 2,
+      label = k <= #palette and string.format("mode %d (s = %.3g)", a, s[a]) or nil }
+    if closed then
+      series[#series + 1] = { x = res.t, y = res[closed][a], color = color, style = "dashed" }
+    end
+  end
+  return { title = title, xlabel = "t / tau", ylabel = ylabel, series = series,
+           legend = k <= #palette and "top right" or false,
+           yrange = { math.min(0, -0.02 * s[1]), s[1] * (1.15 + 0.07 * math.min(k, #palette)) } }
+end
+
+local function figures(plot)
+  local files = {}
+  local function add(path) files[#files + 1] = path; return path end
+  plot.figure{ path = add(cli.join(outdir, "saxe_trajectories.png")), rows = 1, cols = 2,
+    width = 1100, height = 420,
+    title = "Mode strengths a(t) = u^T W v (solid), closed forms (dashed), s (grey)",
+    panels = { panel("Shallow network (y = Ws x)", "shallow", "shallow_analytic", "a(t)"),
+               panel("Deep network (y = W2 W1 x)", "deep", "deep_analytic", "a(t)") } }
+  -- The chapter's figure: the singular values of the two maps.
+  plot.figure{ path = add(cli.join(outdir, "saxe_singular_values.png")), rows = 1, cols = 2,
+    width = 1100, height = 420, title = "Singular values of the maps; s (grey)",
+    panels = { panel("Two-layer network: Ws", "shallow_sv", nil, "singular value"),
+               panel("Three-layer network: W2 W1", "deep_sv", nil, "singular value") } }
+  -- The data and its SVD, Sigma_yx = U S V^T.
+  plot.image{ path = add(cli.join(outdir, "saxe_data.png")), data = data.sigma_yx,
+    title = "Sigma_yx (properties x items)", colormap = "gray", xlabels = data.items,
+    ylabels = data.properties, colorbar = false, annotate = "%g" }
+  local S = kr.zeros(k, k)
+  for a = 1, k do S:set(a, a, s[a]) end
+  plot.images{ path = add(cli.join(outdir, "saxe_svd.png")), cols = 3,
+    images = { res.modes.U, S, res.modes.V:t() },
+    titles = { "U (properties x modes)", "S", "V^T (modes x items)" },
+    colormap = "bwr", colorbar = true, width = 1000, height = 480 }
   return files
 end
 
 if opts.plot then
-  local ok, files = pcall(figures)
-  if ok then
-    print("wrote " .. table.concat(files, ", "))
+  local plot = kr.plot
+  if not plot.available() then
+    print("note: gnuplot not found (install the Debian package gnuplot-nox): no figures; "
+      .. "the table and the CSV are complete")
   else
-    print("note: no figures (" .. tostring(files) .. "); the table and the CSV are complete")
+    local ok, files = pcall(figures, plot)
+    if ok then
+      print("wrote " .. table.concat(files, ", "))
+    else
+      print("note: the figures failed (" .. tostring(files) .. "); the table and the CSV "
+        .. "are complete")
+    end
   end
 end

@@ -166,12 +166,11 @@ end)
 
 describe("saxe.simulate", function()
   it("balanced start, RK4: both networks follow the closed forms within 0.5% of s", function()
-    local r = saxe.simulate({ init = "balanced", method = "rk4", steps = 400, dt = 0.01,
-                              hidden = 6, seed = 3 })
-    assert.equal(401, #r.t)
+    local r = saxe.simulate({ init = "balanced", method = "rk4" }) -- 1500 steps of 0.005
+    assert.equal(1501, #r.t)
     for a = 1, r.k do
       assert.is_true(close(r.a0_deep[a], 0.01, 1e-12))             -- a₀ = init-scale exactly
-      for i = 1, #r.t, 20 do
+      for i = 1, #r.t, 10 do
         local t = r.t[i]
         assert.is_true(close(r.deep[a][i], saxe.deep_closed(r.s[a], 0.01, t), 5e-3 * r.s[a]))
         assert.is_true(close(r.shallow[a][i], saxe.shallow_closed(r.s[a], 0.01, t),
@@ -180,6 +179,9 @@ describe("saxe.simulate", function()
     end
     assert.is_true(r.max_dev.deep.value < 5e-3)
     assert.is_true(r.max_dev.shallow.value < 5e-3)
+    -- Fewer hidden units, as long as there are as many as modes, change nothing.
+    local r4 = saxe.simulate({ init = "balanced", method = "rk4", hidden = 4, steps = 300 })
+    assert.is_true(r4.max_dev.deep.value < 5e-3)
     -- Aligned weights: each mode's singular value is its projection.
     for a = 1, r.k do
       assert.is_true(close(r.deep_sv[a][#r.t], r.deep[a][#r.t], 1e-9))
@@ -242,8 +244,9 @@ end)
 
 -- ------------------------------------------------------------------------------- the script
 
-local function run(args)
-  local p = assert(io.popen(LUA .. " scripts/saxe.lua " .. args .. " 2>&1", "r"))
+local function run(args, env)
+  local p = assert(io.popen((env and ("env " .. env .. " ") or "") .. LUA .. " scripts/saxe.lua "
+    .. args .. " 2>&1", "r"))
   local out = p:read("a")
   local _, _, code = p:close()
   return out, code
@@ -281,6 +284,33 @@ describe("scripts/saxe.lua", function()
     os.remove(dir)
   end)
 
+  it("without gnuplot prints a note and still writes the CSV", function()
+    local dir = tmpdir()
+    local out, code = run("--steps 5 --out " .. dir, "KAIRO_GNUPLOT=/nonexistent/gnuplot")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("note: gnuplot not found", 1, true), out)
+    local f = assert(io.open(dir .. "/saxe_modes.csv"))
+    f:close()
+    os.remove(dir .. "/saxe_modes.csv")
+    os.remove(dir .. "/saxe_singular_values.csv")
+    os.remove(dir)
+  end)
+
+  it("writes the figures when gnuplot is there", function()
+    if not kr.plot.available() then return pending("gnuplot is not installed") end
+    local dir = tmpdir()
+    local out, code = run("--steps 40 --out " .. dir)
+    assert.equal(0, code, out)
+    for _, name in ipairs({ "saxe_trajectories.png", "saxe_singular_values.png",
+      "saxe_data.png", "saxe_svd.png", "saxe_modes.csv", "saxe_singular_values.csv" }) do
+      local f = assert(io.open(dir .. "/" .. name, "rb"), name)
+      assert.is_true(f:seek("end") > 100, name)
+      f:close()
+      os.remove(dir .. "/" .. name)
+    end
+    os.remove(dir)
+  end)
+
   it("runs from another folder without LUA_PATH", function()
     local dir = tmpdir()
     local root = io.popen("pwd"):read("l")
@@ -311,6 +341,8 @@ describe("scripts/saxe.lua", function()
       { "--method rk2", "--method must be one of euler, rk4, got 'rk2'" },
       { "--steps -3", "--steps must be at least 1, got '-3'" },
       { "--init balanced --hidden 2", "--init balanced needs --hidden >= 4" },
+      { "--depth 9", "--depth must be at most 8, got '9'" },
+      { "--steps 2 --out /dev/null/x", "cli.outdir: cannot create folder '/dev/null/x'" },
     }) do
       local out, code = run(c[1])
       assert.equal(2, code, out)
