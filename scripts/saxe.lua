@@ -23,9 +23,9 @@ continuous-time gradient descent on a hierarchical data set (Saxe, McClelland & 
 The default data set has 4 items (Canary, Salmon, Oak, Rose) and 7 properties (Grow, Move,
 Roots, Fly, Swim, Leaves, Petals); --depth d uses the 2^d-item binary tree instead.
 Prints, per mode of Sigma_yx = U S V^T, the time each network takes to learn half of it,
-simulated and predicted by the closed forms; writes saxe_modes.csv (projections
+simulated and predicted by the closed forms; writes into --out saxe_modes.csv (projections
 a(t) = u^T W v and closed forms), saxe_singular_values.csv (singular values of the maps) and
-the figures saxe_trajectories.png and saxe_svd.png into --out.]],
+the figures saxe_trajectories.png, saxe_singular_values.png, saxe_data.png, saxe_svd.png.]],
   options = {
     { "steps", "integer", D.steps, "integration steps", min = 1 },
     { "dt", "number", D.dt, "time step", positive = true },
@@ -76,7 +76,8 @@ print(string.format("%s, dt %g, %d steps (t = 0 .. %g tau), tau %g, init %s (sca
 print()
 print("t1/2: the time at which a mode's strength a(t) = u^T W v first reaches s/2, simulated")
 print("and predicted by the closed form (pred, err = pred/sim - 1); 'sv t1/2' is the same for")
-print("the mode's singular value of W2 W1 (which depends on no basis); deep a0 = |W2^T u + W1 v|^2/4.")
+print("the mode's singular value of W2 W1 (which depends on no basis).")
+print("Closed forms: deep a0 = |W2^T u + W1 v|^2/4, shallow a0 = u^T Ws v, at t = 0.")
 print()
 local row = "%5s %8s %11s %10s %7s %6s %9s %10s %7s %6s"
 print(string.format(row, "mode", "s", "deep a0", "deep t1/2", "pred", "err", "sv t1/2",
@@ -96,8 +97,8 @@ do
 end
 for _, group in ipairs(res.modes.degenerate) do
   print(string.format("modes %s share s = %.4g: their (u, v) pairs are one orthonormal basis of "
-    .. "that subspace\n(the unit vectors projected on it, in order), so their a(t) depend on "
-    .. "that choice; their sv t1/2 do not.", table.concat(group, ", "), s[group[1]]))
+    .. "that subspace\n(unit vectors projected on it, in order); their a(t) depend on that "
+    .. "choice, their sv t1/2 do not.", table.concat(group, ", "), s[group[1]]))
 end
 print()
 local function dev_line(name, d)
@@ -105,36 +106,34 @@ local function dev_line(name, d)
   return string.format("%s %.2e (mode %d at t = %.3f)", name, d.value, d.mode, d.t)
 end
 print("max |a(t) - closed form| / s over all recorded times and modes:")
-print("  " .. dev_line("deep", res.max_dev.deep) .. ", " .. dev_line("shallow", res.max_dev.shallow))
+print("  " .. dev_line("deep", res.max_dev.deep) .. ", "
+  .. dev_line("shallow", res.max_dev.shallow))
 print(string.format("simulation: %.3f s CPU (%d steps, %d modes recorded per step)", seconds,
   opts.steps, k))
 
 -- ---------------------------------------------------------------------------------- files
--- One row per (time, mode).
-local function long_columns(fields)
-  local cols = {}
-  for j = 1, #fields do cols[j] = {} end
+-- Long form, one row per (time, mode): t, mode, s, then the named series of res.
+local function long_columns(series)
+  local cols = { {}, {}, {} }
+  for j = 1, #series do cols[3 + j] = {} end
   local r = 0
   for i, t in ipairs(res.t) do
     for a = 1, k do
       r = r + 1
       cols[1][r], cols[2][r], cols[3][r] = t, a, s[a]
-      for j = 4, #fields do cols[j][r] = res[fields[j]][a][i] end
+      for j, name in ipairs(series) do cols[3 + j][r] = res[name][a][i] end
     end
   end
   return cols
 end
 
 -- kr.csv writes atomically (temporary file, then rename) and exactly (%.17g).
-local function write_csv(path, names, cols) kr.csv.write(path, cols, names) end
-
 local modes_csv = cli.join(outdir, "saxe_modes.csv")
-write_csv(modes_csv,
-  { "t", "mode", "singular_value", "deep", "shallow", "deep_analytic", "shallow_analytic" },
-  long_columns({ "t", "mode", "s", "deep", "shallow", "deep_analytic", "shallow_analytic" }))
+kr.csv.write(modes_csv, long_columns({ "deep", "shallow", "deep_analytic", "shallow_analytic" }),
+  { "t", "mode", "singular_value", "deep", "shallow", "deep_analytic", "shallow_analytic" })
 local sv_csv = cli.join(outdir, "saxe_singular_values.csv")
-write_csv(sv_csv, { "t", "mode", "singular_value", "deep", "shallow" },
-  long_columns({ "t", "mode", "s", "deep_sv", "shallow_sv" }))
+kr.csv.write(sv_csv, long_columns({ "deep_sv", "shallow_sv" }),
+  { "t", "mode", "singular_value", "deep", "shallow" })
 print("wrote " .. modes_csv .. ", " .. sv_csv)
 
 -- ---------------------------------------------------------------------------------- figures

@@ -238,7 +238,8 @@ describe("saxe.simulate", function()
 
   it("rejects a balanced start with too few hidden units", function()
     assert.has_error(function() saxe.simulate({ init = "balanced", hidden = 3 }) end,
-      "saxe.simulate: a balanced start needs at least as many hidden units as modes (4), got hidden = 3")
+      "saxe.simulate: a balanced start needs at least as many hidden units as modes (4), "
+        .. "got hidden = 3")
   end)
 end)
 
