@@ -2,7 +2,7 @@
 -- Sub-modules that are only sometimes needed (plot, csv, ...) load on first use: kr.plot.
 local kr = require "kairo"
 
-local lazy = { plot = "kairo.plot", csv = "kairo.csv", train = "kairo.train" }
+local lazy = { plot = "kairo.plot", csv = "kairo.csv", cli = "kairo.cli", train = "kairo.train" }
 setmetatable(kr, {
   __index = function(t, k)
     local name = lazy[k]
