@@ -245,7 +245,8 @@ static int l_accuracy(lua_State *L)
     if (T && T->ndim == 2) {
         if (!kr_same_shape(Y, T))
             nn_error(L, "%s: output is %s, target is %s", op,
-                       kr_tensor_shape_str(Y, s1, sizeof s1), kr_tensor_shape_str(T, s2, sizeof s2));
+                       kr_tensor_shape_str(Y, s1, sizeof s1),
+                       kr_tensor_shape_str(T, s2, sizeof s2));
         labels = labels_scratch(L, Y->size[1]);
         kr_lua_check(L, kr_argmax_columns(labels, T));
     } else {

@@ -60,9 +60,9 @@ end
 -- or by the second differences S(s) = L(p+s) - 2L(p) + L(p-s) breaking S(2h) = 4 S(h), by
 -- more than opts.smooth (1e-6) relative; they are left out and counted in `skipped`.  A
 -- wrong gradient does not make the differences disagree, so skipping cannot hide it; a test
--- should still check that few entries were skipped.  Returns the largest error, where it occurred ("W2[3,1]",
--- "dX[2,5]") and the number of skipped entries.  The network must be float64; X is perturbed
--- in place (then restored), so it must be a float64 tensor too.
+-- should still check that few entries were skipped.  Returns the largest error, where it
+-- occurred ("W2[3,1]", "dX[2,5]") and the number of skipped entries.  The network must be
+-- float64; X is perturbed in place (then restored), so it must be a float64 tensor too.
 function nn.gradcheck(net, loss_fn, X, T, opts)
   opts = opts or {}
   local h, floor, smooth = opts.h or 1e-4, opts.floor or 1e-4, opts.smooth or 1e-6

@@ -79,7 +79,8 @@ local function train(o)
     local sum, hits, seen = 0.0, 0.0, 0
     local nb = 0
     local N = o.X:size(2)
-    local total = o.drop_last and N // math.min(bs, N) or (N + math.min(bs, N) - 1) // math.min(bs, N)
+    local b = math.min(bs, N)
+    local total = o.drop_last and N // b or (N + b - 1) // b
     for Xb, Tb in kr.data.batches(o.X, o.T, bs,
         { shuffle = shuffle, rng = o.rng, drop_last = o.drop_last, buffers = bufs }) do
       local B = Xb:size(2)
@@ -99,7 +100,8 @@ local function train(o)
     history.loss[epoch] = sum / seen
     if want_acc then history.accuracy[epoch] = hits / seen end
     if o.on_epoch then
-      local go_on = o.on_epoch(epoch, history.loss[epoch], want_acc and history.accuracy[epoch] or nil)
+      local go_on = o.on_epoch(epoch, history.loss[epoch],
+        want_acc and history.accuracy[epoch] or nil)
       if go_on == false then break end
     end
   end
