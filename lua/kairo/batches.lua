@@ -51,7 +51,8 @@ function data.batches(X, T, batch_size, opts)
     if #T ~= N then
       error(string.format("batches: X has %d samples (columns), T has %d labels", N, #T), 2)
     end
-    -- a table of labels becomes a tensor once (kept in bufs while T stays the same table)
+    -- a table of labels becomes a tensor once, kept in bufs while T is the same table (so a
+    -- table changed between epochs must be passed as a new table, or as a tensor)
     if bufs.labels_of ~= T then
       bufs.labels_src, bufs.labels_of = kr.tensor(T), T
     end

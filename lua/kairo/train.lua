@@ -37,7 +37,7 @@ local known = {
 local function progress_bar(epoch, epochs, done, total, loss)
   local width = 30
   local filled = math.floor(width * done / total + 0.5)
-  io.stderr:write(string.format("\repoch %d/%d [%s%s] %3d%%  loss %.4g", epoch, epochs,
+  io.stderr:write(string.format("\repoch %d/%d [%s%s] %3d%%  loss %-10.4g", epoch, epochs,
     string.rep("#", filled), string.rep(".", width - filled), math.floor(100 * done / total),
     loss))
   if done == total then io.stderr:write("\n") end
