@@ -17,7 +17,6 @@ package.cpath = ROOT .. "/lua/?.so;" .. package.cpath
 local kr = require "kairo"
 local cli = require "kairo.cli"
 local ae = require "kairo.ae"
-require "kairo.data_shapes"
 
 local DEEP_SIZES = { 784, 1000, 500, 250, 30, 250, 500, 1000, 784 }
 
@@ -110,6 +109,8 @@ do
     classes = { "circle", "square" }
   else
     local load = opts.data == "mnist" and kr.data.mnist or kr.data.fashion_mnist
+    if not load then cli.fail(spec, "this build of kairo has no kr.data." .. (opts.data == "mnist"
+      and "mnist" or "fashion_mnist")) end
     local dir = opts.dir ~= "" and opts.dir or nil
     local ok, a, _, c = pcall(load, { split = "train", dtype = opts.dtype, dir = dir })
     if not ok then cli.fail(spec, tostring(a)) end

@@ -19,7 +19,6 @@ package.cpath = ROOT .. "/lua/?.so;" .. package.cpath
 local kr = require "kairo"
 local cli = require "kairo.cli"
 local ae = require "kairo.ae"
-require "kairo.data_shapes"
 
 local SHAPE_FACTORS = 5 -- shape, x, y, size, intensity
 
@@ -92,6 +91,8 @@ do
                              dtype = opts.dtype }
   else
     local load = opts.data == "mnist" and kr.data.mnist or kr.data.fashion_mnist
+    if not load then cli.fail(spec, "this build of kairo has no kr.data." .. (opts.data == "mnist"
+      and "mnist" or "fashion_mnist")) end
     local dir = opts.dir ~= "" and opts.dir or nil
     local ok, a = pcall(load, { split = "train", dtype = opts.dtype, dir = dir })
     if not ok then cli.fail(spec, tostring(a)) end

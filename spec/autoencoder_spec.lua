@@ -23,6 +23,7 @@ local function history(dir)
 end
 
 local function fashion_present()
+  if not kr.data.fashion_mnist then return false end
   local f = io.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", "rb")
   if f then f:close() end
   return f ~= nil
@@ -48,7 +49,7 @@ describe("scripts/autoencoder.lua", function()
 
   it("lowers the loss on Fashion-MNIST (quick)", function()
     if not fashion_present() then
-      pending("Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)")
+      pending("Fashion-MNIST or kr.data.fashion_mnist is missing (Debian package dataset-fashion-mnist)")
       return
     end
     local out, ok = run("--quick --no-plot --out " .. dir)

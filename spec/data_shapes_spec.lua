@@ -1,6 +1,5 @@
 -- kr.data.shapes: the synthetic circles-and-squares set (lua/kairo/data_shapes.lua).
 local kr = require "kairo"
-require "kairo.data_shapes"
 
 describe("kr.data.shapes", function()
   it("returns pixels x samples, samples contiguous, with 5 factors per sample", function()
