@@ -19,6 +19,9 @@ local cli = require "kairo.cli"
 local ae = require "kairo.ae"
 
 local DEEP_SIZES = { 784, 1000, 500, 250, 30, 250, 500, 1000, 784 }
+-- Ten distinct class colours (matplotlib's tab10, as the chapter's scatter).
+local TAB10 = { "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                "#7f7f7f", "#bcbd22", "#17becf" }
 
 local spec = {
   name = "scripts/autoencoder.lua",
@@ -252,7 +255,8 @@ local function figures()
       for j = 1, #labels do
         if labels[j] == c then px[#px + 1], py[#py + 1] = xs[j], ys[j] end
       end
-      series[c] = { x = px, y = py, style = "points", pointsize = 0.4, label = classes[c] }
+      series[c] = { x = px, y = py, style = "points", pointsize = 0.4, label = classes[c],
+                    color = TAB10[(c - 1) % #TAB10 + 1] }
     end
     series[#series + 1] = { x = path:row(1):totable(), y = path:row(2):totable(),
       style = "linespoints", color = "black", width = 2, label = "interpolation" }
