@@ -75,6 +75,27 @@ static void set_contiguous_strides(kr_tensor *t)
     }
 }
 
+/* At most 2^40 elements, counting only the non-zero sizes: then no element count, stride or
+ * offset of a tensor or of any view of it can overflow int64_t, even when another size is 0
+ * (an empty 0 x 2^62 x 2^62 tensor would overflow its strides). */
+static const int64_t MAX_ELEMENTS = (int64_t)1 << 40;
+
+static kr_status check_sizes(const char *op, int ndim, const int64_t *size)
+{
+    char sh[200];
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (size[d] < 0)
+            return kr_fail(KR_EINVAL, "%s: size of dimension %d is negative (%lld)", op, d + 1,
+                           (long long)size[d]);
+        if (size[d] > 0 && n > MAX_ELEMENTS / size[d])
+            return kr_fail(KR_ENOMEM, "%s: too many elements requested (%s)", op,
+                           kr_shape_str(sh, sizeof sh, ndim, size));
+        if (size[d] > 0) n *= size[d];
+    }
+    return KR_OK;
+}
+
 static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size, int zero)
 {
     memset(t, 0, sizeof *t);
@@ -82,13 +103,10 @@ static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t
     if (ndim < 0 || ndim > KR_MAXDIM)
         return kr_fail(KR_EINVAL, "tensor: %d dimensions requested, at most %d are supported",
                        ndim, KR_MAXDIM);
+    kr_status st = check_sizes("tensor", ndim, size);
+    if (st) return st;
     int64_t n = 1;
     for (int d = 0; d < ndim; d++) {
-        if (size[d] < 0)
-            return kr_fail(KR_EINVAL, "tensor: size of dimension %d is negative (%lld)", d + 1,
-                           (long long)size[d]);
-        if (size[d] > 0 && n > ((int64_t)1 << 40) / size[d])
-            return kr_fail(KR_ENOMEM, "tensor: too many elements requested");
         n *= size[d];
         t->size[d] = size[d];
     }
@@ -211,11 +229,18 @@ kr_status kr_narrow(kr_tensor *dst, const kr_tensor *src, int dim, int64_t start
     char sh[200];
     kr_status st = check_dim("narrow", src, dim);
     if (st) return st;
-    if (start < 0 || len < 0 || start + len > src->size[dim])
+    if (len < 0)
+        return kr_fail(KR_EINVAL, "narrow: length %lld is negative (tensor is %s)", (long long)len,
+                       SHAPE(src, sh));
+    if (start < 0)
+        return kr_fail(KR_EINVAL, "narrow: start %lld is negative (tensor is %s)",
+                       (long long)start, SHAPE(src, sh));
+    /* written so that a huge start or len cannot overflow (start + len could) */
+    if (start > src->size[dim] || len > src->size[dim] - start)
         return kr_fail(KR_EINVAL,
-                       "narrow: elements %lld to %lld requested from dimension %d of size %lld "
+                       "narrow: start %llu and length %lld exceed dimension %d of size %lld "
                        "(tensor is %s)",
-                       (long long)start + 1, (long long)(start + len), dim + 1,
+                       (unsigned long long)start + 1, (long long)len, dim + 1,
                        (long long)src->size[dim], SHAPE(src, sh));
     kr_tensor_share(dst, src);
     dst->offset += start * src->stride[dim];
@@ -256,9 +281,15 @@ kr_status kr_reshape(kr_tensor *dst, const kr_tensor *src, int ndim, const int64
             infer = d;
         } else if (size[d] < 0) {
             return kr_fail(KR_EINVAL, "reshape: size %lld is negative", (long long)size[d]);
-        } else {
-            known *= size[d];
         }
+    }
+    /* the sizes without the inferred one must not overflow before they are multiplied */
+    {
+        int64_t given[KR_MAXDIM];
+        for (int d = 0; d < ndim; d++) given[d] = d == infer ? 1 : size[d];
+        kr_status st = check_sizes("reshape", ndim, given);
+        if (st) return st;
+        for (int d = 0; d < ndim; d++) known *= given[d];
     }
     if (infer >= 0) {
         if (known == 0 || n % known != 0)

@@ -490,6 +490,10 @@ static int t_narrow(lua_State *L)
     kr_tensor *t = kr_lua_check_tensor(L, 1);
     int dim = check_dim(L, 2, t);
     lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+    /* start may be one past the end (with len 0); below 1, start - 1 could overflow */
+    if (start < 1)
+        luaL_argerror(L, 3, lua_pushfstring(L, "start %I out of range 1..%I", start,
+                                            (lua_Integer)t->size[dim] + 1));
     kr_tensor *v = kr_lua_push_header(L);
     kr_lua_check(L, kr_narrow(v, t, dim, (int64_t)start - 1, (int64_t)len));
     return 1;
