@@ -435,6 +435,7 @@ static inline double sigmoid(double x)
         }                                                                                        \
     } while (0)
 
+/* maximum and minimum propagate a NaN from either side, like NumPy's. */
 #define BIN_KERNEL(NAME, T, POW)                                                    \
     static void NAME(T *o, const T *a, const T *b, int64_t n, int64_t so, int64_t sa,          \
                      int64_t sb, kr_binop op)                                                    \
@@ -445,8 +446,8 @@ static inline double sigmoid(double x)
         case KR_MUL: BIN_LOOP(T, o, a, b, n, so, sa, sb, x * y); break;                          \
         case KR_DIV: BIN_LOOP(T, o, a, b, n, so, sa, sb, x / y); break;                          \
         case KR_POW: BIN_LOOP(T, o, a, b, n, so, sa, sb, POW(x, y)); break;                      \
-        case KR_MAX: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x >= y || y != y) ? x : y); break;     \
-        case KR_MIN: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x <= y || y != y) ? x : y); break;     \
+        case KR_MAX: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x != x || x >= y) ? x : y); break;     \
+        case KR_MIN: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x != x || x <= y) ? x : y); break;     \
         }                                                                                        \
     }
 
