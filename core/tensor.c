@@ -770,12 +770,18 @@ static double reduce_run(const unsigned char *p, kr_dtype dt, int64_t n, int64_t
     return best;
 }
 
+static const char *reduce_name(kr_reduce op)
+{
+    static const char *names[] = {"sum", "mean", "max", "min", "argmax", "argmin"};
+    return names[op];
+}
+
 kr_status kr_reduce_all(const kr_tensor *a, kr_reduce op, double *result)
 {
     int64_t n = kr_numel(a);
     if (n == 0) {
         if (op == KR_RSUM) { *result = 0; return KR_OK; }
-        return kr_fail(KR_EINVAL, "reduce: the tensor is empty");
+        return kr_fail(KR_EINVAL, "%s: the tensor is empty", reduce_name(op));
     }
     if (kr_is_contiguous(a)) {
         *result = reduce_run(kr_data(a), a->dtype, n, 1, op, NULL);
@@ -793,10 +799,11 @@ kr_status kr_reduce_all(const kr_tensor *a, kr_reduce op, double *result)
 kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce op)
 {
     char so[200], sa[200];
-    kr_status st = check_dim("reduce", a, dim);
+    kr_status st = check_dim(reduce_name(op), a, dim);
     if (st) return st;
     if (a->size[dim] == 0 && op != KR_RSUM)
-        return kr_fail(KR_EINVAL, "reduce: dimension %d of %s is empty", dim + 1, SHAPE(a, sa));
+        return kr_fail(KR_EINVAL, "%s: dimension %d of %s is empty", reduce_name(op), dim + 1,
+                       SHAPE(a, sa));
     /* out's shape is a's without dim; view a with dim moved last, then walk out. */
     kr_tensor rest = *a;
     for (int d = dim; d < a->ndim - 1; d++) {
@@ -807,7 +814,8 @@ kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce o
     int same = out->ndim == rest.ndim && out->dtype == a->dtype;
     for (int d = 0; same && d < rest.ndim; d++) same = out->size[d] == rest.size[d];
     if (!same)
-        return kr_fail(KR_EINVAL, "reduce: out is %s %s, expected %s %s", kr_dtype_name(out->dtype),
+        return kr_fail(KR_EINVAL, "%s: out is %s %s, expected %s %s", reduce_name(op),
+                       kr_dtype_name(out->dtype),
                        SHAPE(out, so), kr_dtype_name(a->dtype), SHAPE(&rest, sa));
     int64_t n = a->size[dim], s = a->stride[dim];
     size_t es = kr_dtype_size(a->dtype);

@@ -757,12 +757,12 @@ static int t_sign(lua_State *L) { return unary(L, KR_SIGN); }
 
 /* ---- reductions ------------------------------------------------------------------------ */
 
-static int reduce(lua_State *L, kr_reduce op, const char *name)
+static int reduce(lua_State *L, kr_reduce op)
 {
     kr_tensor *a = kr_lua_check_tensor(L, 1);
     if (lua_isnoneornil(L, 2)) {
         double r;
-        if (kr_reduce_all(a, op, &r) != KR_OK) luaL_error(L, "%s: the tensor is empty", name);
+        kr_lua_check(L, kr_reduce_all(a, op, &r));
         if (op == KR_RARGMAX || op == KR_RARGMIN) {
             /* a 1-based flat index in row-major order */
             lua_pushinteger(L, (lua_Integer)r + 1);
@@ -778,7 +778,7 @@ static int reduce(lua_State *L, kr_reduce op, const char *name)
         if (d != dim) size[n++] = a->size[d];
     int isarg = op == KR_RARGMAX || op == KR_RARGMIN;
     kr_tensor *out = kr_lua_push_empty(L, a->dtype, n, size);
-    if (kr_reduce_dim(out, a, dim, op) != KR_OK) luaL_error(L, "%s: %s", name, kr_last_error());
+    kr_lua_check(L, kr_reduce_dim(out, a, dim, op));
     if (isarg) kr_binary_scalar(out, out, 1.0, KR_ADD, 0); /* 1-based */
     if (op == KR_RMAX || op == KR_RMIN) { /* also the 1-based positions, like torch */
         kr_tensor *pos = kr_lua_push_empty(L, a->dtype, n, size);
@@ -789,12 +789,12 @@ static int reduce(lua_State *L, kr_reduce op, const char *name)
     return 1;
 }
 
-static int t_sum(lua_State *L) { return reduce(L, KR_RSUM, "sum"); }
-static int t_mean(lua_State *L) { return reduce(L, KR_RMEAN, "mean"); }
-static int t_max(lua_State *L) { return reduce(L, KR_RMAX, "max"); }
-static int t_min(lua_State *L) { return reduce(L, KR_RMIN, "min"); }
-static int t_argmax(lua_State *L) { return reduce(L, KR_RARGMAX, "argmax"); }
-static int t_argmin(lua_State *L) { return reduce(L, KR_RARGMIN, "argmin"); }
+static int t_sum(lua_State *L) { return reduce(L, KR_RSUM); }
+static int t_mean(lua_State *L) { return reduce(L, KR_RMEAN); }
+static int t_max(lua_State *L) { return reduce(L, KR_RMAX); }
+static int t_min(lua_State *L) { return reduce(L, KR_RMIN); }
+static int t_argmax(lua_State *L) { return reduce(L, KR_RARGMAX); }
+static int t_argmin(lua_State *L) { return reduce(L, KR_RARGMIN); }
 
 static int t_norm(lua_State *L)
 {
