@@ -842,12 +842,16 @@ kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce o
 
 double kr_norm(const kr_tensor *a)
 {
-    /* scaled sum of squares, so huge or tiny entries neither overflow nor underflow */
+    /* scaled sum of squares, so huge or tiny entries neither overflow nor underflow; an
+     * infinity makes the norm infinite (inf/inf in the scaling would give NaN), a NaN wins */
     double scale = 0, ssq = 1;
+    int infinite = 0;
     int64_t n = kr_numel(a), idx[KR_MAXDIM] = {0};
     for (int64_t k = 0; k < n; k++) {
         double x = fabs(kr_get(a, idx));
-        if (x > 0) {
+        if (isinf(x)) {
+            infinite = 1;
+        } else if (x > 0) {
             if (scale < x) {
                 ssq = 1 + ssq * (scale / x) * (scale / x);
                 scale = x;
@@ -862,5 +866,5 @@ double kr_norm(const kr_tensor *a)
             idx[d] = 0;
         }
     }
-    return scale * sqrt(ssq);
+    return infinite ? INFINITY : scale * sqrt(ssq);
 }
