@@ -411,6 +411,56 @@ static void iter_init(iter *it, int nops, const kr_tensor *const *ops)
         }                                                                                        \
     } while (0)
 
+/* ---- aliasing -------------------------------------------------------------------------- */
+
+/* Byte range [lo, hi] that a non-empty t occupies in its storage. */
+static void byte_range(const kr_tensor *t, int64_t *lo, int64_t *hi)
+{
+    int64_t last = t->offset, es = (int64_t)kr_dtype_size(t->dtype);
+    for (int d = 0; d < t->ndim; d++) last += (t->size[d] - 1) * t->stride[d];
+    *lo = t->offset * es;
+    *hi = last * es + es - 1;
+}
+
+static int same_view(const kr_tensor *a, const kr_tensor *b)
+{
+    if (a->storage != b->storage || a->offset != b->offset || a->dtype != b->dtype ||
+        !kr_same_shape(a, b))
+        return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->size[d] > 1 && a->stride[d] != b->stride[d]) return 0;
+    return 1;
+}
+
+/* Whether writing out element by element could change elements of in before they are read:
+ * both lie on one storage and their byte ranges meet.  The very same view is safe (each
+ * element is read just before it is written), so a:add_(b) with a == b stays in place. */
+static int overlaps(const kr_tensor *out, const kr_tensor *in)
+{
+    int64_t lo_out, hi_out, lo_in, hi_in;
+    if (out->storage != in->storage || kr_numel(out) == 0 || kr_numel(in) == 0) return 0;
+    if (same_view(out, in)) return 0;
+    byte_range(out, &lo_out, &hi_out);
+    byte_range(in, &lo_in, &hi_in);
+    return lo_out <= hi_in && lo_in <= hi_out;
+}
+
+/* *use = in, or a fresh copy of in (held in tmp) when in overlaps out, so that A:add_(A:t())
+ * or x[2..n] += x[1..n-1] read the inputs as they were before the operation, like NumPy.
+ * tmp must be released by the caller either way. */
+static kr_status unalias(const kr_tensor *out, const kr_tensor *in, kr_tensor *tmp,
+                         const kr_tensor **use)
+{
+    tmp->storage = NULL;
+    *use = in;
+    if (!overlaps(out, in)) return KR_OK;
+    kr_status st = kr_tensor_empty(tmp, in->dtype, in->ndim, in->size);
+    if (st) return st;
+    kr_copy_(tmp, in); /* tmp is new storage: no overlap, no recursion */
+    *use = tmp;
+    return KR_OK;
+}
+
 /* ---- element-wise kernels -------------------------------------------------------------- */
 
 static inline double sigmoid(double x)
@@ -487,14 +537,12 @@ static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
     if ((st = kr_broadcast_shape(op, a, b, &ndim, size))) return st;
     if ((st = check_out(op, out, ndim, size, a->dtype))) return st;
     if (kr_numel(out) == 0) return KR_OK;
-    kr_tensor ea = *a, eb = *b;
-    /* Plain header copies: expand only rewrites sizes and strides (no reference taken). */
-    kr_tensor va, vb;
-    if ((st = kr_expand(&va, &ea, ndim, size))) return st;
-    if ((st = kr_expand(&vb, &eb, ndim, size))) {
-        kr_tensor_release(&va);
-        return st;
-    }
+    kr_tensor ta, tb, va, vb;
+    const kr_tensor *ua, *ub;
+    va.storage = vb.storage = tb.storage = NULL;
+    if ((st = unalias(out, a, &ta, &ua)) || (st = unalias(out, b, &tb, &ub)) ||
+        (st = kr_expand(&va, ua, ndim, size)) || (st = kr_expand(&vb, ub, ndim, size)))
+        goto done;
     const kr_tensor *ops[3] = {out, &va, &vb};
     iter it;
     iter_init(&it, 3, ops);
@@ -508,9 +556,12 @@ static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
         ITER_LOOP(it, 4, base,
                   bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
                           it.stride[1][in], it.stride[2][in], bop));
+done:
     kr_tensor_release(&va);
     kr_tensor_release(&vb);
-    return KR_OK;
+    kr_tensor_release(&ta);
+    kr_tensor_release(&tb);
+    return st;
 }
 
 static const char *binop_name(kr_binop op)
@@ -530,6 +581,8 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
     kr_status st = check_out(binop_name(op), out, a->ndim, a->size, a->dtype);
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
+    kr_tensor ta;
+    if ((st = unalias(out, a, &ta, &a))) return st;
     /* A 0-stride view of one stack value stands for the scalar, so one kernel serves both. */
     double sd = s;
     float sf = (float)s;
@@ -552,6 +605,7 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
         ITER_LOOP(it, 4, base,
                   bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
                           it.stride[1][in], it.stride[2][in], op));
+    kr_tensor_release(&ta);
     return KR_OK;
 }
 
@@ -595,6 +649,8 @@ kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op)
     kr_status st = check_out("unary", out, a->ndim, a->size, a->dtype);
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
+    kr_tensor ta;
+    if ((st = unalias(out, a, &ta, &a))) return st;
     const kr_tensor *ops[2] = {out, a};
     iter it;
     iter_init(&it, 2, ops);
@@ -606,6 +662,7 @@ kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op)
     else
         ITER_LOOP(it, 4, base,
                   un_f32((float *)p_[0], (float *)p_[1], n_, it.stride[0][in], it.stride[1][in], op));
+    kr_tensor_release(&ta);
     return KR_OK;
 }
 
@@ -629,8 +686,12 @@ kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
     kr_status st;
     if ((st = check_dtypes("add_", a, b)) || (st = check_into("add_", a, b))) return st;
     if (kr_numel(a) == 0) return KR_OK;
-    kr_tensor vb;
-    if ((st = kr_expand(&vb, b, a->ndim, a->size))) return st;
+    kr_tensor tb, vb;
+    if ((st = unalias(a, b, &tb, &b))) return st;
+    if ((st = kr_expand(&vb, b, a->ndim, a->size))) {
+        kr_tensor_release(&tb);
+        return st;
+    }
     const kr_tensor *ops[2] = {a, &vb};
     iter it;
     iter_init(&it, 2, ops);
@@ -658,6 +719,7 @@ kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
         });
     }
     kr_tensor_release(&vb);
+    kr_tensor_release(&tb);
     return KR_OK;
 }
 
@@ -687,8 +749,12 @@ kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
     kr_status st = check_into("copy_", a, b);
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
-    kr_tensor vb;
-    if ((st = kr_expand(&vb, b, a->ndim, a->size))) return st;
+    kr_tensor tb, vb;
+    if ((st = unalias(a, b, &tb, &b))) return st;
+    if ((st = kr_expand(&vb, b, a->ndim, a->size))) {
+        kr_tensor_release(&tb);
+        return st;
+    }
     const kr_tensor *ops[2] = {a, &vb};
     iter it;
     iter_init(&it, 2, ops);
@@ -737,6 +803,7 @@ kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
         }
     }
     kr_tensor_release(&vb);
+    kr_tensor_release(&tb);
     return KR_OK;
 }
 
