@@ -263,15 +263,16 @@ static void nested_fill(lua_State *L, int depth, int ndim, const int64_t *size, 
         for (int d = 0; d < depth && used < sizeof where; d++)
             used += (size_t)snprintf(where + used, sizeof where - used, "[%lld]",
                                      (long long)index[d] + 1);
-        luaL_error(L, "tensor: ragged nested table: element %s should be a table of length %lld",
-                   depth ? where : "(top)", (long long)size[depth]);
+        luaL_error(L, "tensor: ragged nested table: element %s should be a table of length %I",
+                   depth ? where : "(top)", (lua_Integer)size[depth]);
     }
     for (int64_t i = 0; i < size[depth]; i++) {
         index[depth] = i;
         lua_geti(L, -1, i + 1);
         if (depth == ndim - 1) {
-            int ok;
-            double v = lua_tonumberx(L, -1, &ok);
+            /* numbers only: lua_tonumber would also take the string "1" */
+            int ok = lua_type(L, -1) == LUA_TNUMBER;
+            double v = lua_tonumber(L, -1);
             if (!ok) {
                 char where[200] = "";
                 size_t used = 0;
@@ -297,8 +298,8 @@ static int l_tensor(lua_State *L)
         kr_set(t, NULL, lua_tonumber(L, 1));
         return 1;
     }
-    kr_tensor *src = kr_lua_test_tensor(L, 1);
-    if (src) { /* a copy, possibly converting */
+    if (luaL_testudata(L, 1, KR_TENSOR_MT)) { /* a copy, possibly converting */
+        kr_tensor *src = kr_lua_check_tensor(L, 1);
         kr_tensor *t = kr_lua_push_empty(L, lua_isnoneornil(L, 2) ? src->dtype : dt, src->ndim,
                                          src->size);
         kr_lua_check(L, kr_copy_(t, src));
@@ -309,11 +310,10 @@ static int l_tensor(lua_State *L)
     int64_t size[KR_MAXDIM], index[KR_MAXDIM] = {0};
     nested_shape(L, 1, &ndim, size);
     kr_tensor *t = kr_lua_push_empty(L, dt, ndim, size);
-    if (kr_numel(t) > 0) {
-        lua_pushvalue(L, 1);
-        nested_fill(L, 0, ndim, size, t, index);
-        lua_pop(L, 1);
-    }
+    /* walked even when empty, so that {{}, {1}} is found ragged; only the last size can be 0 */
+    lua_pushvalue(L, 1);
+    nested_fill(L, 0, ndim, size, t, index);
+    lua_pop(L, 1);
     return 1;
 }
 
