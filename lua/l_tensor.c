@@ -59,10 +59,23 @@ kr_tensor *kr_lua_push_header(lua_State *L)
     return t;
 }
 
+/* Raises the core's message for a failed allocation under the name of the Lua function that
+ * asked for it: "zeros: too many elements requested (...)" rather than "tensor: ...". */
+static void alloc_error(lua_State *L)
+{
+    lua_Debug ar;
+    const char *msg = kr_last_error();
+    if (strncmp(msg, "tensor: ", 8) == 0 && lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
+        ar.name)
+        luaL_error(L, "%s: %s", ar.name, msg + 8);
+    luaL_error(L, "%s", msg);
+}
+
 static kr_tensor *push_new(lua_State *L, kr_dtype dt, int ndim, const int64_t *size, int zero)
 {
     kr_tensor *t = kr_lua_push_header(L);
-    kr_lua_check(L, zero ? kr_tensor_zeros(t, dt, ndim, size) : kr_tensor_empty(t, dt, ndim, size));
+    if (zero ? kr_tensor_zeros(t, dt, ndim, size) : kr_tensor_empty(t, dt, ndim, size))
+        alloc_error(L);
     kr_lua_account(L, t->storage->nbytes);
     return t;
 }
@@ -217,7 +230,14 @@ static int l_linspace(lua_State *L)
     return 1;
 }
 
-/* Like Lua's numeric for: a, a+step, ... up to and including b. */
+static int beyond(double x, double b, double step)
+{
+    return step > 0 ? x > b : x < b;
+}
+
+/* Like Lua's numeric for: a, a+step, ... up to and including b.  Element i is a + i*step (no
+ * accumulated rounding), and exactly the elements that do not pass b are kept, so with exact
+ * steps (integers, halves, ...) the elements are those of `for x = a, b, step`. */
 static int l_arange(lua_State *L)
 {
     double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2), step = 1;
@@ -226,12 +246,21 @@ static int l_arange(lua_State *L)
         step = lua_tonumber(L, 3);
         di = 4;
     }
-    if (step == 0 || !isfinite(step) || !isfinite(a) || !isfinite(b))
-        luaL_argerror(L, 3, "step must be finite and non-zero, and the ends finite");
+    luaL_argcheck(L, isfinite(a), 1, "start must be finite");
+    luaL_argcheck(L, isfinite(b), 2, "end must be finite");
+    luaL_argcheck(L, step != 0 && isfinite(step), 3, "step must be finite and non-zero");
     kr_dtype dt = kr_lua_opt_dtype(L, di, kr_lua_ctx_of(L)->default_dtype);
-    double span = (b - a) / step;
-    int64_t n = span < 0 ? 0 : (int64_t)floor(span + 1e-9) + 1;
-    if (n > ((int64_t)1 << 40)) luaL_error(L, "arange: too many elements");
+    double span = (b - a) / step; /* +inf when b - a overflows */
+    /* checked as a double: converting a span beyond int64_t to an integer is undefined */
+    if (!(span < (double)((int64_t)1 << 40))) luaL_error(L, "arange: too many elements requested");
+    int64_t n = span < 0 ? 0 : (int64_t)floor(span) + 1;
+    /* the rounded span can be one off: keep exactly the a + i*step that do not pass b (one
+     * step at most each way; a loop would not end when a + step rounds back to a) */
+    double last = a + (double)(n - 1) * step, next = a + (double)n * step;
+    if (n > 0 && beyond(last, b, step))
+        n--;
+    else if (!beyond(next, b, step) && next != last)
+        n++;
     kr_tensor *t = kr_lua_push_empty(L, dt, 1, &n);
     for (int64_t i = 0; i < n; i++) kr_set(t, &i, a + (double)i * step);
     return 1;
