@@ -425,11 +425,14 @@ static void read_index(lua_State *L, const kr_tensor *t, int first, int64_t *ind
                        const char *fname)
 {
     int given = lua_gettop(L) - first + 1;
-    if (strcmp(fname, "set") == 0) given--;
+    if (strcmp(fname, "set") == 0) {
+        if (given < 1) luaL_error(L, "set: no value given");
+        given--;
+    }
     if (given != t->ndim) {
         char sh[200];
-        luaL_error(L, "%s: %d indices given for a %d-D tensor (%s)", fname, given, t->ndim,
-                   SHAPE(t, sh));
+        luaL_error(L, "%s: %d %s given for a %d-D tensor (%s)", fname, given,
+                   given == 1 ? "index" : "indices", t->ndim, SHAPE(t, sh));
     }
     for (int d = 0; d < t->ndim; d++) index[d] = check_index(L, first + d, t->size[d], "index");
 }
@@ -704,43 +707,53 @@ static int t_add_(lua_State *L)
     return 1;
 }
 
+/* a op= b needs one dtype and b broadcastable to a's own shape (a cannot grow); checked here
+ * so that the messages name the in-place method ("mul_: ..."). */
+static void check_into(lua_State *L, const char *name, const kr_tensor *a, const kr_tensor *b)
+{
+    char sa[200], sb[200];
+    int ndim;
+    int64_t size[KR_MAXDIM];
+    if (a->dtype != b->dtype)
+        luaL_error(L, "%s: dtypes differ (%s and %s); convert one with to()", name,
+                   kr_dtype_name(a->dtype), kr_dtype_name(b->dtype));
+    kr_lua_check(L, kr_broadcast_shape(name, a, b, &ndim, size));
+    int same = ndim == a->ndim;
+    for (int d = 0; same && d < ndim; d++) same = size[d] == a->size[d];
+    if (!same) luaL_error(L, "%s: %s cannot be broadcast into %s", name, SHAPE(b, sb), SHAPE(a, sa));
+}
+
 static int t_sub_(lua_State *L)
 {
     kr_tensor *a = kr_lua_check_tensor(L, 1);
-    if (lua_type(L, 2) == LUA_TNUMBER)
+    if (lua_type(L, 2) == LUA_TNUMBER) {
         kr_lua_check(L, kr_binary_scalar(a, a, lua_tonumber(L, 2), KR_SUB, 0));
-    else
-        kr_lua_check(L, kr_add_(a, kr_lua_check_tensor(L, 2), -1.0));
+    } else {
+        kr_tensor *b = kr_lua_check_tensor(L, 2);
+        check_into(L, "sub_", a, b);
+        kr_lua_check(L, kr_add_(a, b, -1.0));
+    }
     lua_settop(L, 1);
     return 1;
 }
 
-static int inplace(lua_State *L, kr_binop op)
+static int inplace(lua_State *L, kr_binop op, const char *name)
 {
     kr_tensor *a = kr_lua_check_tensor(L, 1);
     if (lua_type(L, 2) == LUA_TNUMBER) {
         kr_lua_check(L, kr_binary_scalar(a, a, lua_tonumber(L, 2), op, 0));
     } else {
         kr_tensor *b = kr_lua_check_tensor(L, 2);
-        int ndim;
-        int64_t size[KR_MAXDIM];
-        kr_lua_check(L, kr_broadcast_shape("in-place operation", a, b, &ndim, size));
-        int same = ndim == a->ndim;
-        for (int d = 0; same && d < ndim; d++) same = size[d] == a->size[d];
-        if (!same) {
-            char sa[200], sb[200];
-            luaL_error(L, "in-place operation: %s cannot be broadcast into %s", SHAPE(b, sb),
-                       SHAPE(a, sa));
-        }
+        check_into(L, name, a, b);
         kr_lua_check(L, kr_binary(a, a, b, op));
     }
     lua_settop(L, 1);
     return 1;
 }
 
-static int t_mul_(lua_State *L) { return inplace(L, KR_MUL); }
-static int t_div_(lua_State *L) { return inplace(L, KR_DIV); }
-static int t_pow_(lua_State *L) { return inplace(L, KR_POW); }
+static int t_mul_(lua_State *L) { return inplace(L, KR_MUL, "mul_"); }
+static int t_div_(lua_State *L) { return inplace(L, KR_DIV, "div_"); }
+static int t_pow_(lua_State *L) { return inplace(L, KR_POW, "pow_"); }
 
 static int t_fill_(lua_State *L)
 {
