@@ -566,8 +566,10 @@ static int t_reshape(lua_State *L)
         int len = (int)luaL_len(L, 2);
         if (len > KR_MAXDIM) luaL_argerror(L, 2, "too many dimensions");
         for (int k = 1; k <= len; k++) {
+            int ok;
             lua_geti(L, 2, k);
-            size[ndim++] = (int64_t)luaL_checkinteger(L, -1);
+            size[ndim++] = (int64_t)lua_tointegerx(L, -1, &ok);
+            if (!ok || lua_type(L, -1) != LUA_TNUMBER) luaL_argerror(L, 2, "sizes must be integers");
             lua_pop(L, 1);
         }
     } else {
@@ -666,11 +668,11 @@ static int matmul_new(lua_State *L, kr_tensor *A, kr_tensor *B)
     return 1;
 }
 
-/* a * b: the matrix product for two tensors, scaling otherwise. */
+/* a * b: the matrix product for two tensors, scaling otherwise (a 0-d tensor scales too). */
 static int t_mul(lua_State *L)
 {
     kr_tensor *a = kr_lua_test_tensor(L, 1), *b = kr_lua_test_tensor(L, 2);
-    if (a && b) return matmul_new(L, a, b);
+    if (a && b && a->ndim > 0 && b->ndim > 0) return matmul_new(L, a, b);
     return arith(L, KR_MUL);
 }
 
