@@ -969,24 +969,29 @@ static void tensor_tostring(lua_State *L, const kr_tensor *t)
     if (t->ndim <= 2) {
         print_matrix(&b, t, idx, f);
     } else {
-        /* Julia-style slices: [:, :, k, l] = */
+        /* Julia-style slices, [k, l, :, :] =, jumping over the middle of long leading
+         * dimensions (one ⋮ for each jump) rather than walking every index */
         int lead = t->ndim - 2;
         for (;;) {
-            int skip = 0;
-            for (int d = 0; d < lead; d++)
-                if (!shown(t->size[d], idx[d])) skip = 1;
-            if (!skip) {
-                luaL_addstring(&b, "[");
-                for (int d = 0; d < lead; d++) {
-                    lua_pushfstring(L, "%I, ", (lua_Integer)idx[d] + 1);
-                    luaL_addvalue(&b);
-                }
-                luaL_addstring(&b, ":, :] =\n");
-                print_matrix(&b, t, idx, f);
+            luaL_addstring(&b, "[");
+            for (int d = 0; d < lead; d++) {
+                lua_pushfstring(L, "%I, ", (lua_Integer)idx[d] + 1);
+                luaL_addvalue(&b);
             }
-            int d = lead - 1;
-            while (d >= 0 && ++idx[d] == t->size[d]) idx[d--] = 0;
+            luaL_addstring(&b, ":, :] =\n");
+            print_matrix(&b, t, idx, f);
+            int d = lead - 1, jumped = 0;
+            for (; d >= 0; d--) {
+                idx[d]++;
+                if (t->size[d] > SHOW_MAX && idx[d] == EDGE) {
+                    idx[d] = t->size[d] - EDGE;
+                    jumped = 1;
+                }
+                if (idx[d] < t->size[d]) break;
+                idx[d] = 0;
+            }
             if (d < 0) break;
+            if (jumped) luaL_addstring(&b, "⋮\n");
         }
     }
     luaL_pushresult(&b);
