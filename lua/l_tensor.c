@@ -45,7 +45,9 @@ void kr_lua_account(lua_State *L, size_t nbytes)
     kr_lua_ctx *ctx = kr_lua_ctx_of(L);
     ctx->pending_bytes += nbytes;
     if (ctx->pending_bytes >= 64 * 1024) {
-        int kb = (int)(ctx->pending_bytes / 1024);
+        /* at most 1 GB of debt per step, so the count fits lua_gc's int */
+        size_t k = ctx->pending_bytes / 1024;
+        int kb = k > ((size_t)1 << 20) ? 1 << 20 : (int)k;
         ctx->pending_bytes -= (size_t)kb * 1024;
         lua_gc(L, LUA_GCSTEP, kb);
     }
