@@ -1,7 +1,7 @@
 /* Lua binding: the tensor type, its constructors, operators and methods.
  *
  * Memory: each tensor userdata holds a kr_tensor header with one reference to a C storage.
- * New storage is reported to the collector as debt (kr_lua_account), so the collector runs in
+ * New storage is reported to the collector (kr_lua_account), so the collector runs in
  * proportion to tensor memory as if the bytes were its own; `local t <close>` or garbage
  * collection drop the reference, and the last one frees the bytes at once. */
 #include <math.h>
@@ -40,9 +40,30 @@ void kr_lua_check(lua_State *L, kr_status st)
     if (st != KR_OK) luaL_error(L, "%s", kr_last_error());
 }
 
+/* Two mechanisms.  Debt (LUA_GCSTEP) paces the incremental collector.  But lua5.4 runs the
+ * generational one by default (lua.c switches to it), where debt only brings minor
+ * collections: a tensor that is alive during one (in x = x + 1 the old x is alive while the
+ * new one is allocated) turns old and waits for a major collection, which only the growth of
+ * Lua's own heap triggers; a loop of 1 MB temporaries then held hundreds of MB.  So after as
+ * many tensor bytes as were live (tensors and Lua heap) after the last full collection, and at
+ * least FULL_MIN, kairo runs a full one: Lua's default pause of 200%, tensor bytes counted. */
+enum { FULL_MIN = 64 << 20 };
+
 void kr_lua_account(lua_State *L, size_t nbytes)
 {
     kr_lua_ctx *ctx = kr_lua_ctx_of(L);
+    ctx->since_full += nbytes;
+    if (ctx->since_full >= (ctx->full_after ? ctx->full_after : (size_t)FULL_MIN)) {
+        /* inside a finalizer Lua refuses (returns -1): try again at the next allocation */
+        if (lua_gc(L, LUA_GCCOLLECT) < 0) return;
+        int heap_kb = lua_gc(L, LUA_GCCOUNT);
+        size_t live = (size_t)kr_alloc_stats_get().live_bytes;
+        if (heap_kb > 0) live += (size_t)heap_kb * 1024;
+        ctx->full_after = live > FULL_MIN ? live : FULL_MIN;
+        ctx->since_full = 0;
+        ctx->pending_bytes = 0;
+        return;
+    }
     ctx->pending_bytes += nbytes;
     if (ctx->pending_bytes >= 64 * 1024) {
         /* at most 1 GB of debt per step, so the count fits lua_gc's int */
