@@ -142,7 +142,7 @@ static int read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype
             lua_Integer v;
             int ok;
             v = lua_tointegerx(L, -1, &ok);
-            if (!ok || v < 0)
+            if (!ok || v < 0 || lua_type(L, -1) != LUA_TNUMBER)
                 luaL_argerror(L, first, "dimensions must be non-negative integers");
             size[n++] = v;
             lua_pop(L, 1);
@@ -484,8 +484,8 @@ static int t_item(lua_State *L)
     kr_tensor *t = kr_lua_check_tensor(L, 1);
     if (kr_numel(t) != 1) {
         char sh[200];
-        luaL_error(L, "item: the tensor has %d elements (%s), expected 1", (int)kr_numel(t),
-                   SHAPE(t, sh));
+        luaL_error(L, "item: the tensor has %I elements (%s), expected 1",
+                   (lua_Integer)kr_numel(t), SHAPE(t, sh));
     }
     int64_t zero[KR_MAXDIM] = {0};
     lua_pushnumber(L, kr_get(t, zero));
