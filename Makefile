@@ -72,7 +72,7 @@ check: build $(C_TESTS)
 	@$(LUA) spec/run.lua $(C_TESTS)
 
 ASAN_C_TESTS = $(patsubst spec/c/%.c,build-asan/spec/%,$(wildcard spec/c/*.c))
-SANITIZE     = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SANITIZE     = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
 
 # The sanitized module goes to build-asan/kairo.so (lua/kairo.so stays the normal one);
 # .busted takes the module path from KAIRO_CPATH.  The interpreter is not instrumented, so the
