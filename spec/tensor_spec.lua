@@ -673,6 +673,111 @@ describe("arithmetic operators", function()
   end)
 end)
 
+describe("element-wise operations on random strided views", function()
+  -- A small LCG (Knuth's MMIX constants), independent of kr's generator.
+  local s = 12345
+  local function rnd() s = s * 6364136223846793005 + 1442695040888963407; return (s >> 11) / 2 ^ 53 end
+  local function int(lo, hi) return lo + math.floor(rnd() * (hi - lo + 1)) end
+
+  -- A random view with `ndim` dimensions: a bigger random tensor, axes permuted, narrowed.
+  local function random_view(ndim, dtype)
+    local size, big = {}, {}
+    for d = 1, ndim do size[d] = int(1, 4); big[d] = size[d] + int(0, 2) end
+    local n = 1
+    for d = 1, ndim do n = n * big[d] end
+    local flat = {}
+    for i = 1, n do flat[i] = math.floor(rnd() * 200 - 100) / 8 end
+    local t = kr.tensor(flat, dtype):reshape(big)
+    for _ = 1, ndim do
+      local d1, d2 = int(1, ndim), int(1, ndim)
+      t = t:transpose(d1, d2)
+    end
+    for d = 1, ndim do
+      local len = int(1, t:size(d))
+      t = t:narrow(d, int(1, t:size(d) - len + 1), len)
+    end
+    return t
+  end
+
+  -- A shape that broadcasts to `shape`: trailing dims kept or set to 1, leading ones dropped.
+  local function broadcastable(t, dtype)
+    local shape = t:shape()
+    local drop = int(0, #shape)
+    local bs = {}
+    for d = drop + 1, #shape do bs[#bs + 1] = rnd() < 0.4 and 1 or shape[d] end
+    local n = 1
+    for _, v in ipairs(bs) do n = n * v end
+    local flat = {}
+    for i = 1, n do flat[i] = math.floor(rnd() * 200 - 100) / 8 + 0.5 end
+    local b = kr.tensor(flat, dtype):reshape(bs)
+    if #bs == 2 and rnd() < 0.5 then b = b:t():contiguous():t() end -- a transposed layout
+    return b
+  end
+
+  -- Every index of a shape, as tables, in row-major order.
+  local function indices(shape)
+    local out, idx = {}, {}
+    local function rec(d)
+      if d > #shape then out[#out + 1] = table.move(idx, 1, #idx, 1, {}) return end
+      for i = 1, shape[d] do idx[d] = i; rec(d + 1) end
+    end
+    rec(1)
+    return out
+  end
+
+  local function bget(b, ndim, idx)
+    local j = {}
+    local off = ndim - b:dim()
+    for d = 1, b:dim() do j[d] = b:size(d) == 1 and 1 or idx[off + d] end
+    return b:get(table.unpack(j))
+  end
+
+  local ops = {
+    add = function(x, y) return x + y end, sub = function(x, y) return x - y end,
+    mul = function(x, y) return x * y end, div = function(x, y) return x / y end,
+    maximum = math.max, minimum = math.min,
+  }
+
+  it("agree with an element-by-element loop, in both dtypes", function()
+    local r32 = function(x) return string.unpack("f", string.pack("f", x)) end
+    for trial = 1, 150 do
+      local dtype = trial % 2 == 0 and "f32" or "f64"
+      local round = dtype == "f32" and r32 or function(x) return x end
+      local a = random_view(int(1, 4), dtype)
+      local b = broadcastable(a, dtype)
+      for name, f in pairs(ops) do
+        local c = a[name](a, b)
+        assert.are.same(a:shape(), c:shape())
+        for _, idx in ipairs(indices(a:shape())) do
+          local want = round(f(a:get(table.unpack(idx)), bget(b, a:dim(), idx)))
+          local got = c:get(table.unpack(idx))
+          assert(got == want or (got ~= got and want ~= want), string.format("%s %s differs at %s: %.17g vs %.17g", dtype, name, table.concat(idx, ","), got, want))
+        end
+      end
+      -- in place on a view of a base: the view changes as computed, the rest stays
+      local base_before = a:clone()
+      local snapshot = {}
+      for _, idx in ipairs(indices(a:shape())) do snapshot[#snapshot + 1] = a:get(table.unpack(idx)) end
+      a:add_(b, 2)
+      for k, idx in ipairs(indices(a:shape())) do
+        local want = round(snapshot[k] + round(2 * bget(b, a:dim(), idx)))
+        if dtype == "f64" then want = snapshot[k] + 2 * bget(b, a:dim(), idx) end
+        assert(a:get(table.unpack(idx)) == want, "add_ differs at " .. table.concat(idx, ","))
+      end
+      -- copy_ across dtypes with broadcasting
+      local other = dtype == "f32" and "f64" or "f32"
+      local d = kr.zeros(a:shape(), other)
+      d:copy_(b)
+      for _, idx in ipairs(indices(a:shape())) do
+        local want = bget(b, a:dim(), idx)
+        if other == "f32" then want = r32(want) end
+        assert(d:get(table.unpack(idx)) == want, "copy_ differs")
+      end
+      assert.are.same(base_before:shape(), a:shape())
+    end
+  end)
+end)
+
 describe("element-wise methods", function()
   local a = kr.tensor({ 1, -2, 3, 0.5 })
   local b = kr.tensor({ 2, 2, -1, 0.5 })
