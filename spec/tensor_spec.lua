@@ -776,6 +776,45 @@ describe("element-wise operations on random strided views", function()
       assert.are.same(base_before:shape(), a:shape())
     end
   end)
+
+  it("reductions along every dimension agree with a loop", function()
+    for trial = 1, 60 do
+      local dtype = trial % 2 == 0 and "f32" or "f64"
+      local a = random_view(int(1, 4), dtype)
+      local all = indices(a:shape())
+      local total, best, bestk = 0, -math.huge, 0
+      for k, idx in ipairs(all) do
+        local x = a:get(table.unpack(idx))
+        total = total + x
+        if x > best then best, bestk = x, k end
+      end
+      assert.are.equal(total, a:sum())
+      assert.are.equal(best, a:max())
+      assert.are.equal(bestk, a:argmax())
+      for d = 1, a:dim() do
+        local sums, maxs, pos = {}, {}, {}
+        for _, idx in ipairs(all) do
+          local key = {}
+          for e = 1, a:dim() do if e ~= d then key[#key + 1] = idx[e] end end
+          local ks = table.concat(key, ",")
+          local x = a:get(table.unpack(idx))
+          sums[ks] = (sums[ks] or 0) + x
+          if maxs[ks] == nil or x > maxs[ks] then maxs[ks], pos[ks] = x, idx[d] end
+        end
+        local s = a:sum(d)
+        local m, p = a:max(d)
+        for _, idx in ipairs(all) do
+          local key = {}
+          for e = 1, a:dim() do if e ~= d then key[#key + 1] = idx[e] end end
+          local ks = table.concat(key, ",")
+          local want = dtype == "f32" and string.unpack("f", string.pack("f", sums[ks])) or sums[ks]
+          assert.are.equal(want, s:get(table.unpack(key)))
+          assert.are.equal(maxs[ks], m:get(table.unpack(key)))
+          assert.are.equal(pos[ks], p:get(table.unpack(key)))
+        end
+      end
+    end
+  end)
 end)
 
 describe("element-wise methods", function()
