@@ -52,5 +52,6 @@ void kr_lua_open_random(lua_State *L, int mod, int ctx);
 void kr_lua_open_linalg(lua_State *L, int mod, int ctx);
 void kr_lua_open_io(lua_State *L, int mod, int ctx);
 void kr_lua_open_nn(lua_State *L, int mod, int ctx);
+void kr_lua_open_optim(lua_State *L, int mod, int ctx);
 
 #endif

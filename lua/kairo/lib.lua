@@ -1,8 +1,8 @@
 -- The pure-Lua half of kairo, loaded by luaopen_kairo once the C functions are in place.
--- Sub-modules that are only sometimes needed (plot, ...) load on first use: kr.plot.
+-- Sub-modules that are only sometimes needed (plot, csv, ...) load on first use: kr.plot.
 local kr = require "kairo"
 
-local lazy = { plot = "kairo.plot" }
+local lazy = { plot = "kairo.plot", csv = "kairo.csv", cli = "kairo.cli", train = "kairo.train" }
 setmetatable(kr, {
   __index = function(t, k)
     local name = lazy[k]
@@ -14,4 +14,8 @@ setmetatable(kr, {
   end,
 })
 
-return kr
+kr.optim = require "kairo.optim"
+require "kairo.nn"      -- kr.nn: activation objects, gradcheck (the C half is lua/l_nn.c)
+require "kairo.batches" -- kr.data.onehot, kr.data.batches
+
+return true  -- not the table: Lua would then name functions "lib.x" in error messages
