@@ -156,7 +156,6 @@ int kr_is_contiguous(const kr_tensor *t)
     /* an empty tensor has no element out of place (its strides are those of size-1 dims) */
     if (kr_numel(t) == 0) return 1;
     int64_t st = 1;
-    if (kr_numel(t) == 0) return 1;
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->size[d] != 1 && t->stride[d] != st) return 0;
         st *= t->size[d];
