@@ -592,7 +592,8 @@ static int t_reshape(lua_State *L)
             int ok;
             lua_geti(L, 2, k);
             size[ndim++] = (int64_t)lua_tointegerx(L, -1, &ok);
-            if (!ok || lua_type(L, -1) != LUA_TNUMBER) luaL_argerror(L, 2, "sizes must be integers");
+            if (!ok || lua_type(L, -1) != LUA_TNUMBER)
+                luaL_argerror(L, 2, "sizes must be integers");
             lua_pop(L, 1);
         }
     } else {
@@ -745,7 +746,8 @@ static void check_into(lua_State *L, const char *name, const kr_tensor *a, const
     kr_lua_check(L, kr_broadcast_shape(name, a, b, &ndim, size));
     int same = ndim == a->ndim;
     for (int d = 0; same && d < ndim; d++) same = size[d] == a->size[d];
-    if (!same) luaL_error(L, "%s: %s cannot be broadcast into %s", name, SHAPE(b, sb), SHAPE(a, sa));
+    if (!same)
+        luaL_error(L, "%s: %s cannot be broadcast into %s", name, SHAPE(b, sb), SHAPE(a, sa));
 }
 
 static int t_sub_(lua_State *L)
