@@ -1193,6 +1193,19 @@ describe("closing", function()
     raises("tensor has been closed", function() kr.matmul(kr.zeros(2, 2), kr.zeros(2, 2), t) end)
     assert.is_false(kr.is_tensor(t))
   end)
+
+  it("a tensor closed by a metamethod in the middle of a call does not crash", function()
+    local t = kr.zeros(4)
+    local sizes = setmetatable({}, {
+      __len = function() t:close() return 1 end,
+      __index = function() return 4 end,
+    })
+    local ok, v = pcall(t.reshape, t, sizes)
+    if ok then
+      assert.are.equal("tensor (closed)", tostring(v))
+      raises("tensor has been closed", function() v:sum() end)
+    end
+  end)
 end)
 
 -- ---- bad input never crashes --------------------------------------------------------------
