@@ -1252,9 +1252,14 @@ describe("bad input", function()
         assert(type(err) == "string", "error is not a string: " .. tostring(err))
       end
     end
-    local names = {}
-    for name in pairs(kr.Tensor) do names[#names + 1] = name end
-    table.sort(names)
+    -- The tensor area's own methods and functions (l_tensor.c), not other areas' (kr.save
+    -- would write files named after the odd values, kr.set_threads would start threads).
+    local names = { "abs", "add", "add_", "argmax", "argmin", "clone", "close", "col", "contiguous",
+      "copy_", "dim", "div", "div_", "dtype", "exp", "fill_", "get", "is_contiguous", "item", "log",
+      "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "mul_", "narrow", "neg", "norm",
+      "numel", "pow", "pow_", "relu", "reshape", "row", "select", "set", "shape", "sigmoid", "sign",
+      "size", "sqrt", "square", "stride", "sub", "sub_", "sum", "t", "tanh", "to", "totable",
+      "transpose", "view", "zero_" }
     for _, name in ipairs(names) do
       for _, k in ipairs(kinds) do
         for _, x in ipairs(odd) do
@@ -1266,11 +1271,9 @@ describe("bad input", function()
         for _, k2 in ipairs(kinds) do try(kr.Tensor[name], fresh(k), fresh(k2)) end
       end
     end
-    local fnames = {}
-    for name, f in pairs(kr) do
-      if type(f) == "function" and name ~= "set_default_dtype" then fnames[#fnames + 1] = name end
-    end
-    table.sort(fnames)
+    local fnames = { "abs", "alloc_stats", "arange", "empty", "exp", "eye", "full", "is_tensor",
+      "linspace", "log", "matmul", "maximum", "minimum", "ones", "relu", "sigmoid", "sign", "sqrt",
+      "square", "tanh", "tensor", "zeros" }
     for _, name in ipairs(fnames) do
       for _, x in ipairs(odd) do
         try(kr[name], value(x))
