@@ -2,6 +2,7 @@
 #include "linalg.h"
 
 #include <cblas.h>
+#include <limits.h>
 
 #define SHAPE(t, buf) kr_tensor_shape_str((t), (buf), sizeof(buf))
 
@@ -19,13 +20,13 @@ static int blas_view(const kr_tensor *t, blas_mat *m)
         m->trans = 0;
         m->ld = r == 1 ? (c > 1 ? c : 1) : s0;
         if (m->ld < 1) m->ld = 1;
-        return 1;
+        if (m->ld <= INT_MAX) return 1;
     }
     if ((r == 1 || s0 == 1) && (c == 1 || s1 >= (r > 1 ? r : 1))) {
         m->trans = 1;
         m->ld = c == 1 ? (r > 1 ? r : 1) : s1;
         if (m->ld < 1) m->ld = 1;
-        return 1;
+        return m->ld <= INT_MAX; /* BLAS takes an int; a copy has a smaller ld */
     }
     return 0;
 }
@@ -113,12 +114,12 @@ static kr_status matmul_mv(kr_tensor *y, const kr_tensor *A, const kr_tensor *x,
     kr_status st;
     cx.storage = cy.storage = NULL;
     if ((st = blas_operand(A, &ca, &ua, &ma))) return st;
-    if (x->stride[0] < 1 && n > 1) {
+    if ((x->stride[0] < 1 || x->stride[0] > INT_MAX) && n > 1) {
         if ((st = kr_tensor_empty(&cx, x->dtype, 1, x->size))) goto done;
         kr_copy_(&cx, x);
         ux = &cx;
     }
-    if (y->stride[0] < 1 && m > 1) {
+    if ((y->stride[0] < 1 || y->stride[0] > INT_MAX) && m > 1) {
         if ((st = kr_tensor_empty(&cy, y->dtype, 1, y->size))) goto done;
         if (beta != 0) kr_copy_(&cy, y);
         uy = &cy;
@@ -169,5 +170,10 @@ kr_status kr_matmul(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double
                        kr_shape_str((char[200]){0}, 200, B->ndim, want));
     if (C->storage == A->storage || C->storage == B->storage)
         return kr_fail(KR_EINVAL, "matmul: out shares memory with an operand");
+    /* BLAS counts in int: larger sizes would wrap (and BLAS would only print a complaint) */
+    if (kr_numel(C) > 0 && A->size[1] > 0 &&
+        (A->size[0] > INT_MAX || A->size[1] > INT_MAX || (B->ndim == 2 && B->size[1] > INT_MAX)))
+        return kr_fail(KR_EINVAL, "matmul: sizes beyond BLAS's int range: %s * %s", SHAPE(A, sa),
+                       SHAPE(B, sb));
     return B->ndim == 2 ? matmul_mm(C, A, B, alpha, beta) : matmul_mv(C, A, B, alpha, beta);
 }

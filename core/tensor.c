@@ -75,6 +75,27 @@ static void set_contiguous_strides(kr_tensor *t)
     }
 }
 
+/* At most 2^40 elements, counting only the non-zero sizes: then no element count, stride or
+ * offset of a tensor or of any view of it can overflow int64_t, even when another size is 0
+ * (an empty 0 x 2^62 x 2^62 tensor would overflow its strides). */
+static const int64_t MAX_ELEMENTS = (int64_t)1 << 40;
+
+static kr_status check_sizes(const char *op, int ndim, const int64_t *size)
+{
+    char sh[200];
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (size[d] < 0)
+            return kr_fail(KR_EINVAL, "%s: size of dimension %d is negative (%lld)", op, d + 1,
+                           (long long)size[d]);
+        if (size[d] > 0 && n > MAX_ELEMENTS / size[d])
+            return kr_fail(KR_ENOMEM, "%s: too many elements requested (%s)", op,
+                           kr_shape_str(sh, sizeof sh, ndim, size));
+        if (size[d] > 0) n *= size[d];
+    }
+    return KR_OK;
+}
+
 static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size, int zero)
 {
     memset(t, 0, sizeof *t);
@@ -82,13 +103,10 @@ static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t
     if (ndim < 0 || ndim > KR_MAXDIM)
         return kr_fail(KR_EINVAL, "tensor: %d dimensions requested, at most %d are supported",
                        ndim, KR_MAXDIM);
+    kr_status st = check_sizes("tensor", ndim, size);
+    if (st) return st;
     int64_t n = 1;
     for (int d = 0; d < ndim; d++) {
-        if (size[d] < 0)
-            return kr_fail(KR_EINVAL, "tensor: size of dimension %d is negative (%lld)", d + 1,
-                           (long long)size[d]);
-        if (size[d] > 0 && n > ((int64_t)1 << 40) / size[d])
-            return kr_fail(KR_ENOMEM, "tensor: too many elements requested");
         n *= size[d];
         t->size[d] = size[d];
     }
@@ -135,8 +153,9 @@ int64_t kr_numel(const kr_tensor *t)
 
 int kr_is_contiguous(const kr_tensor *t)
 {
-    int64_t st = 1;
+    /* an empty tensor has no element out of place (its strides are those of size-1 dims) */
     if (kr_numel(t) == 0) return 1;
+    int64_t st = 1;
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->size[d] != 1 && t->stride[d] != st) return 0;
         st *= t->size[d];
@@ -212,11 +231,18 @@ kr_status kr_narrow(kr_tensor *dst, const kr_tensor *src, int dim, int64_t start
     char sh[200];
     kr_status st = check_dim("narrow", src, dim);
     if (st) return st;
-    if (start < 0 || len < 0 || start + len > src->size[dim])
+    if (len < 0)
+        return kr_fail(KR_EINVAL, "narrow: length %lld is negative (tensor is %s)", (long long)len,
+                       SHAPE(src, sh));
+    if (start < 0)
+        return kr_fail(KR_EINVAL, "narrow: start %lld is negative (tensor is %s)",
+                       (long long)start, SHAPE(src, sh));
+    /* written so that a huge start or len cannot overflow (start + len could) */
+    if (start > src->size[dim] || len > src->size[dim] - start)
         return kr_fail(KR_EINVAL,
-                       "narrow: elements %lld to %lld requested from dimension %d of size %lld "
+                       "narrow: start %llu and length %lld exceed dimension %d of size %lld "
                        "(tensor is %s)",
-                       (long long)start + 1, (long long)(start + len), dim + 1,
+                       (unsigned long long)start + 1, (long long)len, dim + 1,
                        (long long)src->size[dim], SHAPE(src, sh));
     kr_tensor_share(dst, src);
     dst->offset += start * src->stride[dim];
@@ -257,9 +283,15 @@ kr_status kr_reshape(kr_tensor *dst, const kr_tensor *src, int ndim, const int64
             infer = d;
         } else if (size[d] < 0) {
             return kr_fail(KR_EINVAL, "reshape: size %lld is negative", (long long)size[d]);
-        } else {
-            known *= size[d];
         }
+    }
+    /* the sizes without the inferred one must not overflow before they are multiplied */
+    {
+        int64_t given[KR_MAXDIM];
+        for (int d = 0; d < ndim; d++) given[d] = d == infer ? 1 : size[d];
+        kr_status st = check_sizes("reshape", ndim, given);
+        if (st) return st;
+        for (int d = 0; d < ndim; d++) known *= given[d];
     }
     if (infer >= 0) {
         if (known == 0 || n % known != 0)
@@ -379,6 +411,56 @@ static void iter_init(iter *it, int nops, const kr_tensor *const *ops)
         }                                                                                        \
     } while (0)
 
+/* ---- aliasing -------------------------------------------------------------------------- */
+
+/* Byte range [lo, hi] that a non-empty t occupies in its storage. */
+static void byte_range(const kr_tensor *t, int64_t *lo, int64_t *hi)
+{
+    int64_t last = t->offset, es = (int64_t)kr_dtype_size(t->dtype);
+    for (int d = 0; d < t->ndim; d++) last += (t->size[d] - 1) * t->stride[d];
+    *lo = t->offset * es;
+    *hi = last * es + es - 1;
+}
+
+static int same_view(const kr_tensor *a, const kr_tensor *b)
+{
+    if (a->storage != b->storage || a->offset != b->offset || a->dtype != b->dtype ||
+        !kr_same_shape(a, b))
+        return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->size[d] > 1 && a->stride[d] != b->stride[d]) return 0;
+    return 1;
+}
+
+/* Whether writing out element by element could change elements of in before they are read:
+ * both lie on one storage and their byte ranges meet.  The very same view is safe (each
+ * element is read just before it is written), so a:add_(b) with a == b stays in place. */
+static int overlaps(const kr_tensor *out, const kr_tensor *in)
+{
+    int64_t lo_out, hi_out, lo_in, hi_in;
+    if (out->storage != in->storage || kr_numel(out) == 0 || kr_numel(in) == 0) return 0;
+    if (same_view(out, in)) return 0;
+    byte_range(out, &lo_out, &hi_out);
+    byte_range(in, &lo_in, &hi_in);
+    return lo_out <= hi_in && lo_in <= hi_out;
+}
+
+/* *use = in, or a fresh copy of in (held in tmp) when in overlaps out, so that A:add_(A:t())
+ * or x[2..n] += x[1..n-1] read the inputs as they were before the operation, like NumPy.
+ * tmp must be released by the caller either way. */
+static kr_status unalias(const kr_tensor *out, const kr_tensor *in, kr_tensor *tmp,
+                         const kr_tensor **use)
+{
+    tmp->storage = NULL;
+    *use = in;
+    if (!overlaps(out, in)) return KR_OK;
+    kr_status st = kr_tensor_empty(tmp, in->dtype, in->ndim, in->size);
+    if (st) return st;
+    kr_copy_(tmp, in); /* tmp is new storage: no overlap, no recursion */
+    *use = tmp;
+    return KR_OK;
+}
+
 /* ---- element-wise kernels -------------------------------------------------------------- */
 
 static inline double sigmoid(double x)
@@ -403,6 +485,7 @@ static inline double sigmoid(double x)
         }                                                                                        \
     } while (0)
 
+/* maximum and minimum propagate a NaN from either side, like NumPy's. */
 #define BIN_KERNEL(NAME, T, POW)                                                    \
     static void NAME(T *o, const T *a, const T *b, int64_t n, int64_t so, int64_t sa,          \
                      int64_t sb, kr_binop op)                                                    \
@@ -413,8 +496,8 @@ static inline double sigmoid(double x)
         case KR_MUL: BIN_LOOP(T, o, a, b, n, so, sa, sb, x * y); break;                          \
         case KR_DIV: BIN_LOOP(T, o, a, b, n, so, sa, sb, x / y); break;                          \
         case KR_POW: BIN_LOOP(T, o, a, b, n, so, sa, sb, POW(x, y)); break;                      \
-        case KR_MAX: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x >= y || y != y) ? x : y); break;     \
-        case KR_MIN: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x <= y || y != y) ? x : y); break;     \
+        case KR_MAX: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x != x || x >= y) ? x : y); break;     \
+        case KR_MIN: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x != x || x <= y) ? x : y); break;     \
         }                                                                                        \
     }
 
@@ -454,14 +537,12 @@ static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
     if ((st = kr_broadcast_shape(op, a, b, &ndim, size))) return st;
     if ((st = check_out(op, out, ndim, size, a->dtype))) return st;
     if (kr_numel(out) == 0) return KR_OK;
-    kr_tensor ea = *a, eb = *b;
-    /* Plain header copies: expand only rewrites sizes and strides (no reference taken). */
-    kr_tensor va, vb;
-    if ((st = kr_expand(&va, &ea, ndim, size))) return st;
-    if ((st = kr_expand(&vb, &eb, ndim, size))) {
-        kr_tensor_release(&va);
-        return st;
-    }
+    kr_tensor ta, tb, va, vb;
+    const kr_tensor *ua, *ub;
+    va.storage = vb.storage = tb.storage = NULL;
+    if ((st = unalias(out, a, &ta, &ua)) || (st = unalias(out, b, &tb, &ub)) ||
+        (st = kr_expand(&va, ua, ndim, size)) || (st = kr_expand(&vb, ub, ndim, size)))
+        goto done;
     const kr_tensor *ops[3] = {out, &va, &vb};
     iter it;
     iter_init(&it, 3, ops);
@@ -475,9 +556,12 @@ static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
         ITER_LOOP(it, 4, base,
                   bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
                           it.stride[1][in], it.stride[2][in], bop));
+done:
     kr_tensor_release(&va);
     kr_tensor_release(&vb);
-    return KR_OK;
+    kr_tensor_release(&ta);
+    kr_tensor_release(&tb);
+    return st;
 }
 
 static const char *binop_name(kr_binop op)
@@ -497,6 +581,8 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
     kr_status st = check_out(binop_name(op), out, a->ndim, a->size, a->dtype);
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
+    kr_tensor ta;
+    if ((st = unalias(out, a, &ta, &a))) return st;
     /* A 0-stride view of one stack value stands for the scalar, so one kernel serves both. */
     double sd = s;
     float sf = (float)s;
@@ -519,6 +605,7 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
         ITER_LOOP(it, 4, base,
                   bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
                           it.stride[1][in], it.stride[2][in], op));
+    kr_tensor_release(&ta);
     return KR_OK;
 }
 
@@ -562,6 +649,8 @@ kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op)
     kr_status st = check_out("unary", out, a->ndim, a->size, a->dtype);
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
+    kr_tensor ta;
+    if ((st = unalias(out, a, &ta, &a))) return st;
     const kr_tensor *ops[2] = {out, a};
     iter it;
     iter_init(&it, 2, ops);
@@ -573,6 +662,7 @@ kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op)
     else
         ITER_LOOP(it, 4, base,
                   un_f32((float *)p_[0], (float *)p_[1], n_, it.stride[0][in], it.stride[1][in], op));
+    kr_tensor_release(&ta);
     return KR_OK;
 }
 
@@ -596,8 +686,12 @@ kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
     kr_status st;
     if ((st = check_dtypes("add_", a, b)) || (st = check_into("add_", a, b))) return st;
     if (kr_numel(a) == 0) return KR_OK;
-    kr_tensor vb;
-    if ((st = kr_expand(&vb, b, a->ndim, a->size))) return st;
+    kr_tensor tb, vb;
+    if ((st = unalias(a, b, &tb, &b))) return st;
+    if ((st = kr_expand(&vb, b, a->ndim, a->size))) {
+        kr_tensor_release(&tb);
+        return st;
+    }
     const kr_tensor *ops[2] = {a, &vb};
     iter it;
     iter_init(&it, 2, ops);
@@ -625,6 +719,7 @@ kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
         });
     }
     kr_tensor_release(&vb);
+    kr_tensor_release(&tb);
     return KR_OK;
 }
 
@@ -654,8 +749,12 @@ kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
     kr_status st = check_into("copy_", a, b);
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
-    kr_tensor vb;
-    if ((st = kr_expand(&vb, b, a->ndim, a->size))) return st;
+    kr_tensor tb, vb;
+    if ((st = unalias(a, b, &tb, &b))) return st;
+    if ((st = kr_expand(&vb, b, a->ndim, a->size))) {
+        kr_tensor_release(&tb);
+        return st;
+    }
     const kr_tensor *ops[2] = {a, &vb};
     iter it;
     iter_init(&it, 2, ops);
@@ -704,6 +803,7 @@ kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
         }
     }
     kr_tensor_release(&vb);
+    kr_tensor_release(&tb);
     return KR_OK;
 }
 
@@ -737,12 +837,18 @@ static double reduce_run(const unsigned char *p, kr_dtype dt, int64_t n, int64_t
     return best;
 }
 
+static const char *reduce_name(kr_reduce op)
+{
+    static const char *names[] = {"sum", "mean", "max", "min", "argmax", "argmin"};
+    return names[op];
+}
+
 kr_status kr_reduce_all(const kr_tensor *a, kr_reduce op, double *result)
 {
     int64_t n = kr_numel(a);
     if (n == 0) {
         if (op == KR_RSUM) { *result = 0; return KR_OK; }
-        return kr_fail(KR_EINVAL, "reduce: the tensor is empty");
+        return kr_fail(KR_EINVAL, "%s: the tensor is empty", reduce_name(op));
     }
     if (kr_is_contiguous(a)) {
         *result = reduce_run(kr_data(a), a->dtype, n, 1, op, NULL);
@@ -760,10 +866,11 @@ kr_status kr_reduce_all(const kr_tensor *a, kr_reduce op, double *result)
 kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce op)
 {
     char so[200], sa[200];
-    kr_status st = check_dim("reduce", a, dim);
+    kr_status st = check_dim(reduce_name(op), a, dim);
     if (st) return st;
     if (a->size[dim] == 0 && op != KR_RSUM)
-        return kr_fail(KR_EINVAL, "reduce: dimension %d of %s is empty", dim + 1, SHAPE(a, sa));
+        return kr_fail(KR_EINVAL, "%s: dimension %d of %s is empty", reduce_name(op), dim + 1,
+                       SHAPE(a, sa));
     /* out's shape is a's without dim; view a with dim moved last, then walk out. */
     kr_tensor rest = *a;
     for (int d = dim; d < a->ndim - 1; d++) {
@@ -774,7 +881,8 @@ kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce o
     int same = out->ndim == rest.ndim && out->dtype == a->dtype;
     for (int d = 0; same && d < rest.ndim; d++) same = out->size[d] == rest.size[d];
     if (!same)
-        return kr_fail(KR_EINVAL, "reduce: out is %s %s, expected %s %s", kr_dtype_name(out->dtype),
+        return kr_fail(KR_EINVAL, "%s: out is %s %s, expected %s %s", reduce_name(op),
+                       kr_dtype_name(out->dtype),
                        SHAPE(out, so), kr_dtype_name(a->dtype), SHAPE(&rest, sa));
     int64_t n = a->size[dim], s = a->stride[dim];
     size_t es = kr_dtype_size(a->dtype);
@@ -801,12 +909,16 @@ kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce o
 
 double kr_norm(const kr_tensor *a)
 {
-    /* scaled sum of squares, so huge or tiny entries neither overflow nor underflow */
+    /* scaled sum of squares, so huge or tiny entries neither overflow nor underflow; an
+     * infinity makes the norm infinite (inf/inf in the scaling would give NaN), a NaN wins */
     double scale = 0, ssq = 1;
+    int infinite = 0;
     int64_t n = kr_numel(a), idx[KR_MAXDIM] = {0};
     for (int64_t k = 0; k < n; k++) {
         double x = fabs(kr_get(a, idx));
-        if (x > 0) {
+        if (isinf(x)) {
+            infinite = 1;
+        } else if (x > 0) {
             if (scale < x) {
                 ssq = 1 + ssq * (scale / x) * (scale / x);
                 scale = x;
@@ -821,5 +933,5 @@ double kr_norm(const kr_tensor *a)
             idx[d] = 0;
         }
     }
-    return scale * sqrt(ssq);
+    return infinite ? INFINITY : scale * sqrt(ssq);
 }
