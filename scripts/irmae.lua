@@ -250,7 +250,7 @@ local function figures()
     end
     p = cli.join(outdir, "irmae_reconstructions.png")
     kr.plot.images { path = p, images = imgs, titles = titles, cols = k, range = { 0, 1 },
-                     width = 90 * k, height = 100 * (#runs + 1), csv = true }
+                     width = 90 * k, height = 105 * (#runs + 1) + 30, csv = true }
     files[#files + 1] = p
     imgs, titles = {}, {}
     for _, m in ipairs(runs) do
