@@ -22,6 +22,7 @@ typedef struct kr_lua_ctx {
     size_t pending_bytes;    /* allocated since the collector was last told */
     size_t since_full;       /* tensor bytes allocated since kairo last ran a full collection */
     size_t full_after;       /* since_full that triggers the next one (0: the minimum) */
+    int tensor_mt;           /* registry reference to the tensor metatable (a fast type test) */
 } kr_lua_ctx;
 
 /* The context of the running C function (its upvalue 1). */
