@@ -5,9 +5,11 @@
 #define KR_VERSION "0.1.0"
 
 #include "error.h"
+#include "idx.h"
 #include "io.h"
 #include "linalg.h"
 #include "random.h"
 #include "tensor.h"
+#include "zipser.h"
 
 #endif

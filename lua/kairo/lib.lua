@@ -2,6 +2,8 @@
 -- Sub-modules that are only sometimes needed (plot, ...) load on first use: kr.plot.
 local kr = require "kairo"
 
+require "kairo.data" -- fills kr.data
+
 local lazy = { plot = "kairo.plot" }
 setmetatable(kr, {
   __index = function(t, k)
