@@ -8,6 +8,7 @@
 #include "idx.h"
 #include "io.h"
 #include "linalg.h"
+#include "optim.h"
 #include "random.h"
 #include "tensor.h"
 #include "zipser.h"

@@ -11,16 +11,20 @@ kr_status kr_matmul(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double
                     double beta);
 
 /* Thin SVD, A = U diag(S) V^T with A m x n, k = min(m, n): U m x k, S k (descending),
- * V n x k, all new tensors of A's dtype (LAPACK ?gesdd).  A is not modified. */
+ * V n x k, all new tensors of A's dtype (LAPACK ?gesdd).  A is not modified.  A must be 2-D and
+ * finite (NaN or infinity is refused up front); on any failure U, S and V are left released
+ * (storage NULL).  An empty A (m or n = 0) gives empty factors. */
 kr_status kr_svd(kr_tensor *U, kr_tensor *S, kr_tensor *V, const kr_tensor *A);
 /* Singular values only (?gesdd with jobz = 'N'). */
 kr_status kr_svdvals(kr_tensor *S, const kr_tensor *A);
 /* Number of singular values above tol; tol < 0 means max(m, n) * eps * s_max (NumPy's rule). */
 kr_status kr_rank(const kr_tensor *A, double tol, int64_t *rank);
 
-/* BLAS threads: set and read back (OpenBLAS). */
+/* BLAS threads (OpenBLAS, blas.c): set (n < 1 counts as 1) and read back. */
 void kr_set_threads(int n);
 int kr_get_threads(void);
-const char *kr_blas_info(void); /* OpenBLAS config string and core type */
+const char *kr_blas_info(void);     /* OpenBLAS build config, "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." */
+const char *kr_blas_core(void);     /* the CPU kernel set in use, "Haswell" */
+const char *kr_blas_parallel(void); /* threading model: "pthreads", "openmp" or "sequential" */
 
 #endif

@@ -136,6 +136,7 @@ int64_t kr_numel(const kr_tensor *t)
 int kr_is_contiguous(const kr_tensor *t)
 {
     int64_t st = 1;
+    if (kr_numel(t) == 0) return 1;
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->size[d] != 1 && t->stride[d] != st) return 0;
         st *= t->size[d];

@@ -1,7 +1,254 @@
-/* Lua binding: random (filled in by its issue). */
+/* Lua binding: random numbers (core/random.h).
+ *
+ *   kr.seed(n)                       reseed the global generator (it starts seeded with 0)
+ *   kr.rand(d1, d2, ... [, dtype])   a new tensor of U[0, 1) draws (dims may be one table)
+ *   kr.randn(...)                    N(0, 1) draws
+ *   kr.uniform([a, b [, dims...]])   a number in [a, b) (default [0, 1)), or a tensor with dims
+ *   kr.normal([mean, std [, dims...]])   a number from N(mean, std^2), or a tensor with dims
+ *   kr.integer(n) / kr.integer(m, n) an integer uniform in 1..n / m..n
+ *   kr.permutation(n)                a table holding a random order of 1..n
+ *   g = kr.Generator([seed])         an independent generator with the same functions as
+ *                                    methods: g:rand(...), g:randn(...), g:uniform(), g:normal(),
+ *                                    g:integer(n), g:permutation(n), g:seed(n), g:clone();
+ *                                    without a seed it is seeded from the global generator's next
+ *                                    output (so it follows kr.seed)
+ *
+ * The generator is xoshiro256** seeded through splitmix64 (see core/random.h for the exact
+ * definitions), so a seed gives the same numbers on every machine.  Seeds are Lua integers;
+ * negative ones are taken as their 64-bit two's complement pattern.  The global generator lives
+ * in the module's context userdata, not in a C global. */
+#include <math.h>
+#include <string.h>
+
 #include "l_kairo.h"
+
+#define KR_GENERATOR_MT "kairo.Generator"
+
+typedef struct lua_generator {
+    kr_rng rng;
+    lua_Integer seed; /* the last seed, for tostring */
+} lua_generator;
+
+static lua_generator *check_generator(lua_State *L, int idx)
+{
+    return luaL_checkudata(L, idx, KR_GENERATOR_MT);
+}
+
+static lua_generator *push_generator(lua_State *L, lua_Integer seed)
+{
+    lua_generator *g = lua_newuserdatauv(L, sizeof *g, 0);
+    kr_rng_seed(&g->rng, (uint64_t)seed);
+    g->seed = seed;
+    luaL_setmetatable(L, KR_GENERATOR_MT);
+    return g;
+}
+
+/* Dimensions from `first` on: integers d1, d2, ... or one table {d1, d2, ...}; then an
+ * optional dtype string.  Returns how many arguments were dimensions (0 when none). */
+static int read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype *dt)
+{
+    int n = 0, i = first;
+    if (lua_istable(L, first)) {
+        lua_Integer len = luaL_len(L, first);
+        if (len > KR_MAXDIM)
+            luaL_argerror(L, first, lua_pushfstring(L, "more than %d dimensions", KR_MAXDIM));
+        for (lua_Integer k = 1; k <= len; k++) {
+            int ok;
+            lua_geti(L, first, k);
+            lua_Integer v = lua_tointegerx(L, -1, &ok);
+            if (!ok || v < 0)
+                luaL_argerror(L, first, "dimensions must be non-negative integers");
+            size[n++] = (int64_t)v;
+            lua_pop(L, 1);
+        }
+        i++;
+    } else {
+        while (lua_type(L, i) == LUA_TNUMBER) {
+            if (n == KR_MAXDIM)
+                luaL_argerror(L, i, lua_pushfstring(L, "more than %d dimensions", KR_MAXDIM));
+            lua_Integer v = luaL_checkinteger(L, i);
+            if (v < 0)
+                luaL_argerror(L, i, lua_pushfstring(L, "size must be non-negative, got %I", v));
+            size[n++] = (int64_t)v;
+            i++;
+        }
+    }
+    *ndim = n;
+    *dt = kr_lua_opt_dtype(L, i, kr_lua_ctx_of(L)->default_dtype);
+    if (!lua_isnoneornil(L, i + 1))
+        luaL_argerror(L, i + 1, "unexpected argument after the dtype");
+    return i - first;
+}
+
+typedef enum draw_kind { DRAW_UNIFORM, DRAW_NORMAL } draw_kind;
+
+/* A new tensor of the dims at `first`, filled with U[a, b) or N(a, b^2) draws. */
+static int push_filled(lua_State *L, kr_rng *rng, int first, draw_kind kind, double a, double b)
+{
+    int ndim;
+    int64_t size[KR_MAXDIM];
+    kr_dtype dt;
+    read_dims(L, first, &ndim, size, &dt);
+    kr_tensor *t = kr_lua_push_empty(L, dt, ndim, size);
+    if (kind == DRAW_UNIFORM)
+        kr_lua_check(L, kr_rng_fill_uniform(rng, t, a, b));
+    else
+        kr_lua_check(L, kr_rng_fill_normal(rng, t, a, b));
+    return 1;
+}
+
+/* uniform([a, b [, dims]]) and normal([mean, std [, dims]]) from argument `first` on: a number
+ * without dims, a tensor with them. */
+static int draw(lua_State *L, kr_rng *rng, int first, draw_kind kind)
+{
+    double a = 0.0, b = 1.0;
+    if (!lua_isnoneornil(L, first)) {
+        a = luaL_checknumber(L, first);
+        b = luaL_checknumber(L, first + 1);
+        luaL_argcheck(L, isfinite(a), first, "must be finite");
+        luaL_argcheck(L, isfinite(b) && (kind == DRAW_UNIFORM || b >= 0), first + 1,
+                      kind == DRAW_UNIFORM ? "must be finite" : "std must be finite and >= 0");
+    }
+    if (lua_gettop(L) >= first + 2) return push_filled(L, rng, first + 2, kind, a, b);
+    if (kind == DRAW_UNIFORM)
+        lua_pushnumber(L, a + (b - a) * kr_rng_uniform(rng)); /* a + (b - a) u */
+    else
+        lua_pushnumber(L, a + b * kr_rng_normal(rng));        /* mean + std z */
+    return 1;
+}
+
+/* integer(n): 1..n;  integer(m, n): m..n (unbiased). */
+static int draw_integer(lua_State *L, kr_rng *rng, int first)
+{
+    lua_Integer lo = 1, hi;
+    if (lua_isnoneornil(L, first + 1)) {
+        hi = luaL_checkinteger(L, first);
+        luaL_argcheck(L, hi >= 1, first, "n must be at least 1");
+    } else {
+        lo = luaL_checkinteger(L, first);
+        hi = luaL_checkinteger(L, first + 1);
+        luaL_argcheck(L, lo <= hi, first + 1, "empty interval (m > n)");
+    }
+    uint64_t span = (uint64_t)hi - (uint64_t)lo + 1; /* 0 means all 2^64 values */
+    uint64_t k = span == 0 ? kr_rng_next(rng) : kr_rng_below(rng, span);
+    lua_pushinteger(L, (lua_Integer)((uint64_t)lo + k));
+    return 1;
+}
+
+/* permutation(n): {p1, ..., pn}, a uniformly random order of 1..n (Fisher-Yates). */
+static int draw_permutation(lua_State *L, kr_rng *rng, int first)
+{
+    lua_Integer n = luaL_checkinteger(L, first);
+    luaL_argcheck(L, n >= 0 && n <= (1 << 30), first, "n must be in 0..2^30");
+    int64_t *p = lua_newuserdatauv(L, (size_t)n * sizeof *p + 1, 0); /* scratch, collected */
+    kr_rng_permutation(rng, (int64_t)n, p);
+    lua_createtable(L, (int)n, 0);
+    for (lua_Integer i = 0; i < n; i++) {
+        lua_pushinteger(L, (lua_Integer)p[i] + 1);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* ---- the global generator (kr.*) ------------------------------------------------------- */
+
+static kr_rng *global(lua_State *L)
+{
+    return &kr_lua_ctx_of(L)->rng;
+}
+
+static int l_seed(lua_State *L)
+{
+    kr_rng_seed(global(L), (uint64_t)luaL_checkinteger(L, 1));
+    return 0;
+}
+
+static int l_rand(lua_State *L) { return push_filled(L, global(L), 1, DRAW_UNIFORM, 0, 1); }
+static int l_randn(lua_State *L) { return push_filled(L, global(L), 1, DRAW_NORMAL, 0, 1); }
+static int l_uniform(lua_State *L) { return draw(L, global(L), 1, DRAW_UNIFORM); }
+static int l_normal(lua_State *L) { return draw(L, global(L), 1, DRAW_NORMAL); }
+static int l_integer(lua_State *L) { return draw_integer(L, global(L), 1); }
+static int l_permutation(lua_State *L) { return draw_permutation(L, global(L), 1); }
+
+static int l_generator(lua_State *L)
+{
+    lua_Integer seed = lua_isnoneornil(L, 1) ? (lua_Integer)kr_rng_next(global(L))
+                                             : luaL_checkinteger(L, 1);
+    push_generator(L, seed);
+    return 1;
+}
+
+/* ---- Generator methods ----------------------------------------------------------------- */
+
+static int g_seed(lua_State *L)
+{
+    lua_generator *g = check_generator(L, 1);
+    g->seed = luaL_checkinteger(L, 2);
+    kr_rng_seed(&g->rng, (uint64_t)g->seed);
+    lua_settop(L, 1);
+    return 1; /* g, for chaining */
+}
+
+static int g_rand(lua_State *L)
+{
+    return push_filled(L, &check_generator(L, 1)->rng, 2, DRAW_UNIFORM, 0, 1);
+}
+
+static int g_randn(lua_State *L)
+{
+    return push_filled(L, &check_generator(L, 1)->rng, 2, DRAW_NORMAL, 0, 1);
+}
+
+static int g_uniform(lua_State *L) { return draw(L, &check_generator(L, 1)->rng, 2, DRAW_UNIFORM); }
+static int g_normal(lua_State *L) { return draw(L, &check_generator(L, 1)->rng, 2, DRAW_NORMAL); }
+static int g_integer(lua_State *L) { return draw_integer(L, &check_generator(L, 1)->rng, 2); }
+
+static int g_permutation(lua_State *L)
+{
+    return draw_permutation(L, &check_generator(L, 1)->rng, 2);
+}
+
+/* An independent copy in the same state: both then produce the same stream. */
+static int g_clone(lua_State *L)
+{
+    lua_generator *g = check_generator(L, 1);
+    lua_generator *c = push_generator(L, g->seed);
+    c->rng = g->rng;
+    return 1;
+}
+
+static int g_tostring(lua_State *L)
+{
+    lua_generator *g = check_generator(L, 1);
+    lua_pushfstring(L, "kairo.Generator(seed %I, xoshiro256**)", g->seed);
+    return 1;
+}
+
+static const luaL_Reg functions[] = {
+    {"seed", l_seed},       {"rand", l_rand},       {"randn", l_randn},
+    {"uniform", l_uniform}, {"normal", l_normal},   {"integer", l_integer},
+    {"permutation", l_permutation}, {"Generator", l_generator}, {NULL, NULL},
+};
+
+static const luaL_Reg methods[] = {
+    {"seed", g_seed},       {"rand", g_rand},       {"randn", g_randn},
+    {"uniform", g_uniform}, {"normal", g_normal},   {"integer", g_integer},
+    {"permutation", g_permutation}, {"clone", g_clone}, {NULL, NULL},
+};
 
 void kr_lua_open_random(lua_State *L, int mod, int ctx)
 {
-    (void)L; (void)mod; (void)ctx;
+    kr_rng_seed(&((kr_lua_ctx *)lua_touserdata(L, ctx))->rng, 0);
+
+    luaL_newmetatable(L, KR_GENERATOR_MT);
+    lua_pushcfunction(L, g_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_newtable(L);
+    kr_lua_setfuncs(L, methods, ctx);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+
+    lua_pushvalue(L, mod);
+    kr_lua_setfuncs(L, functions, ctx);
+    lua_pop(L, 1);
 }

@@ -416,7 +416,7 @@ describe("kr.data.zipser_andersen", function()
     for _, p in ipairs { pos.retina, pos.head } do
       assert.is_true(p:min() >= -40 and p:max() <= 40)
       assert.near(0, p:mean(), 4 * 80 / math.sqrt(12 * 2 * n))
-      local var = (p * p):mean() - p:mean() ^ 2
+      local var = p:square():mean() - p:mean() ^ 2
       assert.near(80 ^ 2 / 12, var, 0.06 * 80 ^ 2 / 12)
     end
   end)
@@ -435,7 +435,7 @@ describe("kr.data.zipser_andersen", function()
     local eye = X:narrow(1, 65, 2)
     assert.is_true(eye:min() >= -1 and eye:max() <= 1)
     -- e = h - r is triangular: variance 2 * 80^2/12 degrees^2, i.e. 1/6 after / 80
-    assert.near(1 / 6, (eye * eye):mean(), 0.06 / 6)
+    assert.near(1 / 6, eye:square():mean(), 0.06 / 6)
   end)
 
   it("puts the target's peak at the head-centred position", function()

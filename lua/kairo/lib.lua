@@ -1,10 +1,10 @@
 -- The pure-Lua half of kairo, loaded by luaopen_kairo once the C functions are in place.
--- Sub-modules that are only sometimes needed (plot, ...) load on first use: kr.plot.
+-- Sub-modules that are only sometimes needed (plot, csv, ...) load on first use: kr.plot.
 local kr = require "kairo"
 
 require "kairo.data" -- fills kr.data
 
-local lazy = { plot = "kairo.plot" }
+local lazy = { plot = "kairo.plot", csv = "kairo.csv", cli = "kairo.cli" }
 setmetatable(kr, {
   __index = function(t, k)
     local name = lazy[k]
@@ -16,4 +16,6 @@ setmetatable(kr, {
   end,
 })
 
-return kr
+kr.optim = require "kairo.optim"
+
+return true  -- not the table: Lua would then name functions "lib.x" in error messages

@@ -1,0 +1,590 @@
+/* NumPy .npy files (io.h).
+ *
+ * The format (NumPy's NEP 1, numpy.lib.format):
+ *   "\x93NUMPY"  6 bytes of magic
+ *   major, minor 2 bytes, the format version: 1.0, or 2.0 / 3.0 for headers over 64 KiB
+ *   HEADER_LEN   little-endian uint16 (1.0) or uint32 (2.0, 3.0)
+ *   header       HEADER_LEN bytes: a Python dict literal such as
+ *                {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
+ *                padded with spaces and ended by '\n' so the data starts on a multiple of 64
+ *   data         prod(shape) * itemsize bytes, C (row-major) or Fortran (column-major) order
+ *
+ * Saving writes version 1.0, C order, little-endian '<f8' / '<f4', whatever the tensor's
+ * strides, into a temporary file beside the target, then renames it over the target: a failed
+ * save leaves no temporary behind and the old file untouched.
+ * Loading accepts versions 1.0-3.0, both orders, f4/f8 in either byte order (kept as
+ * float32/float64) and the integer and bool types i1 i2 i4 i8 u1 u2 u4 u8 b1 (converted to
+ * float64; 64-bit integers above 2^53 round). */
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
+enum { NPY_PREAMBLE = 10, NPY_ALIGN = 64, CHUNK = 1 << 16 };
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+static const int host_little = 0;
+#else
+static const int host_little = 1;
+#endif
+
+static void swap_bytes(unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned char c = p[i];
+        p[i] = p[n - 1 - i];
+        p[n - 1 - i] = c;
+    }
+}
+
+/* ==== saving ============================================================================== */
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The header text, padded so that NPY_PREAMBLE + its length is a multiple of NPY_ALIGN. */
+static size_t build_header(char *buf, size_t bufsize, const kr_tensor *t)
+{
+    size_t n = (size_t)snprintf(buf, bufsize, "{'descr': '%s', 'fortran_order': False, 'shape': (",
+                                t->dtype == KR_F64 ? "<f8" : "<f4");
+    for (int d = 0; d < t->ndim; d++)
+        n += (size_t)snprintf(buf + n, bufsize - n, d ? ", %lld" : "%lld", (long long)t->size[d]);
+    n += (size_t)snprintf(buf + n, bufsize - n, t->ndim == 1 ? ",), }" : "), }");
+    size_t total = NPY_PREAMBLE + n + 1; /* + the final '\n' */
+    size_t pad = (NPY_ALIGN - total % NPY_ALIGN) % NPY_ALIGN;
+    memset(buf + n, ' ', pad);
+    n += pad;
+    buf[n++] = '\n';
+    return n;
+}
+
+/* Writes t's elements in C order of their logical indices, as little-endian bytes. */
+static int write_data(int fd, const kr_tensor *t)
+{
+    size_t esize = kr_dtype_size(t->dtype);
+    int64_t n = kr_numel(t);
+    if (n == 0) return 0;
+    if (kr_is_contiguous(t) && host_little) return write_all(fd, kr_data(t), (size_t)n * esize);
+
+    unsigned char *buf = malloc(CHUNK);
+    if (buf == NULL) return -1;
+    size_t used = 0;
+    int nd = t->ndim;
+    int64_t idx[KR_MAXDIM] = {0};
+    int64_t off = 0;
+    const unsigned char *base = kr_data(t);
+    for (int64_t k = 0; k < n; k++) {
+        memcpy(buf + used, base + (size_t)off * esize, esize);
+        if (!host_little) swap_bytes(buf + used, esize);
+        used += esize;
+        if (used + esize > CHUNK) {
+            if (write_all(fd, buf, used) != 0) goto fail;
+            used = 0;
+        }
+        for (int d = nd - 1; d >= 0; d--) { /* odometer over the logical indices */
+            off += t->stride[d];
+            if (++idx[d] < t->size[d]) break;
+            off -= t->stride[d] * t->size[d];
+            idx[d] = 0;
+        }
+    }
+    if (used > 0 && write_all(fd, buf, used) != 0) goto fail;
+    free(buf);
+    return 0;
+fail:;
+    int saved = errno;
+    free(buf);
+    errno = saved;
+    return -1;
+}
+
+/* Creates "path.tmp.XXXXXX" exclusively (mode 0666 minus the umask, like any new file). */
+static int create_temp(const char *path, char *tmp, size_t tmpsize)
+{
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    uint64_t x = (uint64_t)getpid() * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)time(NULL) ^
+                 (uint64_t)(uintptr_t)tmp;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        char suffix[7];
+        x = x * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+        for (int i = 0; i < 6; i++) suffix[i] = letters[(x >> (10 + 5 * i)) % 36];
+        suffix[6] = '\0';
+        snprintf(tmp, tmpsize, "%s.tmp.%s", path, suffix);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    return -1;
+}
+
+kr_status kr_npy_save(const char *path, const kr_tensor *t)
+{
+    if (path == NULL || path[0] == '\0') return kr_fail(KR_EINVAL, "save: empty file name");
+    if (t == NULL || t->storage == NULL)
+        return kr_fail(KR_EINVAL, "save: the tensor has been freed");
+    if (t->dtype != KR_F64 && t->dtype != KR_F32)
+        return kr_fail(KR_EINVAL, "save: unsupported dtype %d", (int)t->dtype);
+
+    char header[512];
+    size_t hlen = build_header(header + NPY_PREAMBLE, sizeof header - NPY_PREAMBLE, t);
+    memcpy(header, npy_magic, sizeof npy_magic);
+    header[6] = 1; /* version 1.0 */
+    header[7] = 0;
+    header[8] = (char)(hlen & 0xff); /* HEADER_LEN, little-endian uint16 */
+    header[9] = (char)(hlen >> 8);
+
+    size_t tmpsize = strlen(path) + 16;
+    char *tmp = malloc(tmpsize);
+    if (tmp == NULL) return kr_fail(KR_ENOMEM, "save: out of memory");
+    int fd = create_temp(path, tmp, tmpsize);
+    if (fd < 0) {
+        kr_status st = kr_fail(KR_EIO, "save: cannot create a temporary file beside '%s': %s",
+                               path, strerror(errno));
+        free(tmp);
+        return st;
+    }
+
+    const char *step = "write";
+    if (write_all(fd, header, NPY_PREAMBLE + hlen) != 0 || write_data(fd, t) != 0) goto fail;
+    step = "flush";
+    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) goto fail; /* EINVAL: no fsync here */
+    step = "close";
+    int fd_closing = fd;
+    fd = -1;
+    if (close(fd_closing) != 0) goto fail;
+    step = "replace";
+    if (rename(tmp, path) != 0) goto fail;
+    free(tmp);
+    return KR_OK;
+
+fail:;
+    int err = errno;
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    free(tmp);
+    return kr_fail(KR_EIO, "save: cannot %s '%s': %s", step, path, strerror(err));
+}
+
+/* ==== loading ============================================================================= */
+
+typedef enum npy_kind { KIND_FLOAT, KIND_INT, KIND_UINT, KIND_BOOL } npy_kind;
+
+typedef struct npy_header {
+    char descr[32];
+    int fortran;
+    int ndim;
+    int64_t shape[KR_MAXDIM];
+    /* from descr */
+    npy_kind kind;
+    size_t itemsize;
+    int swap; /* file byte order differs from the host's */
+} npy_header;
+
+/* A tiny parser for the one dict literal the format allows.  Each function returns NULL after
+ * recording a reason in *why. */
+typedef struct parser {
+    const char *p, *end;
+    const char *why;
+} parser;
+
+static void skip_space(parser *ps)
+{
+    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
+        ps->p++;
+}
+
+static int expect(parser *ps, char c, const char *why)
+{
+    skip_space(ps);
+    if (ps->p < ps->end && *ps->p == c) {
+        ps->p++;
+        return 0;
+    }
+    ps->why = why;
+    return -1;
+}
+
+static int parse_string(parser *ps, char *out, size_t outsize)
+{
+    skip_space(ps);
+    if (ps->p >= ps->end || (*ps->p != '\'' && *ps->p != '"')) {
+        ps->why = "expected a quoted string";
+        return -1;
+    }
+    char q = *ps->p++;
+    size_t n = 0;
+    while (ps->p < ps->end && *ps->p != q) {
+        if (*ps->p == '\\' || n + 1 >= outsize) {
+            ps->why = "unexpected string";
+            return -1;
+        }
+        out[n++] = *ps->p++;
+    }
+    if (ps->p >= ps->end) {
+        ps->why = "unterminated string";
+        return -1;
+    }
+    ps->p++;
+    out[n] = '\0';
+    return 0;
+}
+
+static int parse_bool(parser *ps, int *out)
+{
+    skip_space(ps);
+    size_t left = (size_t)(ps->end - ps->p);
+    if (left >= 4 && memcmp(ps->p, "True", 4) == 0) {
+        ps->p += 4;
+        *out = 1;
+        return 0;
+    }
+    if (left >= 5 && memcmp(ps->p, "False", 5) == 0) {
+        ps->p += 5;
+        *out = 0;
+        return 0;
+    }
+    ps->why = "'fortran_order' must be True or False";
+    return -1;
+}
+
+/* A tuple of non-negative integers: (), (n,), (a, b), (a, b,); Python 2's "3L" is accepted. */
+static int parse_shape(parser *ps, int64_t *shape, int *ndim)
+{
+    if (expect(ps, '(', "'shape' must be a tuple") != 0) return -1;
+    *ndim = 0;
+    for (;;) {
+        skip_space(ps);
+        if (ps->p < ps->end && *ps->p == ')') {
+            ps->p++;
+            return 0;
+        }
+        if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9') {
+            ps->why = "'shape' must hold non-negative integers";
+            return -1;
+        }
+        int64_t v = 0;
+        while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
+            if (v > (INT64_MAX - 9) / 10) {
+                ps->why = "a dimension in 'shape' is too large";
+                return -1;
+            }
+            v = v * 10 + (*ps->p++ - '0');
+        }
+        if (ps->p < ps->end && *ps->p == 'L') ps->p++;
+        if (*ndim == KR_MAXDIM) {
+            ps->why = "'shape' has more dimensions than kairo supports (8)";
+            return -1;
+        }
+        shape[(*ndim)++] = v;
+        skip_space(ps);
+        if (ps->p < ps->end && *ps->p == ',') {
+            ps->p++;
+        } else if (ps->p < ps->end && *ps->p == ')') {
+            if (*ndim == 1) { /* (n) is just n in Python, not a tuple */
+                ps->why = "'shape' must be a tuple";
+                return -1;
+            }
+        } else {
+            ps->why = "'shape' must be a tuple";
+            return -1;
+        }
+    }
+}
+
+static int parse_dict(parser *ps, npy_header *h)
+{
+    int seen_descr = 0, seen_fortran = 0, seen_shape = 0;
+    if (expect(ps, '{', "expected a dict") != 0) return -1;
+    for (;;) {
+        skip_space(ps);
+        if (ps->p < ps->end && *ps->p == '}') {
+            ps->p++;
+            break;
+        }
+        char key[32];
+        if (parse_string(ps, key, sizeof key) != 0) return -1;
+        if (expect(ps, ':', "expected ':' after a key") != 0) return -1;
+        if (strcmp(key, "descr") == 0 && !seen_descr) {
+            seen_descr = 1;
+            if (parse_string(ps, h->descr, sizeof h->descr) != 0) {
+                ps->why = "'descr' must be a simple type string such as '<f8'";
+                return -1;
+            }
+        } else if (strcmp(key, "fortran_order") == 0 && !seen_fortran) {
+            seen_fortran = 1;
+            if (parse_bool(ps, &h->fortran) != 0) return -1;
+        } else if (strcmp(key, "shape") == 0 && !seen_shape) {
+            seen_shape = 1;
+            if (parse_shape(ps, h->shape, &h->ndim) != 0) return -1;
+        } else {
+            ps->why = "unexpected or repeated key";
+            return -1;
+        }
+        skip_space(ps);
+        if (ps->p < ps->end && *ps->p == ',') {
+            ps->p++;
+        } else if (!(ps->p < ps->end && *ps->p == '}')) {
+            ps->why = "expected ',' or '}'";
+            return -1;
+        }
+    }
+    skip_space(ps); /* the padding */
+    if (ps->p != ps->end) {
+        ps->why = "text after the dict";
+        return -1;
+    }
+    if (!seen_descr || !seen_fortran || !seen_shape) {
+        ps->why = "the keys 'descr', 'fortran_order' and 'shape' are required";
+        return -1;
+    }
+    return 0;
+}
+
+/* '<f8' and friends: byte order ('<' little, '>' big, '=' native, '|' not applicable), kind,
+ * size in bytes. */
+static int parse_descr(npy_header *h)
+{
+    const char *d = h->descr;
+    char order = d[0];
+    if (order != '<' && order != '>' && order != '=' && order != '|') return -1;
+    char kind = d[1];
+    char *endp;
+    if (d[2] < '1' || d[2] > '9') return -1;
+    long size = strtol(d + 2, &endp, 10);
+    if (*endp != '\0') return -1;
+    switch (kind) {
+    case 'f': if (size != 4 && size != 8) return -1; h->kind = KIND_FLOAT; break;
+    case 'i': if (size != 1 && size != 2 && size != 4 && size != 8) return -1; h->kind = KIND_INT; break;
+    case 'u': if (size != 1 && size != 2 && size != 4 && size != 8) return -1; h->kind = KIND_UINT; break;
+    case 'b': if (size != 1) return -1; h->kind = KIND_BOOL; break;
+    default: return -1;
+    }
+    if (order == '|' && size != 1) return -1; /* '|' is only for single bytes */
+    h->itemsize = (size_t)size;
+    int file_little = order == '<' || (order == '=' && host_little);
+    h->swap = size > 1 && order != '|' && file_little != host_little;
+    return 0;
+}
+
+/* One element of the file (raw bytes, file byte order) as a double. */
+static double decode(const unsigned char *src, const npy_header *h)
+{
+    unsigned char b[8];
+    memcpy(b, src, h->itemsize);
+    if (h->swap) swap_bytes(b, h->itemsize);
+    switch (h->kind) {
+    case KIND_FLOAT:
+        if (h->itemsize == 8) { double v; memcpy(&v, b, 8); return v; }
+        else { float v; memcpy(&v, b, 4); return v; }
+    case KIND_INT:
+        switch (h->itemsize) {
+        case 1: { int8_t v; memcpy(&v, b, 1); return v; }
+        case 2: { int16_t v; memcpy(&v, b, 2); return v; }
+        case 4: { int32_t v; memcpy(&v, b, 4); return v; }
+        default: { int64_t v; memcpy(&v, b, 8); return (double)v; }
+        }
+    case KIND_UINT:
+        switch (h->itemsize) {
+        case 1: { uint8_t v; memcpy(&v, b, 1); return v; }
+        case 2: { uint16_t v; memcpy(&v, b, 2); return v; }
+        case 4: { uint32_t v; memcpy(&v, b, 4); return v; }
+        default: { uint64_t v; memcpy(&v, b, 8); return (double)v; }
+        }
+    case KIND_BOOL:
+        return b[0] != 0;
+    }
+    return 0;
+}
+
+/* out (new, contiguous, C order) from the file's data bytes, reordering Fortran-order data:
+ * element (i0, ..., ik) of a Fortran array sits at i0 + s0 (i1 + s1 (i2 + ...)). */
+static void convert(kr_tensor *out, const unsigned char *raw, const npy_header *h)
+{
+    int64_t n = kr_numel(out);
+    int nd = h->ndim;
+    int64_t fstride[KR_MAXDIM], idx[KR_MAXDIM] = {0};
+    int64_t acc = 1;
+    for (int d = 0; d < nd; d++) {
+        fstride[d] = h->fortran ? acc : 0;
+        acc *= h->shape[d];
+    }
+    int64_t off = 0; /* element offset in raw */
+    for (int64_t k = 0; k < n; k++) {
+        int64_t src = h->fortran ? off : k;
+        double v = decode(raw + (size_t)src * h->itemsize, h);
+        if (out->dtype == KR_F64)
+            ((double *)kr_data(out))[k] = v;
+        else
+            ((float *)kr_data(out))[k] = (float)v;
+        if (h->fortran) {
+            for (int d = nd - 1; d >= 0; d--) {
+                off += fstride[d];
+                if (++idx[d] < h->shape[d]) break;
+                off -= fstride[d] * h->shape[d];
+                idx[d] = 0;
+            }
+        }
+    }
+}
+
+static uint32_t le_u32(const unsigned char *p, int nbytes)
+{
+    uint32_t v = 0;
+    for (int i = nbytes - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Reads exactly n bytes; returns how many it got (short at end of file or on error). */
+static size_t read_full(FILE *f, void *buf, size_t n)
+{
+    return n ? fread(buf, 1, n, f) : 0;
+}
+
+kr_status kr_npy_load(kr_tensor *t, const char *path)
+{
+    if (path == NULL || path[0] == '\0') return kr_fail(KR_EINVAL, "load: empty file name");
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return kr_fail(KR_EIO, "load: cannot open '%s': %s", path, strerror(errno));
+
+    kr_status st = KR_OK;
+    char *text = NULL;
+    unsigned char *raw = NULL;
+    npy_header h;
+    memset(&h, 0, sizeof h);
+
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0) {
+        st = kr_fail(KR_EIO, "load: cannot read '%s': %s", path, strerror(errno));
+        goto done;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        st = kr_fail(KR_EIO, "load: cannot read '%s': it is a directory", path);
+        goto done;
+    }
+
+    unsigned char pre[12];
+    size_t got = read_full(f, pre, NPY_PREAMBLE);
+    if (ferror(f)) {
+        st = kr_fail(KR_EIO, "load: cannot read '%s': %s", path, strerror(errno));
+        goto done;
+    }
+    if (got < sizeof npy_magic) {
+        st = kr_fail(KR_EFORMAT, "load: '%s' is not a .npy file (only %zu bytes long)", path, got);
+        goto done;
+    }
+    if (memcmp(pre, npy_magic, sizeof npy_magic) != 0) {
+        st = kr_fail(KR_EFORMAT, "load: '%s' is not a .npy file (wrong magic bytes)", path);
+        goto done;
+    }
+    if (got < 8) goto truncated_header;
+    int major = pre[6], minor = pre[7];
+    if ((major != 1 && major != 2 && major != 3) || minor != 0) {
+        st = kr_fail(KR_EFORMAT, "load: '%s' has .npy format version %d.%d (kairo reads 1.0, 2.0 "
+                                 "and 3.0)", path, major, minor);
+        goto done;
+    }
+    int lenbytes = major == 1 ? 2 : 4;
+    if (got < NPY_PREAMBLE) goto truncated_header;
+    if (major > 1 && read_full(f, pre + NPY_PREAMBLE, 2) != 2) goto truncated_header;
+    size_t hlen = le_u32(pre + 8, lenbytes);
+    if (hlen > (1u << 24)) {
+        st = kr_fail(KR_EFORMAT, "load: '%s' has a malformed header: it claims %zu bytes", path, hlen);
+        goto done;
+    }
+    long data_start = 8 + lenbytes + (long)hlen;
+    if (S_ISREG(sb.st_mode) && (long long)sb.st_size < (long long)data_start) goto truncated_header;
+    text = malloc(hlen + 1);
+    if (text == NULL) {
+        st = kr_fail(KR_ENOMEM, "load: '%s': out of memory for a %zu-byte header", path, hlen);
+        goto done;
+    }
+    if (read_full(f, text, hlen) != hlen) goto truncated_header;
+    text[hlen] = '\0';
+
+    parser ps = {text, text + hlen, NULL};
+    if (parse_dict(&ps, &h) != 0) {
+        st = kr_fail(KR_EFORMAT, "load: '%s' has a malformed header: %s (at byte %ld of \"%.*s\")",
+                     path, ps.why, (long)(ps.p - text), (int)(hlen > 120 ? 120 : hlen), text);
+        goto done;
+    }
+    if (parse_descr(&h) != 0) {
+        st = kr_fail(KR_EFORMAT, "load: '%s' has dtype '%s', which kairo cannot read (it reads "
+                                 "f4, f8, i1-i8, u1-u8 and b1)", path, h.descr);
+        goto done;
+    }
+
+    char shape[8 * 24];
+    kr_shape_str(shape, sizeof shape, h.ndim, h.shape);
+    uint64_t numel = 1;
+    for (int d = 0; d < h.ndim; d++) {
+        if (h.shape[d] != 0 && numel > (uint64_t)INT64_MAX / 16 / (uint64_t)h.shape[d]) {
+            st = kr_fail(KR_EFORMAT, "load: '%s' has an impossibly large shape (%s)", path, shape);
+            goto done;
+        }
+        numel *= (uint64_t)h.shape[d];
+    }
+    size_t nbytes = (size_t)numel * h.itemsize;
+    if (S_ISREG(sb.st_mode) && (uint64_t)(sb.st_size - data_start) < nbytes) {
+        st = kr_fail(KR_EFORMAT, "load: '%s' is truncated: shape %s of '%s' needs %zu data bytes, "
+                                 "the file holds %lld", path, shape, h.descr, nbytes,
+                     (long long)(sb.st_size - data_start));
+        goto done;
+    }
+
+    kr_dtype dt = h.kind == KIND_FLOAT && h.itemsize == 4 ? KR_F32 : KR_F64;
+    kr_tensor out;
+    st = kr_tensor_empty(&out, dt, h.ndim, h.shape);
+    if (st != KR_OK) goto done;
+
+    int direct = !h.fortran && h.kind == KIND_FLOAT && h.itemsize == kr_dtype_size(dt);
+    unsigned char *dst = direct ? kr_data(&out) : (raw = malloc(nbytes ? nbytes : 1));
+    if (dst == NULL) {
+        kr_tensor_release(&out);
+        st = kr_fail(KR_ENOMEM, "load: '%s': out of memory for %zu bytes", path, nbytes);
+        goto done;
+    }
+    size_t nread = read_full(f, dst, nbytes);
+    if (nread != nbytes) {
+        kr_tensor_release(&out);
+        if (ferror(f))
+            st = kr_fail(KR_EIO, "load: cannot read '%s': %s", path, strerror(errno));
+        else
+            st = kr_fail(KR_EFORMAT, "load: '%s' is truncated: shape %s of '%s' needs %zu data "
+                                     "bytes, the file holds %zu", path, shape, h.descr, nbytes, nread);
+        goto done;
+    }
+    if (direct) {
+        if (h.swap)
+            for (size_t i = 0; i < nbytes; i += h.itemsize) swap_bytes(dst + i, h.itemsize);
+    } else {
+        convert(&out, raw, &h);
+    }
+    *t = out;
+    goto done;
+
+truncated_header:
+    st = kr_fail(KR_EFORMAT, "load: '%s' is truncated (the file ends inside the header)", path);
+done:
+    free(raw);
+    free(text);
+    fclose(f);
+    return st;
+}

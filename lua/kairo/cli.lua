@@ -1,0 +1,339 @@
+-- kr.cli: the option parser and small helpers every experiment script uses.
+--
+--   local opts = kr.cli.parse(arg, {
+--     name = "saxe.lua",
+--     description = "Learning dynamics of deep linear networks (Saxe et al. 2019).",
+--     options = {
+--       { "steps",  "integer", 1500,    "integration steps", min = 1 },
+--       { "dt",     "number",  0.005,   "time step", positive = true },
+--       { "method", { "euler", "rk4" }, "euler", "integrator" },
+--       { "ranks",  "numbers", { 5, 15, 25 }, "ranks to show" },
+--       { "out",    "string",  "out/saxe/", "output folder" },
+--       { "plot",   "flag",    true,    "write the figures (--no-plot to skip)" },
+--     },
+--   })
+--   opts.steps, opts.init_scale (dashes in option names become underscores) ...
+--
+-- An option entry is { name, type, default, help } plus optional fields:
+--   min, max   inclusive bounds for number/integer/numbers
+--   positive   true: the value (each value, for lists) must be > 0
+-- Types: "number", "integer", "string", "flag" (boolean), "numbers" (comma list "5,15,25"),
+-- "integers" (comma list of integers), or a list of strings (a choice).
+--
+-- The command line accepts --name value, --name=value, --flag, --no-flag, and -h/--help.
+-- --help prints the usage (description, then every option with its default) on stdout and
+-- exits 0.  An unknown option, a missing or bad value, or a stray argument prints one line
+-- naming the problem, and a hint to --help, on stderr and exits 2.  cli.check does the same
+-- work without printing or exiting, for tests and for scripts that want to handle it.
+local cli = {}
+
+local function is_choice(ty) return type(ty) == "table" end
+
+local function type_name(ty)
+  if is_choice(ty) then return "one of " .. table.concat(ty, ", ") end
+  return ty
+end
+
+local function format_value(v)
+  if type(v) == "table" then
+    local parts = {}
+    for i, x in ipairs(v) do parts[i] = tostring(x) end
+    return table.concat(parts, ",")
+  end
+  return tostring(v)
+end
+
+-- Validates the declarations once, so a script's mistake is reported as such (a Lua error:
+-- that is a bug in the script, not a user error).
+local known_types = { number = true, integer = true, string = true, flag = true,
+                      numbers = true, integers = true }
+
+local function declarations(spec)
+  if type(spec) ~= "table" or type(spec.options) ~= "table" then
+    error("cli: spec must be a table with an 'options' list", 3)
+  end
+  local list, by_name = {}, {}
+  for i, o in ipairs(spec.options) do
+    local name, ty, default, help = o[1] or o.name, o[2] or o.type, o[3], o[4] or o.help
+    if default == nil then default = o.default end
+    if type(name) ~= "string" or not name:match("^[%a][%w%-]*$") then
+      error(string.format("cli: option #%d needs a name like 'init-scale'", i), 3)
+    end
+    if not (known_types[ty] or (is_choice(ty) and #ty > 0)) then
+      error(string.format("cli: option --%s has unknown type '%s'", name, tostring(ty)), 3)
+    end
+    if by_name[name] or name == "help" then
+      error(string.format("cli: option --%s declared twice", name), 3)
+    end
+    local d = { name = name, key = name:gsub("%-", "_"), type = ty, default = default,
+                help = help or "", min = o.min, max = o.max, positive = o.positive }
+    if ty == "flag" and d.default == nil then d.default = false end
+    list[#list + 1], by_name[name] = d, d
+  end
+  return list, by_name
+end
+
+local function check_range(d, x, text)
+  if d.positive and not (x > 0) then
+    return nil, string.format("--%s must be positive, got '%s'", d.name, text)
+  end
+  if d.min and x < d.min then
+    return nil, string.format("--%s must be at least %s, got '%s'", d.name, d.min, text)
+  end
+  if d.max and x > d.max then
+    return nil, string.format("--%s must be at most %s, got '%s'", d.name, d.max, text)
+  end
+  return x
+end
+
+-- The number in text (an integer when asked: 1e3 is fine, 2.5 is not), or nil.
+local function to_number(text, integer)
+  local x = tonumber(text)
+  if x == nil or x ~= x or math.abs(x) == math.huge then return nil end
+  if integer and math.type(x) ~= "integer" then x = math.tointeger(x) end
+  return x
+end
+
+local function parse_number(d, text, integer)
+  local x = to_number(text, integer)
+  if x == nil then
+    return nil, string.format("--%s expects %s, got '%s'", d.name,
+      integer and "an integer" or "a number", text)
+  end
+  return check_range(d, x, text)
+end
+
+-- Turns the text of one option into its value, or nil and a message.
+local function convert(d, text)
+  local ty = d.type
+  if is_choice(ty) then
+    for _, c in ipairs(ty) do
+      if c == text then return text end
+    end
+    return nil, string.format("--%s must be one of %s, got '%s'", d.name, table.concat(ty, ", "),
+      text)
+  elseif ty == "number" or ty == "integer" then
+    return parse_number(d, text, ty == "integer")
+  elseif ty == "numbers" or ty == "integers" then
+    local integer, values = ty == "integers", {}
+    for item in (text .. ","):gmatch("([^,]*),") do
+      local x = to_number(item:match("^%s*(.-)%s*$"), integer)
+      if x == nil then
+        return nil, string.format("--%s expects a comma-separated list of %s, got '%s'", d.name,
+          ty, text)
+      end
+      local ok, msg = check_range(d, x, text)
+      if not ok then return nil, msg end
+      values[#values + 1] = x
+    end
+    return values
+  elseif ty == "flag" then
+    if text == "true" or text == "1" or text == "yes" then return true end
+    if text == "false" or text == "0" or text == "no" then return false end
+    return nil, string.format("--%s is a flag (true or false), got '%s'", d.name, text)
+  end
+  return text -- string
+end
+
+--- The usage text: description, then one line per option with its type and default.
+function cli.usage(spec)
+  local list = declarations(spec)
+  local name = spec.name or (arg and arg[0]) or "script"
+  local lines = { string.format("usage: lua5.4 %s [options]", name) }
+  if spec.description then
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = spec.description
+  end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = "options:"
+  local rows, width = {}, 0
+  for _, d in ipairs(list) do
+    local left
+    if d.type == "flag" then
+      left = string.format("  --%s, --no-%s", d.name, d.name)
+    elseif is_choice(d.type) then
+      left = string.format("  --%s %s", d.name, table.concat(d.type, "|"))
+    else
+      left = string.format("  --%s %s", d.name, d.type == "numbers" and "A,B,..."
+        or d.type == "integers" and "I,J,..." or d.type:upper())
+    end
+    local right = d.help
+    if d.default ~= nil then
+      right = right .. string.format(" (default: %s)", format_value(d.default))
+    end
+    rows[#rows + 1] = { left, right }
+    width = math.max(width, #left)
+  end
+  rows[#rows + 1] = { "  -h, --help", "show this help and exit" }
+  width = math.max(width, #rows[#rows][1])
+  -- The help text wraps at 96 columns, continuation lines under the first.
+  local room = math.max(30, 96 - width - 2)
+  for _, r in ipairs(rows) do
+    local pad, first = string.rep(" ", width + 2), true
+    local line = ""
+    for word in r[2]:gmatch("%S+") do
+      if line ~= "" and #line + 1 + #word > room then
+        lines[#lines + 1] = (first and (r[1] .. string.rep(" ", width - #r[1] + 2)) or pad) .. line
+        first, line = false, word
+      else
+        line = line == "" and word or (line .. " " .. word)
+      end
+    end
+    lines[#lines + 1] = (first and (r[1] .. string.rep(" ", width - #r[1] + 2)) or pad) .. line
+  end
+  if spec.epilog then
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = spec.epilog
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+--- Parses args (a list of strings, such as the script's `arg`) without printing or exiting.
+-- Returns opts; or nil, "help"; or nil, message (a user error).
+function cli.check(args, spec)
+  local list, by_name = declarations(spec)
+  local opts = {}
+  for _, d in ipairs(list) do
+    local v = d.default
+    if type(v) == "table" then
+      local copy = {}
+      for i, x in ipairs(v) do copy[i] = x end
+      v = copy
+    end
+    opts[d.key] = v
+  end
+  args = args or {}
+  local i, n = 1, #args
+  while i <= n do
+    local a = args[i]
+    if a == "-h" or a == "--help" then return nil, "help" end
+    local name, value = a:match("^%-%-([^=]+)=(.*)$")
+    if not name then name = a:match("^%-%-(.+)$") end
+    if not name then
+      return nil, string.format("unexpected argument '%s' (options start with --)", a)
+    end
+    local d = by_name[name]
+    if not d and value == nil and name:sub(1, 3) == "no-" then
+      local flag = by_name[name:sub(4)]
+      if flag and flag.type == "flag" then
+        opts[flag.key] = false
+        d = false
+      end
+    end
+    if d == nil then
+      return nil, string.format("unknown option '--%s'", name)
+    end
+    if d then
+      if d.type == "flag" and value == nil then
+        opts[d.key] = true
+      else
+        if value == nil then
+          if i == n then return nil, string.format("--%s needs a value", d.name) end
+          i = i + 1
+          value = args[i]
+        end
+        local v, msg = convert(d, value)
+        if v == nil then return nil, msg end
+        opts[d.key] = v
+      end
+    end
+    i = i + 1
+  end
+  return opts
+end
+
+--- Parses args; prints the help and exits 0 on --help; prints the problem and exits 2 on a
+-- user error.  Returns the options table otherwise.
+function cli.parse(args, spec)
+  local opts, msg = cli.check(args, spec)
+  if opts then return opts end
+  if msg == "help" then
+    io.stdout:write(cli.usage(spec))
+    io.stdout:flush()
+    os.exit(0)
+  end
+  local name = spec.name or (arg and arg[0]) or "script"
+  io.stderr:write(string.format("%s: %s\nTry 'lua5.4 %s --help' for the options.\n", name, msg,
+    name))
+  io.stderr:flush()
+  os.exit(2)
+end
+
+--- Prints the message on stderr, prefixed by the script's name, and exits with status 2 (a
+-- user error the parser could not see, such as two options that do not go together).
+function cli.fail(spec, msg)
+  local name = (spec and spec.name) or (arg and arg[0]) or "script"
+  io.stderr:write(string.format("%s: %s\n", name, msg))
+  io.stderr:flush()
+  os.exit(2)
+end
+
+local function shell_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- Creates the folder and its parents if needed (mkdir -p) and returns the path without a
+-- trailing slash.  Raises an error naming the folder when it cannot be created.
+function cli.outdir(path)
+  if type(path) ~= "string" or path == "" then
+    error("cli.outdir: expected a folder path, got " .. tostring(path), 2)
+  end
+  local clean = path:gsub("(.)/+$", "%1")
+  local p = assert(io.popen("mkdir -p -- " .. shell_quote(clean) .. " 2>&1", "r"))
+  local said = p:read("a")
+  if not p:close() then
+    local why = said:gsub("%s+$", ""):match("([^\n]*)$")
+    error(string.format("cli.outdir: cannot create folder '%s' (%s)", clean, why), 2)
+  end
+  return clean
+end
+
+--- Joins path pieces with single slashes.
+function cli.join(...)
+  local parts = table.pack(...)
+  local s = ""
+  for i = 1, parts.n do
+    local p = tostring(parts[i])
+    if s == "" or s:sub(-1) == "/" then s = s .. p else s = s .. "/" .. p end
+  end
+  return s
+end
+
+-- Wall-clock seconds since boot from /proc/uptime (Linux, 10 ms resolution), or nil.
+local function uptime()
+  local f = io.open("/proc/uptime", "r")
+  if not f then return nil end
+  local s = f:read("n")
+  f:close()
+  return s
+end
+
+local Timer = {}
+Timer.__index = Timer
+
+--- A stopwatch: t:cpu() is the process's CPU seconds since it started (os.clock, includes
+-- BLAS threads), t:wall() the wall-clock seconds (/proc/uptime, 10 ms resolution; os.time,
+-- 1 s resolution, elsewhere), t:reset() starts again.  tostring(t) gives "0.123 s CPU".
+function cli.timer()
+  local t = setmetatable({}, Timer)
+  t:reset()
+  return t
+end
+
+function Timer:reset()
+  self.cpu0 = os.clock()
+  self.up0 = uptime()
+  self.time0 = os.time()
+end
+
+function Timer:cpu() return os.clock() - self.cpu0 end
+
+function Timer:wall()
+  local up = self.up0 and uptime()
+  if up then return up - self.up0 end
+  return os.difftime(os.time(), self.time0)
+end
+
+function Timer:__tostring() return string.format("%.3f s CPU", self:cpu()) end
+
+return cli
