@@ -5,6 +5,7 @@
 --   X, labels, classes = kr.data.mnist{ ... }        (the original MNIST files, under dir)
 --   X, labels          = kr.data.spiral{ classes = 4, per_class = 100, noise = 0.2, rng = g }
 --   X, T, pos          = kr.data.zipser_andersen{ n = 5000, rng = g, eye_code = "linear" }
+--   kr.data.read_csv / kr.data.write_csv                  (kr.csv.read / kr.csv.write)
 --
 -- The byte-level and per-sample parts are C (lua/l_data.c): kr.data.idx (IDX files),
 -- kr.data.za_maps / za_peaks / za_eye_code (the Zipser-Andersen codes).  `rng` is a
@@ -61,6 +62,13 @@ local function rand(rng, ...)
   if rng ~= nil then return rng:rand(...) end
   return kr.rand(...)
 end
+
+-- ---- CSV (kr.csv under the data names) ------------------------------------------------
+
+-- kr.data.read_csv(path [, {header =}]) -> tensor, names; kr.data.write_csv(path, columns
+-- [, names [, opts]]): see lua/kairo/csv.lua.
+function data.read_csv(...) return kr.csv.read(...) end
+function data.write_csv(...) return kr.csv.write(...) end
 
 -- ---- IDX image sets: Fashion-MNIST and MNIST -------------------------------------------
 
