@@ -2,9 +2,7 @@
 -- Sub-modules that are only sometimes needed (plot, csv, ...) load on first use: kr.plot.
 local kr = require "kairo"
 
-require "kairo.data" -- fills kr.data
-
-local lazy = { plot = "kairo.plot", csv = "kairo.csv", cli = "kairo.cli" }
+local lazy = { plot = "kairo.plot", csv = "kairo.csv", cli = "kairo.cli", train = "kairo.train" }
 setmetatable(kr, {
   __index = function(t, k)
     local name = lazy[k]
@@ -17,5 +15,8 @@ setmetatable(kr, {
 })
 
 kr.optim = require "kairo.optim"
+require "kairo.nn"      -- kr.nn: activation objects, gradcheck (the C half is lua/l_nn.c)
+require "kairo.batches" -- kr.data.onehot, kr.data.batches
+require "kairo.data"    -- kr.data: IDX files, Fashion-MNIST/MNIST, spiral, Zipser-Andersen, CSV
 
 return true  -- not the table: Lua would then name functions "lib.x" in error messages
