@@ -5,6 +5,7 @@
 --   X, labels, classes = kr.data.mnist{ ... }        (the original MNIST files, under dir)
 --   X, labels          = kr.data.spiral{ classes = 4, per_class = 100, noise = 0.2, rng = g }
 --   X, T, pos          = kr.data.zipser_andersen{ n = 5000, rng = g, eye_code = "linear" }
+--   X                  = kr.data.za_inputs(retina, eye [, { eye_code = }])  (inputs for given positions)
 --   kr.data.read_csv / kr.data.write_csv                  (kr.csv.read / kr.csv.write)
 --
 -- The byte-level and per-sample parts are C (lua/l_data.c): kr.data.idx (IDX files),
@@ -216,17 +217,35 @@ function data.zipser_andersen(opts)
   local h = rand(opts.rng, 2, n) * (2 * tm) - tm
   if opts.dtype then r, h = r:to(opts.dtype), h:to(opts.dtype) end
   local e = h - r
-  local n_eye = code == "linear" and 2 or 32
-  local X = kr.empty(units + n_eye, n, r:dtype())
-  kr.data.za_maps(r, { out = X:narrow(1, 1, units), theta_max = tm, step = grid.step,
+  local X = data.za_inputs(r, e, { eye_code = code, theta_max = tm, step = grid.step,
     width = grid.width })
+  local T = kr.data.za_maps(h, grid)
+  return X, T, { retina = r, head = h, eye = e }
+end
+
+-- The network's input for retinal positions r and eye positions e (both 2 x n, degrees):
+-- the retinal spot map, then the eye code (opts.eye_code "linear": e / (2 theta_max);
+-- "monotonic": kr.data.za_eye_code with range 2 theta_max).  Grid options as above.
+function data.za_inputs(r, e, opts)
+  opts = options(opts, "za_inputs")
+  local code = opts.eye_code or "linear"
+  local tm = number_option(opts, "theta_max", 40, "za_inputs")
+  local step = number_option(opts, "step", 10, "za_inputs")
+  local units = math.floor(2 * tm / step + 0.5) ^ 2
+  local n_eye = code == "linear" and 2 or code == "monotonic" and 32
+  if not n_eye then
+    error(string.format("za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", "
+      .. "got %s", tostring(code)), 2)
+  end
+  local X = kr.empty(units + n_eye, r:size(2), r:dtype())
+  kr.data.za_maps(r, { out = X:narrow(1, 1, units), theta_max = tm, step = step,
+    width = opts.width })
   if code == "linear" then
     X:narrow(1, units + 1, 2):copy_(e / (2 * tm))
   else
     kr.data.za_eye_code(e, { out = X:narrow(1, units + 1, 32), units = 8, range = 2 * tm })
   end
-  local T = kr.data.za_maps(h, grid)
-  return X, T, { retina = r, head = h, eye = e }
+  return X
 end
 
 return data
