@@ -96,10 +96,10 @@ local function load(split, n)
   return X, labels, classes
 end
 local clock = cli.timer()
-local Xtest, ytest, classes = load("test")
-local K = #classes
 local Xtrain, ytrain
 if opts.load == "" then Xtrain, ytrain = load("train", opts.n_train > 0 and opts.n_train or nil) end
+local Xtest, ytest, classes = load("test")
+local K = #classes
 print(string.format("%s: %s%d test images (%s, loaded in %.1f s)",
   opts.dataset == "fashion" and "Fashion-MNIST" or "MNIST",
   Xtrain and string.format("%d training images, ", Xtrain:size(2)) or "", Xtest:size(2),
