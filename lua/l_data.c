@@ -131,15 +131,17 @@ static int l_za_maps(lua_State *L)
 /* kr.data.za_peaks(maps [, opts]) -> 2 x N peak positions in degrees. */
 static int l_za_peaks(lua_State *L)
 {
-    static const char *const methods[] = {"argmax", "fit", NULL};
     kr_tensor *maps = kr_lua_check_tensor(L, 1);
     check_options(L, 2);
     kr_za_grid g = opt_grid(L, 2);
     kr_za_peak_method m = KR_ZA_PEAK_ARGMAX;
     if (!lua_isnoneornil(L, 2)) {
         lua_getfield(L, 2, "method");
-        if (!lua_isnil(L, -1))
-            m = luaL_checkoption(L, -1, NULL, methods) == 0 ? KR_ZA_PEAK_ARGMAX : KR_ZA_PEAK_FIT;
+        const char *name = lua_tostring(L, -1);
+        if (name && strcmp(name, "fit") == 0) m = KR_ZA_PEAK_FIT;
+        else if (!lua_isnil(L, -1) && !(name && strcmp(name, "argmax") == 0))
+            luaL_argerror(L, 2, lua_pushfstring(L, "option 'method' must be \"argmax\" or "
+                                                   "\"fit\", got %s", luaL_tolstring(L, -1, NULL)));
         lua_pop(L, 1);
     }
     int64_t N = maps->ndim == 2 ? maps->size[1] : 0;

@@ -370,6 +370,18 @@ describe("kr.data.za_peaks", function()
     assert.near(-27.25, fit:get(2, 2), 1e-9)
     assert.equal(30, fit:get(1, 4)) -- at the edge node the fit keeps the node
   end)
+
+  it("checks its arguments", function()
+    local ok, err = pcall(kr.data.za_peaks, kr.zeros(64, 3), { method = "best" })
+    assert.is_false(ok)
+    assert.matches("option 'method' must be \"argmax\" or \"fit\", got best", err, 1, true)
+    assert.has_error(function() kr.data.za_peaks(kr.zeros(63, 3)) end,
+      "za_peaks: maps must be 64xN, got 63x3")
+    assert.has_error(function() kr.data.za_peaks(kr.zeros(64, 3), { theta_max = 35 }) end,
+      "za_peaks: maps must be 49xN, got 64x3")
+    assert.has_error(function() kr.data.za_eye_code(kr.zeros(2, 3), { range = -1 }) end,
+      "za_eye_code: needs units >= 1 and range > 0, got 8 and -1")
+  end)
 end)
 
 describe("kr.data.za_eye_code", function()
@@ -457,6 +469,18 @@ describe("kr.data.zipser_andersen", function()
     assert.same({ 64, 50 }, T2:shape())
     local code = kr.data.za_eye_code(pos2.eye)
     assert.same(code:totable(), X2:narrow(1, 65, 32):totable())
+  end)
+
+  it("builds the same inputs from given positions with kr.data.za_inputs", function()
+    local again = kr.data.za_inputs(pos.retina, pos.eye)
+    assert.same(X:narrow(2, 1, 50):totable(), again:narrow(2, 1, 50):totable())
+    local mono = kr.data.za_inputs(pos.retina:narrow(2, 1, 5), pos.eye:narrow(2, 1, 5),
+      { eye_code = "monotonic" })
+    assert.same({ 96, 5 }, mono:shape())
+    assert.same(kr.data.za_eye_code(pos.eye:narrow(2, 1, 5)):totable(),
+      mono:narrow(1, 65, 32):totable())
+    assert.has_error(function() kr.data.za_inputs(pos.retina, pos.eye, { eye_code = "x" }) end,
+      "za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", got x")
   end)
 
   it("rejects bad options", function()
