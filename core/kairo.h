@@ -7,6 +7,7 @@
 #include "activation.h"
 #include "batch.h"
 #include "error.h"
+#include "idx.h"
 #include "io.h"
 #include "linalg.h"
 #include "loss.h"
@@ -14,5 +15,6 @@
 #include "optim.h"
 #include "random.h"
 #include "tensor.h"
+#include "zipser.h"
 
 #endif

@@ -53,6 +53,9 @@ void kr_lua_open_random(lua_State *L, int mod, int ctx);
 void kr_lua_open_linalg(lua_State *L, int mod, int ctx);
 void kr_lua_open_io(lua_State *L, int mod, int ctx);
 void kr_lua_open_nn(lua_State *L, int mod, int ctx);
+/* kr.data is shared by several openers: each adds to it, creating it if absent
+ * (lua_getfield(L, mod, "data"); a new table when that is not a table). */
+void kr_lua_open_data(lua_State *L, int mod, int ctx);
 void kr_lua_open_optim(lua_State *L, int mod, int ctx);
 
 #endif
