@@ -8,6 +8,7 @@
 #include "batch.h"
 #include "error.h"
 #include "image.h"
+#include "idx.h"
 #include "io.h"
 #include "linalg.h"
 #include "loss.h"
@@ -15,5 +16,6 @@
 #include "optim.h"
 #include "random.h"
 #include "tensor.h"
+#include "zipser.h"
 
 #endif

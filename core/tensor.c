@@ -33,26 +33,58 @@ kr_alloc_stats kr_alloc_stats_get(void)
 
 enum { STORAGE_ALIGN = 64 };
 
-static kr_storage *storage_new(size_t nbytes, int zero)
+/* Small storages are recycled through per-thread free lists: a + b on 4x4 tensors otherwise
+ * spends a third of its time in malloc and free, since the collector frees in bursts that
+ * overflow the C library's own small caches.  Blocks are kept by capacity class (multiples of
+ * 64 data bytes up to SMALL_MAX); each list holds at most SMALL_KEEP blocks. */
+enum { SMALL_MAX = 512, SMALL_CLASSES = SMALL_MAX / 64 + 1, SMALL_KEEP = 256 };
+
+typedef struct small_cache {
+    kr_storage *head[SMALL_CLASSES]; /* linked through their data pointer's first word */
+    int count[SMALL_CLASSES];
+} small_cache;
+
+static _Thread_local small_cache cache;
+
+static int size_class(size_t nbytes)
 {
-    /* One block: header, padding to a 64-byte boundary, then the data. */
-    size_t total = sizeof(kr_storage) + STORAGE_ALIGN + nbytes;
-    if (nbytes > (size_t)1 << 46) return NULL;
-    unsigned char *block = zero ? calloc(1, total) : malloc(total);
-    if (!block) return NULL;
-    kr_storage *s = (kr_storage *)block;
-    uintptr_t p = (uintptr_t)(block + sizeof(kr_storage));
-    p = (p + STORAGE_ALIGN - 1) & ~(uintptr_t)(STORAGE_ALIGN - 1);
-    s->refs = 1;
-    s->nbytes = nbytes;
-    s->data = (unsigned char *)p;
+    return nbytes <= SMALL_MAX ? (int)((nbytes + 63) / 64) : -1;
+}
+
+static void stats_add(size_t nbytes)
+{
     __atomic_add_fetch(&stat_allocations, 1, __ATOMIC_RELAXED);
     uint64_t live = __atomic_add_fetch(&stat_live, nbytes, __ATOMIC_RELAXED);
-    uint64_t peak = __atomic_load_n(&stat_peak, __ATOMIC_RELAXED);
-    while (live > peak &&
-           !__atomic_compare_exchange_n(&stat_peak, &peak, live, 1, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED)) {
+    /* a statistic: a racing update may lose a peak, never corrupt anything */
+    if (live > __atomic_load_n(&stat_peak, __ATOMIC_RELAXED))
+        __atomic_store_n(&stat_peak, live, __ATOMIC_RELAXED);
+}
+
+static kr_storage *storage_new(size_t nbytes, int zero)
+{
+    if (nbytes > (size_t)1 << 46) return NULL;
+    kr_storage *s;
+    int c = size_class(nbytes);
+    if (c >= 0 && cache.head[c]) {
+        s = cache.head[c];
+        cache.head[c] = *(kr_storage **)s->data;
+        cache.count[c]--;
+        if (zero) memset(s->data, 0, nbytes);
+    } else {
+        /* One block: header, padding to a 64-byte boundary, then the data. */
+        size_t cap = c >= 0 ? (size_t)c * 64 : nbytes;
+        if (cap < sizeof(void *)) cap = sizeof(void *);
+        size_t total = sizeof(kr_storage) + STORAGE_ALIGN + cap;
+        unsigned char *block = zero ? calloc(1, total) : malloc(total);
+        if (!block) return NULL;
+        s = (kr_storage *)block;
+        uintptr_t p = (uintptr_t)(block + sizeof(kr_storage));
+        p = (p + STORAGE_ALIGN - 1) & ~(uintptr_t)(STORAGE_ALIGN - 1);
+        s->data = (unsigned char *)p;
     }
+    s->refs = 1;
+    s->nbytes = nbytes;
+    stats_add(nbytes);
     return s;
 }
 
@@ -60,6 +92,13 @@ static void storage_unref(kr_storage *s)
 {
     if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         __atomic_sub_fetch(&stat_live, s->nbytes, __ATOMIC_RELAXED);
+        int c = size_class(s->nbytes);
+        if (c >= 0 && cache.count[c] < SMALL_KEEP) {
+            *(kr_storage **)s->data = cache.head[c];
+            cache.head[c] = s;
+            cache.count[c]++;
+            return;
+        }
         free(s);
     }
 }
@@ -331,22 +370,32 @@ kr_status kr_broadcast_shape(const char *op, const kr_tensor *a, const kr_tensor
     return KR_OK;
 }
 
-kr_status kr_expand(kr_tensor *dst, const kr_tensor *src, int ndim, const int64_t *size)
+/* The broadcast view of src at size, as a plain header copy: no reference is taken, so it is
+ * only for use while src is alive (the element-wise kernels below). */
+static kr_status broadcast_view(kr_tensor *v, const kr_tensor *src, int ndim, const int64_t *size)
 {
     char sa[200], sb[200];
     if (ndim < src->ndim || ndim > KR_MAXDIM)
         return kr_fail(KR_EINVAL, "expand: cannot expand %s to %d dimensions", SHAPE(src, sa), ndim);
-    kr_tensor v = *src;
+    *v = *src;
     for (int i = 0; i < ndim; i++) {
         int ds = src->ndim - ndim + i;
         int64_t s = ds >= 0 ? src->size[ds] : 1;
         if (s != size[i] && s != 1)
             return kr_fail(KR_EINVAL, "expand: shape %s cannot be broadcast to %s", SHAPE(src, sa),
                            kr_shape_str(sb, sizeof sb, ndim, size));
-        v.size[i] = size[i];
-        v.stride[i] = (ds >= 0 && s == size[i]) ? src->stride[ds] : 0;
+        v->size[i] = size[i];
+        v->stride[i] = (ds >= 0 && s == size[i]) ? src->stride[ds] : 0;
     }
-    v.ndim = ndim;
+    v->ndim = ndim;
+    return KR_OK;
+}
+
+kr_status kr_expand(kr_tensor *dst, const kr_tensor *src, int ndim, const int64_t *size)
+{
+    kr_tensor v;
+    kr_status st = broadcast_view(&v, src, ndim, size);
+    if (st) return st;
     kr_tensor_share(dst, &v);
     return KR_OK;
 }
@@ -536,12 +585,23 @@ static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
     if ((st = check_dtypes(op, a, b))) return st;
     if ((st = kr_broadcast_shape(op, a, b, &ndim, size))) return st;
     if ((st = check_out(op, out, ndim, size, a->dtype))) return st;
-    if (kr_numel(out) == 0) return KR_OK;
+    int64_t n = kr_numel(out);
+    if (n == 0) return KR_OK;
+    /* The common case, three contiguous operands of one shape that do not partly overlap,
+     * is one kernel call: small operations are dominated by the set-up below otherwise. */
+    if (kr_same_shape(a, out) && kr_same_shape(b, out) && kr_is_contiguous(out) &&
+        kr_is_contiguous(a) && kr_is_contiguous(b) && !overlaps(out, a) && !overlaps(out, b)) {
+        if (a->dtype == KR_F64)
+            bin_f64(kr_data(out), kr_data(a), kr_data(b), n, 1, 1, 1, bop);
+        else
+            bin_f32(kr_data(out), kr_data(a), kr_data(b), n, 1, 1, 1, bop);
+        return KR_OK;
+    }
     kr_tensor ta, tb, va, vb;
     const kr_tensor *ua, *ub;
-    va.storage = vb.storage = tb.storage = NULL;
+    tb.storage = NULL;
     if ((st = unalias(out, a, &ta, &ua)) || (st = unalias(out, b, &tb, &ub)) ||
-        (st = kr_expand(&va, ua, ndim, size)) || (st = kr_expand(&vb, ub, ndim, size)))
+        (st = broadcast_view(&va, ua, ndim, size)) || (st = broadcast_view(&vb, ub, ndim, size)))
         goto done;
     const kr_tensor *ops[3] = {out, &va, &vb};
     iter it;
@@ -557,8 +617,6 @@ static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
                   bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
                           it.stride[1][in], it.stride[2][in], bop));
 done:
-    kr_tensor_release(&va);
-    kr_tensor_release(&vb);
     kr_tensor_release(&ta);
     kr_tensor_release(&tb);
     return st;
@@ -688,7 +746,7 @@ kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
     if (kr_numel(a) == 0) return KR_OK;
     kr_tensor tb, vb;
     if ((st = unalias(a, b, &tb, &b))) return st;
-    if ((st = kr_expand(&vb, b, a->ndim, a->size))) {
+    if ((st = broadcast_view(&vb, b, a->ndim, a->size))) {
         kr_tensor_release(&tb);
         return st;
     }
@@ -718,7 +776,6 @@ kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
                 for (int64_t i = 0; i < n_; i++) x[i * sa] += al * y[i * sb];
         });
     }
-    kr_tensor_release(&vb);
     kr_tensor_release(&tb);
     return KR_OK;
 }
@@ -744,6 +801,26 @@ kr_status kr_fill_(kr_tensor *a, double value)
     return KR_OK;
 }
 
+/* The odometer of ITER_LOOP steps all operands by one element size; a conversion walks its
+ * own, with each operand's offsets scaled by its own size. */
+#define CONVERT_LOOP(TO, FROM)                                                                  \
+    do {                                                                                         \
+        int64_t idx[KR_MAXDIM] = {0};                                                            \
+        for (;;) {                                                                               \
+            int64_t oa = 0, ob = 0;                                                              \
+            for (int d = 0; d < in; d++) {                                                       \
+                oa += idx[d] * it.stride[0][d];                                                  \
+                ob += idx[d] * it.stride[1][d];                                                  \
+            }                                                                                    \
+            TO *x = (TO *)base[0] + oa;                                                          \
+            const FROM *y = (const FROM *)base[1] + ob;                                          \
+            for (int64_t i = 0; i < it.size[in]; i++) x[i * sa] = (TO)y[i * sb];                 \
+            int d = in - 1;                                                                      \
+            while (d >= 0 && ++idx[d] == it.size[d]) idx[d--] = 0;                               \
+            if (d < 0) break;                                                                    \
+        }                                                                                        \
+    } while (0)
+
 kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
 {
     kr_status st = check_into("copy_", a, b);
@@ -751,7 +828,7 @@ kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
     if (kr_numel(a) == 0) return KR_OK;
     kr_tensor tb, vb;
     if ((st = unalias(a, b, &tb, &b))) return st;
-    if ((st = kr_expand(&vb, b, a->ndim, a->size))) {
+    if ((st = broadcast_view(&vb, b, a->ndim, a->size))) {
         kr_tensor_release(&tb);
         return st;
     }
@@ -762,47 +839,16 @@ kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
     int in = it.ndim - 1;
     int64_t sa = it.stride[0][in], sb = it.stride[1][in];
     size_t ea = kr_dtype_size(a->dtype);
-    if (a->dtype == b->dtype && sa == 1 && sb == 1) {
+    if (a->dtype == b->dtype && sa == 1 && sb == 1)
         ITER_LOOP(it, ea, base, memcpy(p_[0], p_[1], (size_t)n_ * ea));
-    } else if (a->dtype == KR_F64 && b->dtype == KR_F64) {
-        ITER_LOOP(it, 8, base, for (int64_t i = 0; i < n_; i++)((double *)p_[0])[i * sa] = ((double *)p_[1])[i * sb]);
-    } else if (a->dtype == KR_F32 && b->dtype == KR_F32) {
-        ITER_LOOP(it, 4, base, for (int64_t i = 0; i < n_; i++)((float *)p_[0])[i * sa] = ((float *)p_[1])[i * sb]);
-    } else if (a->dtype == KR_F64) {
-        /* the odometer steps by the first operand's element size; b's offsets are rescaled */
-        unsigned char *ba = base[0], *bb = base[1];
-        int64_t idx[KR_MAXDIM] = {0};
-        for (;;) {
-            int64_t oa = 0, ob = 0;
-            for (int d = 0; d < in; d++) {
-                oa += idx[d] * it.stride[0][d];
-                ob += idx[d] * it.stride[1][d];
-            }
-            double *x = (double *)(ba + oa * 8);
-            const float *y = (const float *)(bb + ob * 4);
-            for (int64_t i = 0; i < it.size[in]; i++) x[i * sa] = y[i * sb];
-            int d = in - 1;
-            while (d >= 0 && ++idx[d] == it.size[d]) idx[d--] = 0;
-            if (d < 0) break;
-        }
-    } else {
-        unsigned char *ba = base[0], *bb = base[1];
-        int64_t idx[KR_MAXDIM] = {0};
-        for (;;) {
-            int64_t oa = 0, ob = 0;
-            for (int d = 0; d < in; d++) {
-                oa += idx[d] * it.stride[0][d];
-                ob += idx[d] * it.stride[1][d];
-            }
-            float *x = (float *)(ba + oa * 4);
-            const double *y = (const double *)(bb + ob * 8);
-            for (int64_t i = 0; i < it.size[in]; i++) x[i * sa] = (float)y[i * sb];
-            int d = in - 1;
-            while (d >= 0 && ++idx[d] == it.size[d]) idx[d--] = 0;
-            if (d < 0) break;
-        }
-    }
-    kr_tensor_release(&vb);
+    else if (a->dtype == KR_F64 && b->dtype == KR_F64)
+        CONVERT_LOOP(double, double);
+    else if (a->dtype == KR_F32 && b->dtype == KR_F32)
+        CONVERT_LOOP(float, float);
+    else if (a->dtype == KR_F64)
+        CONVERT_LOOP(double, float);
+    else
+        CONVERT_LOOP(float, double);
     kr_tensor_release(&tb);
     return KR_OK;
 }

@@ -22,6 +22,7 @@ typedef struct kr_lua_ctx {
     size_t pending_bytes;    /* allocated since the collector was last told */
     size_t since_full;       /* tensor bytes allocated since kairo last ran a full collection */
     size_t full_after;       /* since_full that triggers the next one (0: the minimum) */
+    int tensor_mt;           /* registry reference to the tensor metatable (a fast type test) */
 } kr_lua_ctx;
 
 /* The context of the running C function (its upvalue 1). */
@@ -52,6 +53,9 @@ void kr_lua_open_random(lua_State *L, int mod, int ctx);
 void kr_lua_open_linalg(lua_State *L, int mod, int ctx);
 void kr_lua_open_io(lua_State *L, int mod, int ctx);
 void kr_lua_open_nn(lua_State *L, int mod, int ctx);
+/* kr.data is shared by several openers: each adds to it, creating it if absent
+ * (lua_getfield(L, mod, "data"); a new table when that is not a table). */
+void kr_lua_open_data(lua_State *L, int mod, int ctx);
 void kr_lua_open_optim(lua_State *L, int mod, int ctx);
 void kr_lua_open_image(lua_State *L, int mod, int ctx);
 
