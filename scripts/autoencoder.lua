@@ -64,21 +64,12 @@ synthetic shapes (28x28, class = circle or square; no files needed).]],
   },
 }
 
-local opts = cli.parse(arg, spec)
-
--- Options the command line set explicitly (presets only fill in the others).
-local given = {}
-for _, a in ipairs(arg) do
-  local name = a:match("^%-%-([%w%-]+)")
-  if name then given[(name:gsub("^no%-", ""):gsub("%-", "_"))] = true end
+-- The presets only fill in the options the command line did not give.
+local opts, given = cli.parse(arg, spec)
+if opts.deep then cli.preset(opts, given, { sizes = DEEP_SIZES, epochs = 20 }) end
+if opts.quick then
+  cli.preset(opts, given, { n_train = 2000, n_test = 500, epochs = 3, batch = 100 })
 end
-local function preset(values)
-  for k, v in pairs(values) do
-    if not given[k] then opts[k] = v end
-  end
-end
-if opts.deep then preset { sizes = DEEP_SIZES, epochs = 20 } end
-if opts.quick then preset { n_train = 2000, n_test = 500, epochs = 3, batch = 100 } end
 
 local sizes = opts.sizes
 local L = #sizes - 1

@@ -59,18 +59,10 @@ irmae_summary.csv.]],
   },
 }
 
-local opts = cli.parse(arg, spec)
-local given = {}
-for _, a in ipairs(arg) do
-  local name = a:match("^%-%-([%w%-]+)")
-  if name then given[(name:gsub("^no%-", ""):gsub("%-", "_"))] = true end
-end
+local opts, given = cli.parse(arg, spec)
 if opts.quick then
-  local quick = { n_train = 3000, n_test = 1000, epochs = 8, latent = 16, hidden = { 128 },
-                  batch = 32, lr = 1e-3 }
-  for k, v in pairs(quick) do
-    if not given[k] then opts[k] = v end
-  end
+  cli.preset(opts, given, { n_train = 3000, n_test = 1000, epochs = 8, latent = 16,
+                            hidden = { 128 }, batch = 32, lr = 1e-3 })
 end
 local ls = { opts.layers }
 if opts.sweep then

@@ -67,17 +67,9 @@ on the command line override the preset.]],
   },
 }
 
-local opts = cli.parse(arg, spec)
-
 -- Options the command line names explicitly win over the preset.
-local given = {}
-for _, a in ipairs(arg) do
-  local name = a:match("^%-%-([%w%-]+)")
-  if name then given[(name:gsub("^no%-", ""):gsub("%-", "_"))] = true end
-end
-for key, value in pairs(PRESETS[opts.preset]) do
-  if not given[key] then opts[key] = value end
-end
+local opts, given = cli.parse(arg, spec)
+cli.preset(opts, given, PRESETS[opts.preset])
 if opts.quick then
   for key, value in pairs(QUICK) do opts[key] = value end
 end

@@ -53,6 +53,13 @@ describe("cli.check", function()
     assert.equal(3, assert(cli.check({ "--steps", "2", "--steps", "3" }, spec)).steps)
   end)
 
+  it("returns the set of the options the command line gave", function()
+    local _, given = cli.check({ "--steps", "2", "--init-scale=1", "--no-plot", "--quick" },
+      spec)
+    assert.same({ steps = true, init_scale = true, plot = true, quick = true }, given)
+    assert.same({}, select(2, cli.check({}, spec)))
+  end)
+
   it("reports --help", function()
     assert.same({ nil, "help" }, { cli.check({ "--steps", "2", "--help" }, spec) })
     assert.same({ nil, "help" }, { cli.check({ "-h" }, spec) })
@@ -91,6 +98,17 @@ describe("cli.check", function()
     end, "cli: option --x declared twice")
     assert.has_error(function() cli.check({}, {}) end,
       "cli: spec must be a table with an 'options' list")
+  end)
+end)
+
+describe("cli.preset", function()
+  it("fills in only the options the command line did not give", function()
+    local opts, given = cli.check({ "--steps", "2", "--no-plot" }, spec)
+    cli.preset(opts, given, { steps = 9, dt = 0.25, plot = true, sizes = { 7 } })
+    assert.equal(2, opts.steps)
+    assert.equal(0.25, opts.dt)
+    assert.is_false(opts.plot)
+    assert.same({ 7 }, opts.sizes)
   end)
 end)
 
