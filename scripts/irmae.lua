@@ -270,11 +270,4 @@ local function figures()
   return files
 end
 
-if opts.plot then
-  local ok, files = pcall(figures)
-  if ok then
-    print("wrote " .. table.concat(files, ", "))
-  else
-    print("note: no figures (" .. tostring(files) .. "); the numbers are complete")
-  end
-end
+if opts.plot then cli.figures(figures, "the numbers") end

@@ -161,6 +161,31 @@ describe("cli.join", function()
   end)
 end)
 
+describe("cli.figures", function()
+  -- What f prints, with print captured.
+  local function printed(f)
+    local lines, saved = {}, _G.print
+    _G.print = function(...) lines[#lines + 1] = table.concat({ ... }, "\t") end
+    local ok, err = pcall(f)
+    _G.print = saved
+    assert(ok, err)
+    return table.concat(lines, "\n")
+  end
+
+  it("prints the files written, or a note when a figure fails", function()
+    if not kr.plot.available() then return pending("gnuplot is not installed") end
+    assert.equal("wrote a.png, b.png", printed(function()
+      cli.figures(function(plot)
+        assert.equal(kr.plot, plot)
+        return { "a.png", "b.png" }
+      end, "the CSVs")
+    end))
+    assert.equal("note: the figures failed (boom); the numbers are complete", printed(function()
+      cli.figures(function() error("boom", 0) end, "the numbers")
+    end))
+  end)
+end)
+
 describe("cli.timer", function()
   it("measures non-negative CPU and wall seconds", function()
     local t = cli.timer()

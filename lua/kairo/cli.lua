@@ -285,6 +285,25 @@ function cli.fail(spec, msg)
   os.exit(2)
 end
 
+--- Draws a script's figures: figures(plot) gets kr.plot and returns the list of the files it
+-- wrote, which is printed ("wrote a.png, b.png").  Without gnuplot, or when a figure fails,
+-- prints a note instead, saying that `rest` (what the script wrote anyway, such as "the CSVs")
+-- is complete; the script goes on either way.
+function cli.figures(figures, rest)
+  local plot = require "kairo.plot"
+  if not plot.available() then
+    print("note: gnuplot not found (install the Debian package gnuplot-nox): no figures; "
+      .. rest .. " are complete")
+    return
+  end
+  local ok, res = pcall(figures, plot)
+  if ok then
+    print("wrote " .. table.concat(res, ", "))
+  else
+    print("note: the figures failed (" .. tostring(res) .. "); " .. rest .. " are complete")
+  end
+end
+
 local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
