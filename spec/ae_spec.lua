@@ -2,7 +2,7 @@
 local kr = require "kairo"
 local ae = require "kairo.ae"
 
-local function maxdiff(a, b) return (a - b):abs():max() end
+local maxdiff = require("helpers").maxdiff
 
 describe("ae.slice", function()
   it("runs layers first..last of a network with its weights", function()
