@@ -739,20 +739,30 @@ static kr_status check_into(const char *op, const kr_tensor *a, const kr_tensor 
     return KR_OK;
 }
 
+/* The set-up of a op= b (after check_into): b, or a copy of it in *tmp when it overlaps a
+ * (release *tmp afterwards), broadcast to a's shape in *view; *it walks a and *view. */
+static kr_status into_setup(const kr_tensor *a, const kr_tensor *b, kr_tensor *tmp,
+                            kr_tensor *view, iter *it)
+{
+    kr_status st = unalias(a, b, tmp, &b);
+    if (st) return st;
+    if ((st = broadcast_view(view, b, a->ndim, a->size))) {
+        kr_tensor_release(tmp);
+        return st;
+    }
+    const kr_tensor *ops[2] = {a, view};
+    iter_init(it, 2, ops);
+    return KR_OK;
+}
+
 kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
 {
     kr_status st;
     if ((st = check_dtypes("add_", a, b)) || (st = check_into("add_", a, b))) return st;
     if (kr_numel(a) == 0) return KR_OK;
     kr_tensor tb, vb;
-    if ((st = unalias(a, b, &tb, &b))) return st;
-    if ((st = broadcast_view(&vb, b, a->ndim, a->size))) {
-        kr_tensor_release(&tb);
-        return st;
-    }
-    const kr_tensor *ops[2] = {a, &vb};
     iter it;
-    iter_init(&it, 2, ops);
+    if ((st = into_setup(a, b, &tb, &vb, &it))) return st;
     unsigned char *base[3] = {kr_data(a), kr_data(&vb), NULL};
     int in = it.ndim - 1;
     int64_t sa = it.stride[0][in], sb = it.stride[1][in];
@@ -827,14 +837,8 @@ kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
     kr_tensor tb, vb;
-    if ((st = unalias(a, b, &tb, &b))) return st;
-    if ((st = broadcast_view(&vb, b, a->ndim, a->size))) {
-        kr_tensor_release(&tb);
-        return st;
-    }
-    const kr_tensor *ops[2] = {a, &vb};
     iter it;
-    iter_init(&it, 2, ops);
+    if ((st = into_setup(a, b, &tb, &vb, &it))) return st;
     unsigned char *base[3] = {kr_data(a), kr_data(&vb), NULL};
     int in = it.ndim - 1;
     int64_t sa = it.stride[0][in], sb = it.stride[1][in];
