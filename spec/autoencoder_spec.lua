@@ -12,8 +12,7 @@ local function history(dir)
 end
 
 local function fashion_present()
-  return kr.data.fashion_mnist ~= nil
-    and H.exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+  return kr.data.fashion_mnist ~= nil and H.fashion_present("t10k-images-idx3-ubyte.gz")
 end
 
 describe("scripts/autoencoder.lua", function()

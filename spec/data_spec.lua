@@ -2,8 +2,6 @@
 local kr = require "kairo"
 local H = require "helpers"
 
-local FASHION_DIR = "/usr/share/datasets/fashion-mnist"
-
 -- ---- helpers ---------------------------------------------------------------------------
 
 local tmpname, write_file, read_file = H.tmpname, H.write, H.read
@@ -186,10 +184,7 @@ describe("kr.data.mnist", function()
 end)
 
 describe("kr.data.fashion_mnist", function()
-  local present = io.open(FASHION_DIR .. "/t10k-labels-idx1-ubyte.gz", "rb")
-  if present then present:close() end
-
-  if not present then
+  if not H.fashion_present("t10k-labels-idx1-ubyte.gz") then
     pending("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
     return
   end

@@ -95,9 +95,7 @@ describe("scripts/zipser_andersen.lua", function()
 end)
 
 describe("scripts/mnist.lua", function()
-  local present = io.open("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "rb")
-  if present then present:close() end
-  if not present then
+  if not H.fashion_present("train-images-idx3-ubyte.gz") then
     pending("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
     return
   end

@@ -77,6 +77,10 @@ function H.listing(dir)
   return names
 end
 
+--- Whether the file `name` of Fashion-MNIST (Debian's dataset-fashion-mnist) is installed.
+H.FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+function H.fashion_present(name) return H.exists(H.FASHION_DIR .. "/" .. name) end
+
 -- ---- child processes -----------------------------------------------------------------------
 
 --- Runs `LUA scripts/NAME ARGS` from the project root, env ("VAR=value ...") set for it alone.
