@@ -33,11 +33,6 @@ local cli = {}
 
 local function is_choice(ty) return type(ty) == "table" end
 
-local function type_name(ty)
-  if is_choice(ty) then return "one of " .. table.concat(ty, ", ") end
-  return ty
-end
-
 local function format_value(v)
   if type(v) == "table" then
     local parts = {}
