@@ -149,13 +149,16 @@ static kr_status pnm_load(samples *px, FILE *f, const char *path, int *is_pnm)
     px->scale = 1.0 / (double)maxval;
     size_t n = (size_t)w * (size_t)h * (size_t)px->comp, bytes = n * (px->is16 ? 2 : 1);
     unsigned char *buf = malloc(bytes > 0 ? bytes : 1);
-    if (buf == NULL) return kr_fail(KR_ENOMEM, "image.load: '%s': out of memory for %zu bytes", path, bytes);
+    if (buf == NULL)
+        return kr_fail(KR_ENOMEM, "image.load: '%s': out of memory for %zu bytes", path, bytes);
     size_t got = fread(buf, 1, bytes, f);
     if (got != bytes) {
         free(buf);
-        if (ferror(f)) return kr_fail(KR_EIO, "image.load: cannot read '%s': a read error occurred", path);
+        if (ferror(f))
+            return kr_fail(KR_EIO, "image.load: cannot read '%s': a read error occurred", path);
         return kr_fail(KR_EFORMAT, "image.load: '%s' is truncated: its %ldx%ld P%c image needs %zu "
-                                   "bytes of samples, the file has %zu", path, w, h, m1, bytes, got);
+                                   "bytes of samples, the file has %zu",
+                       path, w, h, m1, bytes, got);
     }
     if (px->is16) { /* big-endian, as the format says */
         uint16_t *v = (uint16_t *)(void *)buf;
@@ -182,7 +185,8 @@ kr_status kr_image_load(kr_tensor *t, const char *path, kr_dtype dt, int channel
         return kr_fail(KR_EINVAL, "image.load: channels must be 1..4 (got %d)", channels);
 
     FILE *f = fopen(path, "rb");
-    if (f == NULL) return kr_fail(KR_EIO, "image.load: cannot open '%s': %s", path, strerror(errno));
+    if (f == NULL)
+        return kr_fail(KR_EIO, "image.load: cannot open '%s': %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
         fclose(f);
@@ -201,14 +205,17 @@ kr_status kr_image_load(kr_tensor *t, const char *path, kr_dtype dt, int channel
             if (ferror(f))
                 st = kr_fail(KR_EIO, "image.load: cannot read '%s': a read error occurred", path);
             else
-                st = kr_fail(KR_EFORMAT, "image.load: cannot decode '%s': %s (kairo reads " LOAD_FORMATS ")",
+                st = kr_fail(KR_EFORMAT,
+                             "image.load: cannot decode '%s': %s (kairo reads " LOAD_FORMATS ")",
                              path, stbi_failure_reason());
         }
     }
     fclose(f);
     if (st != KR_OK) return st;
 
-    int out_comp = channels == KR_IMAGE_GREY ? 1 : channels == KR_IMAGE_FILE_CHANNELS ? px.comp : channels;
+    int out_comp = channels == KR_IMAGE_GREY            ? 1
+                   : channels == KR_IMAGE_FILE_CHANNELS ? px.comp
+                                                        : channels;
     int64_t size[3] = {px.h, px.w, out_comp};
     st = kr_tensor_empty(t, dt, channels == KR_IMAGE_GREY ? 2 : 3, size);
     if (st == KR_OK) fill_tensor(t, &px, out_comp);
@@ -254,7 +261,8 @@ static kr_status to_bytes(const kr_tensor *t, int64_t rows, int64_t cols, int co
                                               : (double)*(const float *)(base + (size_t)off * esz);
                 if (isnan(v)) {
                     if (t->ndim == 3)
-                        return kr_fail(KR_EINVAL, "image.save: the image is NaN at (%lld, %lld, %d)",
+                        return kr_fail(KR_EINVAL,
+                                       "image.save: the image is NaN at (%lld, %lld, %d)",
                                        (long long)i + 1, (long long)j + 1, c + 1);
                     return kr_fail(KR_EINVAL, "image.save: the image is NaN at (%lld, %lld)",
                                    (long long)i + 1, (long long)j + 1);

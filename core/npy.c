@@ -372,8 +372,14 @@ static int parse_descr(npy_header *h)
     if (*endp != '\0') return -1;
     switch (kind) {
     case 'f': if (size != 4 && size != 8) return -1; h->kind = KIND_FLOAT; break;
-    case 'i': if (size != 1 && size != 2 && size != 4 && size != 8) return -1; h->kind = KIND_INT; break;
-    case 'u': if (size != 1 && size != 2 && size != 4 && size != 8) return -1; h->kind = KIND_UINT; break;
+    case 'i':
+        if (size != 1 && size != 2 && size != 4 && size != 8) return -1;
+        h->kind = KIND_INT;
+        break;
+    case 'u':
+        if (size != 1 && size != 2 && size != 4 && size != 8) return -1;
+        h->kind = KIND_UINT;
+        break;
     case 'b': if (size != 1) return -1; h->kind = KIND_BOOL; break;
     default: return -1;
     }
@@ -506,7 +512,8 @@ kr_status kr_npy_load(kr_tensor *t, const char *path)
     if (major > 1 && read_full(f, pre + NPY_PREAMBLE, 2) != 2) goto truncated_header;
     size_t hlen = le_u32(pre + 8, lenbytes);
     if (hlen > (1u << 24)) {
-        st = kr_fail(KR_EFORMAT, "load: '%s' has a malformed header: it claims %zu bytes", path, hlen);
+        st = kr_fail(KR_EFORMAT, "load: '%s' has a malformed header: it claims %zu bytes", path,
+                     hlen);
         goto done;
     }
     long data_start = 8 + lenbytes + (long)hlen;
@@ -568,7 +575,8 @@ kr_status kr_npy_load(kr_tensor *t, const char *path)
             st = kr_fail(KR_EIO, "load: cannot read '%s': %s", path, strerror(errno));
         else
             st = kr_fail(KR_EFORMAT, "load: '%s' is truncated: shape %s of '%s' needs %zu data "
-                                     "bytes, the file holds %zu", path, shape, h.descr, nbytes, nread);
+                                     "bytes, the file holds %zu",
+                         path, shape, h.descr, nbytes, nread);
         goto done;
     }
     if (direct) {

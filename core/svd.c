@@ -77,7 +77,8 @@ static kr_status lapack_status(const char *op, const kr_tensor *A, lapack_int in
         return kr_fail(KR_ENUMERIC, "%s: LAPACK %s did not converge (info = %d) for A (%s)", op,
                        routine, (int)info, shape);
     return kr_fail(KR_ENUMERIC, "%s: LAPACK %s rejected its argument %d (info = %d) for A (%s); "
-                                "this is a bug in kairo", op, routine, (int)-info, (int)info, shape);
+                                "this is a bug in kairo",
+                   op, routine, (int)-info, (int)info, shape);
 }
 
 kr_status kr_svd(kr_tensor *U, kr_tensor *S, kr_tensor *V, const kr_tensor *A)

@@ -295,7 +295,8 @@ kr_status kr_select(kr_tensor *dst, const kr_tensor *src, int dim, int64_t index
     kr_status st = check_dim("select", src, dim);
     if (st) return st;
     if (index < 0 || index >= src->size[dim])
-        return kr_fail(KR_EINVAL, "select: index %lld out of range 1..%lld in dimension %d (tensor is %s)",
+        return kr_fail(KR_EINVAL,
+                       "select: index %lld out of range 1..%lld in dimension %d (tensor is %s)",
                        (long long)index + 1, (long long)src->size[dim], dim + 1, SHAPE(src, sh));
     kr_tensor_share(dst, src);
     dst->offset += index * src->stride[dim];
@@ -311,8 +312,8 @@ kr_status kr_reshape(kr_tensor *dst, const kr_tensor *src, int ndim, const int64
 {
     char sh[200], want[200];
     if (ndim < 0 || ndim > KR_MAXDIM)
-        return kr_fail(KR_EINVAL, "reshape: %d dimensions requested, at most %d are supported", ndim,
-                       KR_MAXDIM);
+        return kr_fail(KR_EINVAL, "reshape: %d dimensions requested, at most %d are supported",
+                       ndim, KR_MAXDIM);
     int64_t newsize[KR_MAXDIM], known = 1, n = kr_numel(src);
     int infer = -1;
     for (int d = 0; d < ndim; d++) {
@@ -340,8 +341,9 @@ kr_status kr_reshape(kr_tensor *dst, const kr_tensor *src, int ndim, const int64
         known *= newsize[infer];
     }
     if (known != n)
-        return kr_fail(KR_EINVAL, "reshape: cannot reshape %s (%lld elements) into %s", SHAPE(src, sh),
-                       (long long)n, kr_shape_str(want, sizeof want, ndim, newsize));
+        return kr_fail(KR_EINVAL, "reshape: cannot reshape %s (%lld elements) into %s",
+                       SHAPE(src, sh), (long long)n,
+                       kr_shape_str(want, sizeof want, ndim, newsize));
     if (!kr_is_contiguous(src))
         return kr_fail(KR_EINVAL,
                        "reshape: tensor (%s) is not contiguous; call contiguous() first",
@@ -376,7 +378,8 @@ static kr_status broadcast_view(kr_tensor *v, const kr_tensor *src, int ndim, co
 {
     char sa[200], sb[200];
     if (ndim < src->ndim || ndim > KR_MAXDIM)
-        return kr_fail(KR_EINVAL, "expand: cannot expand %s to %d dimensions", SHAPE(src, sa), ndim);
+        return kr_fail(KR_EINVAL, "expand: cannot expand %s to %d dimensions", SHAPE(src, sa),
+                       ndim);
     *v = *src;
     for (int i = 0; i < ndim; i++) {
         int ds = src->ndim - ndim + i;
@@ -447,7 +450,7 @@ static void iter_init(iter *it, int nops, const kr_tensor *const *ops)
         int inner_ = (it).ndim - 1;                                                              \
         int64_t n_ = (it).size[inner_];                                                          \
         for (;;) {                                                                               \
-            unsigned char *p_[3] = {0};                                                              \
+            unsigned char *p_[3] = {0};                                                          \
             for (int o_ = 0; o_ < (it).nops; o_++) {                                             \
                 int64_t off_ = 0;                                                                \
                 for (int d_ = 0; d_ < inner_; d_++) off_ += idx_[d_] * (it).stride[o_][d_];      \
@@ -716,10 +719,12 @@ kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op)
     int in = it.ndim - 1;
     if (a->dtype == KR_F64)
         ITER_LOOP(it, 8, base,
-                  un_f64((double *)p_[0], (double *)p_[1], n_, it.stride[0][in], it.stride[1][in], op));
+                  un_f64((double *)p_[0], (double *)p_[1], n_, it.stride[0][in], it.stride[1][in],
+                         op));
     else
         ITER_LOOP(it, 4, base,
-                  un_f32((float *)p_[0], (float *)p_[1], n_, it.stride[0][in], it.stride[1][in], op));
+                  un_f32((float *)p_[0], (float *)p_[1], n_, it.stride[0][in], it.stride[1][in],
+                         op));
     kr_tensor_release(&ta);
     return KR_OK;
 }
