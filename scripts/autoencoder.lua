@@ -102,19 +102,8 @@ do
     ytest = F:row(1):clone()
     classes = { "circle", "square" }
   else
-    local load = opts.data == "mnist" and kr.data.mnist or kr.data.fashion_mnist
-    if not load then cli.fail(spec, "this build of kairo has no kr.data." .. (opts.data == "mnist"
-      and "mnist" or "fashion_mnist")) end
-    local dir = opts.dir ~= "" and opts.dir or nil
-    local ok, a, _, c = pcall(load, { split = "train", dtype = opts.dtype, dir = dir })
-    if not ok then cli.fail(spec, tostring(a)) end
-    local b, lb
-    b, lb = load { split = "test", dtype = opts.dtype, dir = dir }
-    Xtrain, Xtest, ytest, classes = a, b, lb, c
-    if opts.n_train > 0 and opts.n_train < Xtrain:size(2) then Xtrain = Xtrain:narrow(2, 1, opts.n_train) end
-    if opts.n_test > 0 and opts.n_test < Xtest:size(2) then
-      Xtest, ytest = Xtest:narrow(2, 1, opts.n_test), ytest:narrow(1, 1, opts.n_test)
-    end
+    Xtrain, Xtest, ytest, classes = ae.load_images(opts.data, opts)
+    if not Xtrain then cli.fail(spec, Xtest) end
   end
   if Xtrain:size(1) ~= sizes[1] then
     cli.fail(spec, string.format("the data has %d features per image, --sizes starts with %d",

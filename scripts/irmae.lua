@@ -82,15 +82,8 @@ do
     Xtest = kr.data.shapes { n = opts.n_test > 0 and opts.n_test or 5000, rng = g,
                              dtype = opts.dtype }
   else
-    local load = opts.data == "mnist" and kr.data.mnist or kr.data.fashion_mnist
-    if not load then cli.fail(spec, "this build of kairo has no kr.data." .. (opts.data == "mnist"
-      and "mnist" or "fashion_mnist")) end
-    local dir = opts.dir ~= "" and opts.dir or nil
-    local ok, a = pcall(load, { split = "train", dtype = opts.dtype, dir = dir })
-    if not ok then cli.fail(spec, tostring(a)) end
-    Xtrain, Xtest = a, load { split = "test", dtype = opts.dtype, dir = dir }
-    if opts.n_train > 0 and opts.n_train < Xtrain:size(2) then Xtrain = Xtrain:narrow(2, 1, opts.n_train) end
-    if opts.n_test > 0 and opts.n_test < Xtest:size(2) then Xtest = Xtest:narrow(2, 1, opts.n_test) end
+    Xtrain, Xtest = ae.load_images(opts.data, opts)
+    if not Xtrain then cli.fail(spec, Xtest) end
   end
   print(string.format("data: %s, %d training and %d test images of %d pixels (%.1f s)", opts.data,
     Xtrain:size(2), Xtest:size(2), Xtrain:size(1), clock:wall()))

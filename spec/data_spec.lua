@@ -12,13 +12,7 @@ local function gzip(path)
   return H.remove_later(path .. ".gz")
 end
 
--- An IDX file's bytes: magic 00 00 type ndim, big-endian uint32 sizes, then the packed values.
-local function idx_bytes(type_code, dims, fmt, values)
-  local parts = { string.char(0, 0, type_code, #dims) }
-  for _, d in ipairs(dims) do parts[#parts + 1] = string.pack(">I4", d) end
-  for _, v in ipairs(values) do parts[#parts + 1] = string.pack(fmt, v) end
-  return table.concat(parts)
-end
+local idx_bytes = H.idx_bytes
 
 local function escape(s) return (s:gsub("%p", "%%%0")) end
 

@@ -141,6 +141,15 @@ end
 
 -- ---- data ------------------------------------------------------------------------------------
 
+--- An IDX file's bytes: magic 00 00 type ndim, big-endian uint32 sizes, then the values packed
+-- with string.pack format fmt.
+function H.idx_bytes(type_code, dims, fmt, values)
+  local parts = { string.char(0, 0, type_code, #dims) }
+  for _, d in ipairs(dims) do parts[#parts + 1] = string.pack(">I4", d) end
+  for _, v in ipairs(values) do parts[#parts + 1] = string.pack(fmt, v) end
+  return table.concat(parts)
+end
+
 --- A small LCG (Knuth's MMIX constants), so test data does not depend on kr's generator:
 -- returns a function that gives the next number, uniform in [0, 1).
 function H.lcg(seed)
