@@ -579,6 +579,25 @@ static kr_status check_dtypes(const char *op, const kr_tensor *a, const kr_tenso
     return KR_OK;
 }
 
+/* out = x op y elementwise: three operands of out's shape and dtype (x and y broadcast views
+ * that do not partly overlap out). */
+static void bin_apply(const kr_tensor *out, const kr_tensor *x, const kr_tensor *y, kr_binop op)
+{
+    const kr_tensor *ops[3] = {out, x, y};
+    iter it;
+    iter_init(&it, 3, ops);
+    unsigned char *base[3] = {kr_data(out), kr_data(x), kr_data(y)};
+    int in = it.ndim - 1;
+    if (out->dtype == KR_F64)
+        ITER_LOOP(it, 8, base,
+                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
+                          it.stride[1][in], it.stride[2][in], op));
+    else
+        ITER_LOOP(it, 4, base,
+                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
+                          it.stride[1][in], it.stride[2][in], op));
+}
+
 static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
                              const kr_tensor *b, kr_binop bop)
 {
@@ -606,19 +625,7 @@ static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
     if ((st = unalias(out, a, &ta, &ua)) || (st = unalias(out, b, &tb, &ub)) ||
         (st = broadcast_view(&va, ua, ndim, size)) || (st = broadcast_view(&vb, ub, ndim, size)))
         goto done;
-    const kr_tensor *ops[3] = {out, &va, &vb};
-    iter it;
-    iter_init(&it, 3, ops);
-    unsigned char *base[3] = {kr_data(out), kr_data(&va), kr_data(&vb)};
-    int in = it.ndim - 1;
-    if (a->dtype == KR_F64)
-        ITER_LOOP(it, 8, base,
-                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], bop));
-    else
-        ITER_LOOP(it, 4, base,
-                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], bop));
+    bin_apply(out, &va, &vb, bop);
 done:
     kr_tensor_release(&ta);
     kr_tensor_release(&tb);
@@ -652,20 +659,7 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
     vs.storage = &fake;
     vs.offset = 0;
     for (int d = 0; d < vs.ndim; d++) vs.stride[d] = 0;
-    const kr_tensor *x = scalar_first ? &vs : a, *y = scalar_first ? a : &vs;
-    const kr_tensor *ops[3] = {out, x, y};
-    iter it;
-    iter_init(&it, 3, ops);
-    unsigned char *base[3] = {kr_data(out), kr_data(x), kr_data(y)};
-    int in = it.ndim - 1;
-    if (a->dtype == KR_F64)
-        ITER_LOOP(it, 8, base,
-                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], op));
-    else
-        ITER_LOOP(it, 4, base,
-                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], op));
+    bin_apply(out, scalar_first ? &vs : a, scalar_first ? a : &vs, op);
     kr_tensor_release(&ta);
     return KR_OK;
 }
