@@ -10,9 +10,9 @@
  * Their code is not ours: the warnings it raises under our flags are silenced around the
  * include, and only there. */
 #include "image.h"
+#include "fileutil.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +20,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #pragma GCC diagnostic push
@@ -273,26 +272,6 @@ static kr_status to_bytes(const kr_tensor *t, int64_t rows, int64_t cols, int co
     return KR_OK;
 }
 
-/* Creates "path.tmp.XXXXXX" exclusively (mode 0666 minus the umask, like any new file). */
-static int create_temp(const char *path, char *tmp, size_t tmpsize)
-{
-    static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    uint64_t x = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)tmp ^ (uint64_t)time(NULL);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        char suffix[7];
-        for (int k = 0; k < 6; k++) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL; /* an LCG step */
-            suffix[k] = digits[(x >> 33) % 36];
-        }
-        suffix[6] = '\0';
-        snprintf(tmp, tmpsize, "%s.tmp.%s", path, suffix);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
 typedef struct sink {
     int fd;
     int err; /* the first errno of a failed write, or 0 */
@@ -301,18 +280,7 @@ typedef struct sink {
 static void sink_write(void *context, void *data, int size)
 {
     sink *s = context;
-    const unsigned char *p = data;
-    size_t left = size > 0 ? (size_t)size : 0;
-    while (left > 0 && s->err == 0) {
-        ssize_t n = write(s->fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            s->err = errno;
-        } else {
-            p += n;
-            left -= (size_t)n;
-        }
-    }
+    if (s->err == 0 && size > 0 && kr_write_all(s->fd, data, (size_t)size) != 0) s->err = errno;
 }
 
 /* Encodes the bytes into s; returns 0 when the encoder itself failed. */
@@ -373,7 +341,7 @@ kr_status kr_image_save(const char *path, const kr_tensor *t)
         free(bytes);
         return kr_fail(KR_ENOMEM, "image.save: out of memory");
     }
-    sink s = {create_temp(path, tmp, tmpsize), 0};
+    sink s = {kr_create_temp(path, tmp, tmpsize), 0};
     if (s.fd < 0) {
         st = kr_fail(KR_EIO, "image.save: cannot create a temporary file beside '%s': %s", path,
                      strerror(errno));
