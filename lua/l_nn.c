@@ -308,19 +308,6 @@ static int l_perm_shuffle(lua_State *L)
     return 0;
 }
 
-/* _perm_get(p): the permutation as a 1-based Lua table (for tests) */
-static int l_perm_get(lua_State *L)
-{
-    int64_t n;
-    int64_t *p = check_perm(L, 1, &n);
-    lua_createtable(L, (int)n, 0);
-    for (int64_t i = 0; i < n; i++) {
-        lua_pushinteger(L, p[i] + 1);
-        lua_rawseti(L, -2, i + 1);
-    }
-    return 1;
-}
-
 /* _gather(dst, src, p, start): dst's samples = src's samples p[start], p[start+1], ... */
 static int l_gather(lua_State *L)
 {
@@ -806,7 +793,7 @@ static const luaL_Reg nn_functions[] = {
     {"softmax_cross_entropy", l_softmax_ce}, {"softmax", l_softmax}, {"accuracy", l_accuracy},
     {"_act_forward", l_act_forward}, {"_act_backward", l_act_backward},
     {"_onehot", l_onehot}, {"_perm_new", l_perm_new}, {"_perm_shuffle", l_perm_shuffle},
-    {"_perm_get", l_perm_get}, {"_gather", l_gather}, {"_isatty", l_isatty},
+    {"_gather", l_gather}, {"_isatty", l_isatty},
     {NULL, NULL}};
 
 void kr_lua_open_nn(lua_State *L, int mod, int ctx)
