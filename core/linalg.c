@@ -154,12 +154,24 @@ done:
  * 7x16x4 products take a third of the time this way).  Strides are read as they are. */
 enum { SMALL_PRODUCT = 4096 };
 
-/* Row by row, C[i,:] = beta C[i,:] + sum_p alpha A[i,p] B[p,:]: the inner loop runs along rows
- * of B and C, unit-stride (and vectorised) when they are. */
+/* Short rows (n < 8) as dot products C[i,j] = sum_p A[i,p] B[p,j]; longer ones row by row,
+ * C[i,:] = beta C[i,:] + sum_p alpha A[i,p] B[p,:], whose inner loop runs along rows of B and C
+ * (unit-stride and vectorised when they are). */
 #define SMALL_MATMUL(T)                                                                         \
     do {                                                                                         \
         const T *a = kr_data(A), *b = kr_data(B);                                               \
         T *c = kr_data(C);                                                                       \
+        if (n < 8) {                                                                             \
+            for (int64_t i = 0; i < m; i++)                                                      \
+                for (int64_t j = 0; j < n; j++) {                                                \
+                    const T *ai = a + i * as0, *bj = b + j * bs1;                                \
+                    T acc = 0;                                                                   \
+                    for (int64_t p = 0; p < k; p++) acc += ai[p * as1] * bj[p * bs0];            \
+                    T *cij = c + i * cs0 + j * cs1;                                              \
+                    *cij = beta == 0 ? (T)alpha * acc : (T)alpha * acc + (T)beta * *cij;         \
+                }                                                                                \
+            break;                                                                               \
+        }                                                                                        \
         for (int64_t i = 0; i < m; i++) {                                                        \
             T *ci = c + i * cs0;                                                                 \
             for (int64_t j = 0; j < n; j++) ci[j * cs1] = beta == 0 ? 0 : (T)beta * ci[j * cs1]; \
