@@ -44,6 +44,9 @@ static int l_check_pair(lua_State *L)
     const kr_tensor *W = luaL_testudata(L, 3, KR_TENSOR_MT);
     const kr_tensor *dW = luaL_testudata(L, 4, KR_TENSOR_MT);
     const char *label = luaL_optstring(L, 5, "item");
+    /* the message prefix is formatted only for a failure: every step of every parameter comes
+     * here, and for small networks the formatting cost as much as the update */
+    if (W && dW && kr_optim_check_pair(who, W, dW) == KR_OK) return 0;
     char item[160];
     if (lua_isnil(L, 2))
         snprintf(item, sizeof item, "%s", who);
@@ -182,7 +185,23 @@ static int l_shape(lua_State *L)
     return 1;
 }
 
+/* all_live(list, n): whether list[1..n] are all live (not closed) tensors. */
+static int l_all_live(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int ok = 1;
+    for (lua_Integer i = 1; ok && i <= n; i++) {
+        lua_rawgeti(L, 1, i);
+        ok = kr_lua_test_tensor(L, -1) != NULL;
+        lua_pop(L, 1);
+    }
+    lua_pushboolean(L, ok);
+    return 1;
+}
+
 static const luaL_Reg optim_funcs[] = {
+    { "all_live", l_all_live },
     { "check_pair", l_check_pair },
     { "same_view", l_same_view },
     { "check_sgd", l_check_sgd },
