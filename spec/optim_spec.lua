@@ -557,6 +557,39 @@ describe("optimizer state", function()
   end)
 end)
 
+describe("repeated steps over the same lists (the fast path)", function()
+  it("give the same numbers as fresh lists every step", function()
+    local Wa, Wb = kr.tensor({ 1, -2, 3 }), kr.tensor({ 1, -2, 3 })
+    local ga = kr.tensor({ 0.5, 0.25, -1 })
+    local oa, ob = kr.optim.Adam{ lr = 0.1 }, kr.optim.Adam{ lr = 0.1 }
+    local P, G = { Wa }, { ga }
+    for _ = 1, 4 do
+      oa:step(P, G)            -- the same tables each time
+      ob:step({ Wb }, { ga })  -- new tables each time: the full checks
+    end
+    assert.are.same(flat(Wb), flat(Wa))
+  end)
+
+  it("notice a list entry that changed and a closed tensor, before touching anything", function()
+    local W1, W2 = kr.tensor({ 1, 2 }), kr.tensor({ 3, 4 })
+    local g = kr.tensor({ 1, 1 })
+    local opt = kr.optim.SGD{ lr = 1 }
+    local P, G = { W1, W2 }, { g, g }
+    opt:step(P, G)
+    assert.are.same({ 0, 1 }, flat(W1))
+    P[2] = kr.tensor({ 1, 2, 3 })    -- a different shape in the same list
+    raises(function() opt:step(P, G) end, "item 2")
+    assert.are.same({ 0, 1 }, flat(W1))
+    P[2] = W2
+    opt:step(P, G)
+    assert.are.same({ -1, 0 }, flat(W1))
+    assert.are.same({ 1, 2 }, flat(W2))
+    W2:close()
+    raises(function() opt:step(P, G) end, "closed")
+    assert.are.same({ -1, 0 }, flat(W1))
+  end)
+end)
+
 describe("steps after the first allocate nothing", function()
   local configs = {
     { "SGD", { lr = 0.1 }, 0 },
