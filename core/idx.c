@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define READ_CHUNK (1u << 16)
@@ -94,51 +95,28 @@ static kr_status zlib_error(gzFile f, const char *path)
     return kr_fail(KR_EFORMAT, "idx: '%s' holds corrupt gzip data (zlib: %s)", path, msg);
 }
 
-/* Reads the data that follow the header: exactly `expected` bytes into *out (malloc'ed), or
- * fails naming the expected and actual sizes. */
+/* Reads the data that follow the header, exactly `expected` bytes, into dst; fails naming the
+ * expected and actual sizes when the file holds fewer or more. */
 static kr_status read_payload(gzFile f, const char *path, const char *what, uint64_t expected,
-                              unsigned char **out)
+                              unsigned char *dst)
 {
-    /* Grow the buffer as data arrive, up to one byte more than expected (to see trailing data). */
-    uint64_t limit = expected + 1, cap = limit < (1u << 20) ? limit : (1u << 20), got = 0;
-    unsigned char *buf = malloc(cap), *more;
     int early = 0;
-    if (!buf) return kr_fail(KR_ENOMEM, "idx: out of memory reading '%s'", path);
-    for (;;) {
-        int64_t r = read_bytes(f, buf + got, (size_t)(cap - got), &early);
-        if (r < 0) {
-            free(buf);
-            return zlib_error(f, path);
-        }
-        got += (uint64_t)r;
-        if (got < cap || cap == limit) break;
-        uint64_t ncap = cap * 2 < limit ? cap * 2 : limit;
-        if (!(more = realloc(buf, ncap))) {
-            free(buf);
-            return kr_fail(KR_ENOMEM, "idx: out of memory reading '%s' (%llu bytes)", path,
-                           (unsigned long long)ncap);
-        }
-        buf = more;
-        cap = ncap;
-    }
-    if (got > expected) {
-        /* Count the rest, so the message gives the actual size. */
-        unsigned char scratch[4096];
-        int64_t r;
-        while ((r = read_bytes(f, scratch, sizeof scratch, &early)) > 0) got += (uint64_t)r;
-        free(buf);
-        return kr_fail(KR_EFORMAT,
-                       "idx: '%s' has trailing data: %s needs %llu data bytes, the file has %llu",
-                       path, what, (unsigned long long)expected, (unsigned long long)got);
-    }
-    if (got < expected) {
-        free(buf);
+    int64_t r = read_bytes(f, dst, (size_t)expected, &early);
+    if (r < 0) return zlib_error(f, path);
+    uint64_t got = (uint64_t)r;
+    if (got < expected)
         return kr_fail(KR_EFORMAT,
                        "idx: '%s' is truncated: %s needs %llu data bytes, the file has %llu%s",
                        path, what, (unsigned long long)expected, (unsigned long long)got,
                        early ? " (the gzip stream ends early)" : "");
-    }
-    *out = buf;
+    /* Count anything after the data, so the message gives the actual size. */
+    unsigned char scratch[4096];
+    while ((r = read_bytes(f, scratch, sizeof scratch, &early)) > 0) got += (uint64_t)r;
+    if (r < 0) return zlib_error(f, path);
+    if (got > expected)
+        return kr_fail(KR_EFORMAT,
+                       "idx: '%s' has trailing data: %s needs %llu data bytes, the file has %llu",
+                       path, what, (unsigned long long)expected, (unsigned long long)got);
     return KR_OK;
 }
 
@@ -212,12 +190,35 @@ static kr_status load_open(kr_tensor *t, gzFile f, const char *path, kr_dtype dt
     bytes = count * es;
     snprintf(what, sizeof what, "a %s %s array", shape, kr_idx_type_name(type));
 
-    unsigned char *data = NULL;
-    kr_status st = read_payload(f, path, what, bytes, &data);
+    /* The file's bytes go to the tail of the tensor's own storage, and convert() widens them
+     * front to back: element i is written over bytes it and the elements before it have been
+     * read from.  So the peak is the tensor alone (Fashion-MNIST's 47 MB of bytes are not held
+     * beside its 188 MB of floats).  A type wider than the dtype (float64 data read as float32)
+     * goes through a separate buffer. */
+    /* deflate expands at most about 1032 to 1: more data than that cannot be in the file, so
+     * count what is there for the message rather than allocate the declared size first */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && bytes / 1100 > (uint64_t)sb.st_size + 4096) {
+        unsigned char scratch[4096];
+        uint64_t got = 0;
+        int64_t r;
+        while ((r = read_bytes(f, scratch, sizeof scratch, &early)) > 0) got += (uint64_t)r;
+        if (r < 0) return zlib_error(f, path);
+        return kr_fail(KR_EFORMAT,
+                       "idx: '%s' is truncated: %s needs %llu data bytes, the file has %llu%s",
+                       path, what, (unsigned long long)bytes, (unsigned long long)got,
+                       early ? " (the gzip stream ends early)" : "");
+    }
+    kr_status st = kr_tensor_empty(t, dt, ndim, size);
     if (st != KR_OK) return st;
-    st = kr_tensor_empty(t, dt, ndim, size);
+    size_t tbytes = (size_t)count * kr_dtype_size(dt);
+    unsigned char *data = bytes <= tbytes ? (unsigned char *)kr_data(t) + (tbytes - bytes)
+                                          : malloc(bytes ? bytes : 1);
+    if (!data) st = kr_fail(KR_ENOMEM, "idx: out of memory reading '%s' (%s)", path, what);
+    if (st == KR_OK) st = read_payload(f, path, what, bytes, data);
     if (st == KR_OK) convert(t, data, type, (int64_t)count, scale01);
-    free(data);
+    if (bytes > tbytes) free(data);
+    if (st != KR_OK) kr_tensor_release(t);
     return st;
 }
 
