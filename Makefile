@@ -76,8 +76,9 @@ asan:
 	ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(LUA) spec/run.lua
 
+# The peers of `make bench` (Debian's PyTorch and NumPy); without them it reports kairo alone.
 bench-deps:
-	apt-get install -y -qq python3-torch python3-numpy
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-numpy
 
 bench: all
 	$(LUA) bench/run.lua
