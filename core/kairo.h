@@ -4,9 +4,13 @@
 
 #define KR_VERSION "0.1.0"
 
+#include "activation.h"
+#include "batch.h"
 #include "error.h"
 #include "io.h"
 #include "linalg.h"
+#include "loss.h"
+#include "mlp.h"
 #include "optim.h"
 #include "random.h"
 #include "tensor.h"

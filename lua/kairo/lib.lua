@@ -2,7 +2,7 @@
 -- Sub-modules that are only sometimes needed (plot, csv, ...) load on first use: kr.plot.
 local kr = require "kairo"
 
-local lazy = { plot = "kairo.plot", csv = "kairo.csv", cli = "kairo.cli" }
+local lazy = { plot = "kairo.plot", csv = "kairo.csv", cli = "kairo.cli", train = "kairo.train" }
 setmetatable(kr, {
   __index = function(t, k)
     local name = lazy[k]
@@ -15,5 +15,7 @@ setmetatable(kr, {
 })
 
 kr.optim = require "kairo.optim"
+require "kairo.nn"      -- kr.nn: activation objects, gradcheck (the C half is lua/l_nn.c)
+require "kairo.batches" -- kr.data.onehot, kr.data.batches
 
 return true  -- not the table: Lua would then name functions "lib.x" in error messages

@@ -1,0 +1,281 @@
+/* Losses, softmax and accuracy over batches stored one sample per column (see loss.h). */
+#include "loss.h"
+
+#include <math.h>
+
+/* A 2-D operand: element (i, j) is at p[i s0 + j s1] in dtype dt. */
+typedef struct mat {
+    void *p;
+    kr_dtype dt;
+    int64_t s0, s1;
+} mat;
+
+static mat mat_of(const kr_tensor *t)
+{
+    mat m = { kr_data(t), t->dtype, t->stride[0], t->stride[1] };
+    return m;
+}
+
+static inline double mget(const mat *m, int64_t i, int64_t j)
+{
+    int64_t k = i * m->s0 + j * m->s1;
+    return m->dt == KR_F64 ? ((const double *)m->p)[k] : (double)((const float *)m->p)[k];
+}
+
+static inline void mset(const mat *m, int64_t i, int64_t j, double v)
+{
+    int64_t k = i * m->s0 + j * m->s1;
+    if (m->dt == KR_F64) ((double *)m->p)[k] = v;
+    else ((float *)m->p)[k] = (float)v;
+}
+
+/* Address range [lo, hi] of t's elements, in elements of its storage. */
+static void span(const kr_tensor *t, int64_t *lo, int64_t *hi)
+{
+    int64_t end = t->offset;
+    for (int d = 0; d < t->ndim; d++)
+        if (t->size[d] > 0) end += (t->size[d] - 1) * t->stride[d];
+    *lo = t->offset;
+    *hi = end;
+}
+
+static int identical_layout(const kr_tensor *a, const kr_tensor *b)
+{
+    if (a->storage != b->storage || a->offset != b->offset || a->ndim != b->ndim) return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->size[d] != b->size[d] || (a->size[d] > 1 && a->stride[d] != b->stride[d]))
+            return 0;
+    return 1;
+}
+
+/* out may be `in` itself or lie apart from it. */
+static kr_status check_no_overlap(const char *op, const char *out_role, const kr_tensor *out,
+                                  const char *in_role, const kr_tensor *in)
+{
+    if (out->storage != in->storage || identical_layout(out, in)) return KR_OK;
+    int64_t lo1, hi1, lo2, hi2;
+    span(out, &lo1, &hi1);
+    span(in, &lo2, &hi2);
+    if (lo1 <= hi2 && lo2 <= hi1)
+        return kr_fail(KR_EINVAL, "%s: %s overlaps %s", op, out_role, in_role);
+    return KR_OK;
+}
+
+static kr_status check_2d(const char *op, const char *role, const kr_tensor *t)
+{
+    char s[200];
+    if (!t || !t->storage) return kr_fail(KR_EINVAL, "%s: %s is a released tensor", op, role);
+    if (t->ndim != 2)
+        return kr_fail(KR_EINVAL, "%s: %s must be 2-D (outputs x batch), got %s", op, role,
+                       kr_tensor_shape_str(t, s, sizeof s));
+    if (t->size[0] == 0 || t->size[1] == 0)
+        return kr_fail(KR_EINVAL, "%s: %s is empty (%s)", op, role,
+                       kr_tensor_shape_str(t, s, sizeof s));
+    return KR_OK;
+}
+
+/* b (role rb) must have a's shape and dtype. */
+static kr_status check_like(const char *op, const char *ra, const kr_tensor *a, const char *rb,
+                            const kr_tensor *b)
+{
+    char s1[200], s2[200];
+    kr_status st = check_2d(op, rb, b);
+    if (st != KR_OK) return st;
+    if (b->dtype != a->dtype)
+        return kr_fail(KR_EINVAL, "%s: %s is %s, %s is %s", op, ra, kr_dtype_name(a->dtype), rb,
+                       kr_dtype_name(b->dtype));
+    if (!kr_same_shape(a, b))
+        return kr_fail(KR_EINVAL, "%s: %s is %s, %s is %s", op, ra,
+                       kr_tensor_shape_str(a, s1, sizeof s1), rb,
+                       kr_tensor_shape_str(b, s2, sizeof s2));
+    return KR_OK;
+}
+
+/* Checks Y, the optional target T and the optional gradient output dY. */
+static kr_status check_args(const char *op, const char *ry, const kr_tensor *Y,
+                            const kr_tensor *T, const char *rdy, const kr_tensor *dY)
+{
+    kr_status st = check_2d(op, ry, Y);
+    if (st == KR_OK && T) st = check_like(op, ry, Y, "target", T);
+    if (st == KR_OK && dY) st = check_like(op, ry, Y, rdy, dY);
+    if (st == KR_OK && dY) st = check_no_overlap(op, rdy, dY, ry, Y);
+    if (st == KR_OK && dY && T) st = check_no_overlap(op, rdy, dY, "the target", T);
+    return st;
+}
+
+kr_status kr_mse(double *loss, kr_tensor *dY, const kr_tensor *Y, const kr_tensor *T)
+{
+    kr_status st = check_args("mse", "output", Y, T, "dY", dY);
+    if (st != KR_OK) return st;
+    int64_t n = Y->size[0], B = Y->size[1];
+    mat y = mat_of(Y), t = mat_of(T), g = dY ? mat_of(dY) : y;
+    double sum = 0, inv_b = 1.0 / (double)B;
+    for (int64_t j = 0; j < B; j++)
+        for (int64_t i = 0; i < n; i++) {
+            double e = mget(&y, i, j) - mget(&t, i, j);
+            sum += e * e;
+            if (dY) mset(&g, i, j, e * inv_b); /* d(1/2 e^2 / B)/dy */
+        }
+    *loss = 0.5 * sum * inv_b;
+    return KR_OK;
+}
+
+kr_status kr_binary_cross_entropy(double *loss, kr_tensor *dY, const kr_tensor *Y,
+                                  const kr_tensor *T)
+{
+    kr_status st = check_args("binary_cross_entropy", "output", Y, T, "dY", dY);
+    if (st != KR_OK) return st;
+    int64_t n = Y->size[0], B = Y->size[1];
+    mat y = mat_of(Y), t = mat_of(T), g = dY ? mat_of(dY) : y;
+    const double eps = Y->dtype == KR_F64 ? 1e-12 : 1e-7;
+    double sum = 0, inv_b = 1.0 / (double)B;
+    for (int64_t j = 0; j < B; j++)
+        for (int64_t i = 0; i < n; i++) {
+            double p = mget(&y, i, j), tt = mget(&t, i, j);
+            p = p < eps ? eps : p > 1 - eps ? 1 - eps : p;
+            sum -= tt * log(p) + (1 - tt) * log1p(-p);
+            if (dY) mset(&g, i, j, (p - tt) / (p * (1 - p)) * inv_b);
+        }
+    *loss = sum * inv_b;
+    return KR_OK;
+}
+
+static inline double sigmoid(double x)
+{
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+kr_status kr_bce_with_logits(double *loss, kr_tensor *dU, const kr_tensor *U,
+                             const kr_tensor *T)
+{
+    kr_status st = check_args("bce_with_logits", "logits", U, T, "dU", dU);
+    if (st != KR_OK) return st;
+    int64_t n = U->size[0], B = U->size[1];
+    mat u = mat_of(U), t = mat_of(T), g = dU ? mat_of(dU) : u;
+    double sum = 0, inv_b = 1.0 / (double)B;
+    for (int64_t j = 0; j < B; j++)
+        for (int64_t i = 0; i < n; i++) {
+            double x = mget(&u, i, j), tt = mget(&t, i, j);
+            /* -t log s(x) - (1-t) log(1-s(x)) = max(x,0) - x t + log(1 + e^-|x|) */
+            sum += fmax(x, 0.0) - x * tt + log1p(exp(-fabs(x)));
+            if (dU) mset(&g, i, j, (sigmoid(x) - tt) * inv_b);
+        }
+    *loss = sum * inv_b;
+    return KR_OK;
+}
+
+/* Column j's max m and log sum_i exp(u_ij - m). */
+static void column_lse(const mat *u, int64_t n, int64_t j, double *m, double *lse)
+{
+    double mx = mget(u, 0, j);
+    for (int64_t i = 1; i < n; i++) {
+        double v = mget(u, i, j);
+        if (v > mx) mx = v;
+    }
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += exp(mget(u, i, j) - mx);
+    *m = mx;
+    *lse = log(s);
+}
+
+kr_status kr_softmax(kr_tensor *P, const kr_tensor *U)
+{
+    kr_status st = check_args("softmax", "input", U, NULL, "output", P);
+    if (st != KR_OK) return st;
+    int64_t n = U->size[0], B = U->size[1];
+    mat u = mat_of(U), p = mat_of(P);
+    for (int64_t j = 0; j < B; j++) {
+        double m, lse;
+        column_lse(&u, n, j, &m, &lse);
+        for (int64_t i = 0; i < n; i++) mset(&p, i, j, exp(mget(&u, i, j) - m - lse));
+    }
+    return KR_OK;
+}
+
+kr_status kr_softmax_cross_entropy(double *loss, kr_tensor *dU, const kr_tensor *U,
+                                   const kr_tensor *T)
+{
+    kr_status st = check_args("softmax_cross_entropy", "logits", U, T, "dU", dU);
+    if (st != KR_OK) return st;
+    int64_t n = U->size[0], B = U->size[1];
+    mat u = mat_of(U), t = mat_of(T), g = dU ? mat_of(dU) : u;
+    double sum = 0, inv_b = 1.0 / (double)B;
+    for (int64_t j = 0; j < B; j++) {
+        double m, lse, tsum = 0;
+        column_lse(&u, n, j, &m, &lse);
+        for (int64_t i = 0; i < n; i++) {
+            double tt = mget(&t, i, j);
+            sum += tt * (lse - (mget(&u, i, j) - m)); /* -t log p */
+            tsum += tt;
+        }
+        if (dU)
+            for (int64_t i = 0; i < n; i++) {
+                double pi = exp(mget(&u, i, j) - m - lse), tt = mget(&t, i, j);
+                mset(&g, i, j, (pi * tsum - tt) * inv_b); /* fused softmax(u) - t */
+            }
+    }
+    *loss = sum * inv_b;
+    return KR_OK;
+}
+
+kr_status kr_softmax_cross_entropy_labels(double *loss, kr_tensor *dU, const kr_tensor *U,
+                                          const int64_t *labels)
+{
+    kr_status st = check_args("softmax_cross_entropy", "logits", U, NULL, "dU", dU);
+    if (st != KR_OK) return st;
+    int64_t n = U->size[0], B = U->size[1];
+    for (int64_t j = 0; j < B; j++)
+        if (labels[j] < 0 || labels[j] >= n)
+            return kr_fail(KR_EINVAL,
+                           "softmax_cross_entropy: label %lld of sample %lld is out of range "
+                           "0..%lld", (long long)labels[j], (long long)j, (long long)(n - 1));
+    mat u = mat_of(U), g = dU ? mat_of(dU) : u;
+    double sum = 0, inv_b = 1.0 / (double)B;
+    for (int64_t j = 0; j < B; j++) {
+        double m, lse;
+        int64_t c = labels[j];
+        column_lse(&u, n, j, &m, &lse);
+        sum += lse - (mget(&u, c, j) - m);
+        if (dU)
+            for (int64_t i = 0; i < n; i++) {
+                double pi = exp(mget(&u, i, j) - m - lse);
+                mset(&g, i, j, (pi - (i == c)) * inv_b);
+            }
+    }
+    *loss = sum * inv_b;
+    return KR_OK;
+}
+
+/* The first row holding column j's largest entry. */
+static int64_t column_argmax(const mat *y, int64_t n, int64_t j)
+{
+    int64_t best = 0;
+    double bv = mget(y, 0, j);
+    for (int64_t i = 1; i < n; i++) {
+        double v = mget(y, i, j);
+        if (v > bv) best = i, bv = v;
+    }
+    return best;
+}
+
+kr_status kr_argmax_columns(int64_t *out, const kr_tensor *Y)
+{
+    kr_status st = check_2d("argmax", "input", Y);
+    if (st != KR_OK) return st;
+    mat y = mat_of(Y);
+    for (int64_t j = 0; j < Y->size[1]; j++) out[j] = column_argmax(&y, Y->size[0], j);
+    return KR_OK;
+}
+
+kr_status kr_accuracy(double *acc, const kr_tensor *Y, const int64_t *labels)
+{
+    kr_status st = check_2d("accuracy", "output", Y);
+    if (st != KR_OK) return st;
+    mat y = mat_of(Y);
+    int64_t hits = 0, B = Y->size[1];
+    for (int64_t j = 0; j < B; j++) hits += column_argmax(&y, Y->size[0], j) == labels[j];
+    *acc = (double)hits / (double)B;
+    return KR_OK;
+}

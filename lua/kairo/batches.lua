@@ -1,0 +1,109 @@
+-- kr.data.onehot and kr.data.batches: turning a data set into mini-batches.
+--
+-- A data set is X, n x N (one sample per column), with targets T: nothing, a list of N class
+-- labels (a Lua table or a 1-D tensor, 1-based), or a K x N tensor.  Batches are gathered in C
+-- into buffers that keep each sample contiguous (n x B with strides {1, n}, what kr.nn.MLP
+-- wants), with one memcpy per sample when X keeps its samples contiguous too (X = D:t() for a
+-- data matrix D stored N x n, as the data loaders return).
+local kr = require "kairo"
+local nn = kr.nn
+
+local data = kr.data or {}
+kr.data = data
+
+-- kr.data.onehot(labels, K [, dtype]) -> K x B tensor with T[label_j, j] = 1
+function data.onehot(labels, K, dtype)
+  return nn._onehot(labels, K, dtype)
+end
+
+-- n x B buffer, samples contiguous
+local function sample_buffer(n, B, dtype)
+  return kr.empty(B, n, dtype):t()
+end
+
+local function fits(buf, n, B, dtype)
+  return buf and buf:size(1) == n and buf:size(2) == B and buf:dtype() == dtype
+end
+
+-- for Xb, Tb in kr.data.batches(X, T, batch_size [, opts]) do ... end
+-- opts: shuffle (default false): a fresh permutation per call, drawn from opts.rng (a
+--         kr.Generator; default the global one);
+--       drop_last (default false): leave out a last batch smaller than batch_size;
+--       buffers: a table in which the batch buffers are kept; pass the same table on every
+--         epoch and nothing is allocated after the first (kr.train does).
+-- Xb (n x B) and Tb are views of reused buffers: the next batch overwrites them.  Labels come
+-- back as a 1-D float64 tensor of 1-based labels, which the losses and accuracy accept.
+function data.batches(X, T, batch_size, opts)
+  opts = opts or {}
+  if not kr.is_tensor(X) or X:dim() ~= 2 then
+    error("batches: X must be a 2-D tensor (features x samples)", 2)
+  end
+  if math.type(batch_size) ~= "integer" or batch_size < 1 then
+    error("batches: batch_size must be a positive integer, got " .. tostring(batch_size), 2)
+  end
+  local n, N = X:size(1), X:size(2)
+  local bufs = opts.buffers or {}
+  local Tsrc, tkind = nil, nil
+  if T == nil then
+    tkind = "none"
+  elseif type(T) == "table" then
+    tkind = "labels"
+    if #T ~= N then
+      error(string.format("batches: X has %d samples (columns), T has %d labels", N, #T), 2)
+    end
+    -- a table of labels becomes a tensor once, kept in bufs while T is the same table (so a
+    -- table changed between epochs must be passed as a new table, or as a tensor)
+    if bufs.labels_of ~= T then
+      bufs.labels_src, bufs.labels_of = kr.tensor(T), T
+    end
+    Tsrc = bufs.labels_src
+  elseif kr.is_tensor(T) and T:dim() == 1 then
+    tkind, Tsrc = "labels", T
+    if T:size(1) ~= N then
+      error(string.format("batches: X has %d samples (columns), T has %d labels", N, T:size(1)), 2)
+    end
+  elseif kr.is_tensor(T) and T:dim() == 2 then
+    tkind, Tsrc = "matrix", T
+    if T:size(2) ~= N then
+      error(string.format("batches: X has %d samples (columns), T has %d", N, T:size(2)), 2)
+    end
+  else
+    error("batches: T must be nil, a table of labels, a 1-D tensor of labels or a 2-D tensor", 2)
+  end
+
+  local bs = math.min(batch_size, N)
+  if not fits(bufs.X, n, bs, X:dtype()) then bufs.X = sample_buffer(n, bs, X:dtype()) end
+  if tkind == "labels" and not (bufs.T and bufs.T:dim() == 1 and bufs.T:size(1) == bs
+      and bufs.T:dtype() == Tsrc:dtype()) then
+    bufs.T = kr.empty(bs, Tsrc:dtype())
+  elseif tkind == "matrix" and not fits(bufs.T, Tsrc:size(1), bs, Tsrc:dtype()) then
+    bufs.T = sample_buffer(Tsrc:size(1), bs, Tsrc:dtype())
+  end
+  if not bufs.perm or bufs.perm_n ~= N then
+    bufs.perm, bufs.perm_n = nn._perm_new(N), N
+  end
+  if opts.shuffle then
+    nn._perm_shuffle(bufs.perm, opts.rng)
+  elseif bufs.perm_shuffled then
+    bufs.perm = nn._perm_new(N)
+  end
+  bufs.perm_shuffled = opts.shuffle and true or false
+
+  local nbatches = opts.drop_last and N // bs or (N + bs - 1) // bs
+  local k = 0
+  local Xbuf, Tbuf, perm = bufs.X, bufs.T, bufs.perm
+  return function()
+    if k >= nbatches then return nil end
+    local start = k * bs
+    local m = math.min(bs, N - start)
+    k = k + 1
+    local Xb = m == bs and Xbuf or Xbuf:narrow(2, 1, m)
+    nn._gather(Xb, X, perm, start)
+    if tkind == "none" then return Xb end
+    local Tb = m == bs and Tbuf or Tbuf:narrow(Tbuf:dim(), 1, m)
+    nn._gather(Tb, Tsrc, perm, start)
+    return Xb, Tb
+  end
+end
+
+return true -- the functions live in kr.data

@@ -1,0 +1,136 @@
+-- kr.nn, the Lua half: activation objects and the gradient check.  The C half (lua/l_nn.c)
+-- provides kr.nn.MLP, kr.nn.load, the losses, softmax and accuracy.
+--
+-- Activations.  kr.nn.activations.NAME has forward(x [, out]) -> f(x) and backward(y [, out])
+-- -> f'(x) computed from y = f(x) (never from x), for NAME in identity, sigmoid, tanh, relu,
+-- leaky_relu, softplus; kr.nn.activations.leaky_relu{ slope = 0.1 } makes one with another
+-- slope (default 0.01).  Any of them, or its name, may be given to kr.nn.MLP.
+-- A user-defined activation is a table { forward = function(u) ... end,
+-- backward = function(y) ... end } (each returning a tensor of the argument's shape; backward
+-- gets the OUTPUT y and returns f' at it).  The MLP calls it from C through Lua once per layer
+-- and pass: slower than the built-ins (which fuse bias, activation and derivative into the
+-- BLAS passes), and such a network cannot be saved.
+local kr = require "kairo"
+local nn = kr.nn
+
+local Builtin = {}
+Builtin.__index = Builtin
+
+local function builtin(name, slope)
+  local a = setmetatable({ name = name, slope = slope, builtin = true }, Builtin)
+  a.forward = function(x, out) return nn._act_forward(x, name, slope, out) end
+  a.backward = function(y, out) return nn._act_backward(y, name, slope, out) end
+  return a
+end
+
+-- leaky_relu{ slope = a }: the same activation with another slope
+function Builtin.__call(self, opts)
+  if self.name ~= "leaky_relu" then
+    error(string.format("activations.%s takes no options", self.name), 2)
+  end
+  local slope = type(opts) == "table" and opts.slope or nil
+  if type(slope) ~= "number" or slope < 0 or slope ~= slope or slope == math.huge then
+    error("activations.leaky_relu: slope must be a finite number >= 0", 2)
+  end
+  return builtin("leaky_relu", slope)
+end
+
+function Builtin.__tostring(self)
+  if self.name == "leaky_relu" then return string.format("leaky_relu(slope=%g)", self.slope) end
+  return self.name
+end
+
+nn.activations = {}
+for _, name in ipairs { "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus" } do
+  nn.activations[name] = builtin(name, name == "leaky_relu" and 0.01 or 0)
+end
+
+-- Gradient check.
+--   err, where, skipped = kr.nn.gradcheck(net, loss_fn, X, T [, opts])
+-- loss_fn(Y, T) returns loss, dY (kr.nn.mse and the other losses do).  Runs forward and
+-- backward once, then compares every entry of every dW, db (and of dL/dX unless
+-- opts.input == false) with a central difference of the loss, evaluated with net:predict in
+-- float64: D(s) = (L(p + s) - L(p - s)) / 2s, refined by Richardson extrapolation,
+-- N(h) = (4 D(h) - D(2h)) / 3, whose error is O(h^4) (h = opts.h or 1e-4).  The error of one
+-- entry is
+--   |analytic - N(h)| / max(|analytic|, |N(h)|, floor)          (floor = opts.floor or 1e-4)
+-- relative, and absolute below `floor` (1e-6 relative there means 1e-10 absolute).
+-- Where the loss is not smooth within 4h of p (a ReLU kink is crossed, or sits at p), no
+-- difference quotient is accurate.  Such entries are recognised by N(h) and N(2h) disagreeing,
+-- or by the second differences S(s) = L(p+s) - 2L(p) + L(p-s) breaking S(2h) = 4 S(h), by
+-- more than opts.smooth (1e-6) relative; they are left out and counted in `skipped`.  A
+-- wrong gradient does not make the differences disagree, so skipping cannot hide it; a test
+-- should still check that few entries were skipped.  Returns the largest error, where it
+-- occurred ("W2[3,1]", "dX[2,5]") and the number of skipped entries.  The network must be
+-- float64; X is perturbed in place (then restored), so it must be a float64 tensor too.
+function nn.gradcheck(net, loss_fn, X, T, opts)
+  opts = opts or {}
+  local h, floor, smooth = opts.h or 1e-4, opts.floor or 1e-4, opts.smooth or 1e-6
+  if net.dtype ~= "float64" then
+    error("gradcheck: the network is " .. net.dtype .. "; gradient checks need float64", 2)
+  end
+  if not kr.is_tensor(X) or X:dtype() ~= "float64" then
+    error("gradcheck: the input must be a float64 tensor", 2)
+  end
+  local Y = net:forward(X)
+  local _, dY = loss_fn(Y, T)
+  local dX = net:backward(dY):clone()
+  local analytic = {}
+  for i, g in ipairs(net:gradients()) do analytic[i] = g:clone() end
+
+  local function L() return (loss_fn(net:predict(X), T)) end
+  local L0 = L()
+
+  local worst, where, skipped = 0, "nothing", 0
+  -- compares the analytic gradient a (a tensor like p) with differences of L in p's entries
+  local function check(p, a, name)
+    local shape = p:shape()
+    local idx = {}
+    local function visit(d)
+      if d > #shape then
+        local v = p:get(table.unpack(idx))
+        local function at(x)
+          idx[#idx + 1] = x; p:set(table.unpack(idx)); idx[#idx] = nil
+          return L()
+        end
+        local function D(s) return (at(v + s) - at(v - s)) / (2 * s) end
+        local d1, d2, d4 = D(h), D(2 * h), D(4 * h)
+        at(v)
+        local num = (4 * d1 - d2) / 3       -- Richardson: error O(h^4)
+        local num2 = (4 * d2 - d4) / 3      -- the same with 2h
+        local scale = smooth * math.max(math.abs(num), floor)
+        -- second differences: S(2h) = 4 S(h) + O(h^4) when L is smooth, 2 S(h) at a kink
+        local s1, s2 = at(v + h) - 2 * L0 + at(v - h), at(v + 2 * h) - 2 * L0 + at(v - 2 * h)
+        at(v)
+        if math.abs(num - num2) > scale or math.abs(s2 - 4 * s1) / (2 * h) > scale then
+          skipped = skipped + 1
+          return
+        end
+        local ana = a:get(table.unpack(idx))
+        local err = math.abs(ana - num) / math.max(math.abs(ana), math.abs(num), floor)
+        if err > worst or err ~= err then
+          worst = err
+          where = name .. "[" .. table.concat(idx, ",") .. "]"
+        end
+        return
+      end
+      for i = 1, shape[d] do
+        idx[d] = i
+        visit(d + 1)
+      end
+      idx[d] = nil
+    end
+    visit(1)
+  end
+
+  local params = net:parameters()
+  for i, p in ipairs(params) do
+    local l = (i - 1) // (net.bias and 2 or 1) + 1
+    local name = (net.bias and i % 2 == 0) and ("b" .. l) or ("W" .. l)
+    check(p, analytic[i], name)
+  end
+  if opts.input ~= false then check(X, dX, "dX") end
+  return worst, where, skipped
+end
+
+return nn

@@ -1,0 +1,112 @@
+-- kr.train: the common training loop, for experiments that do not need their own.
+--
+--   local history = kr.train{
+--     net = net, optimizer = kr.optim.Adam{ lr = 1e-3 },
+--     loss = "softmax_cross_entropy",   -- or "mse", "binary_cross_entropy", "bce_with_logits",
+--                                       -- or function(Y, T, dY) return loss, dY end
+--     X = X, T = labels,                -- X n x N; T labels (table / 1-D tensor) or K x N
+--     epochs = 10, batch_size = 128,
+--     shuffle = true, rng = g,          -- a fresh permutation per epoch (default true)
+--     drop_last = false,                -- leave out a smaller last batch
+--     weight_decay = 1e-4,              -- L2: kr.optim.weight_decay(net, lambda) before each step
+--     accuracy = nil,                   -- record accuracy (default: for softmax_cross_entropy)
+--     on_epoch = function(epoch, loss, accuracy) end,  -- return false to stop early
+--     progress = false,                 -- a progress bar on stderr when it is a terminal
+--   }
+--   history.loss[e], history.accuracy[e]: per-epoch means over the samples seen
+--
+-- One step is: Y = net:forward(Xb); loss, dY = loss(Y, Tb, dY); net:backward(dY) (which
+-- overwrites the gradients, so no zero_grad is needed); kr.optim.weight_decay when set;
+-- optimizer:step(net).  The batch buffers, dY and the network's workspaces are allocated on
+-- the first step only.  The reported loss is the mean of the per-sample losses as each batch
+-- saw them (computed before that batch's update), as the chapter's loop reports it.
+local kr = require "kairo"
+local nn = kr.nn
+
+local losses = {
+  mse = nn.mse, binary_cross_entropy = nn.binary_cross_entropy,
+  bce_with_logits = nn.bce_with_logits, softmax_cross_entropy = nn.softmax_cross_entropy,
+}
+
+local known = {
+  net = true, optimizer = true, loss = true, X = true, T = true, epochs = true,
+  batch_size = true, shuffle = true, rng = true, drop_last = true, weight_decay = true,
+  accuracy = true, on_epoch = true, progress = true,
+}
+
+local function progress_bar(epoch, epochs, done, total, loss)
+  local width = 30
+  local filled = math.floor(width * done / total + 0.5)
+  io.stderr:write(string.format("\repoch %d/%d [%s%s] %3d%%  loss %-10.4g", epoch, epochs,
+    string.rep("#", filled), string.rep(".", width - filled), math.floor(100 * done / total),
+    loss))
+  if done == total then io.stderr:write("\n") end
+  io.stderr:flush()
+end
+
+local function train(o)
+  if type(o) ~= "table" then error("train: expected a table of options", 2) end
+  for k in pairs(o) do
+    if not known[k] then error("train: unknown option " .. tostring(k), 2) end
+  end
+  local net, opt = o.net, o.optimizer
+  if getmetatable(net) == nil or type(net.forward) ~= "function" then
+    error("train: net must be a kr.nn.MLP", 2)
+  end
+  if opt == nil or type(opt.step) ~= "function" then
+    error("train: optimizer must have a step method (kr.optim.SGD{...}, kr.optim.Adam{...})", 2)
+  end
+  local lossfn = o.loss
+  if type(lossfn) == "string" then
+    lossfn = losses[o.loss]
+    if not lossfn then
+      error("train: unknown loss '" .. o.loss .. "' (known: mse, binary_cross_entropy, " ..
+        "bce_with_logits, softmax_cross_entropy)", 2)
+    end
+  elseif type(lossfn) ~= "function" then
+    error("train: loss must be a name or a function(Y, T, dY) returning loss, dY", 2)
+  end
+  local epochs, bs = o.epochs or 1, o.batch_size or 32
+  local wd = o.weight_decay or 0
+  local want_acc = o.accuracy
+  if want_acc == nil then want_acc = o.loss == "softmax_cross_entropy" end
+  local shuffle = o.shuffle ~= false
+  local show = o.progress and nn._isatty()
+
+  local bufs, dYfull = {}, nil
+  local history = { loss = {}, accuracy = want_acc and {} or nil }
+  for epoch = 1, epochs do
+    local sum, hits, seen = 0.0, 0.0, 0
+    local nb = 0
+    local N = o.X:size(2)
+    local b = math.min(bs, N)
+    local total = o.drop_last and N // b or (N + b - 1) // b
+    for Xb, Tb in kr.data.batches(o.X, o.T, bs,
+        { shuffle = shuffle, rng = o.rng, drop_last = o.drop_last, buffers = bufs }) do
+      local B = Xb:size(2)
+      local Y = net:forward(Xb)
+      if not dYfull then dYfull = kr.empty(Xb:size(2), Y:size(1), Y:dtype()):t() end
+      local dY = B == dYfull:size(2) and dYfull or dYfull:narrow(2, 1, B)
+      local loss, g = lossfn(Y, Tb, dY)
+      if want_acc then hits = hits + nn.accuracy(Y, Tb) * B end
+      net:backward(g, false)
+      if wd ~= 0 then kr.optim.weight_decay(net, wd) end
+      opt:step(net)
+      sum, seen, nb = sum + loss * B, seen + B, nb + 1
+      if show and (nb == total or nb % math.max(1, total // 50) == 0) then
+        progress_bar(epoch, epochs, nb, total, sum / seen)
+      end
+    end
+    history.loss[epoch] = sum / seen
+    if want_acc then history.accuracy[epoch] = hits / seen end
+    if o.on_epoch then
+      local go_on = o.on_epoch(epoch, history.loss[epoch],
+        want_acc and history.accuracy[epoch] or nil)
+      if go_on == false then break end
+    end
+  end
+  return history
+end
+
+kr.train = train
+return train
