@@ -4,7 +4,8 @@
 --   lua5.4 bench/kairo_cases.lua CASE [key=value ...]      (from the repository root)
 --
 -- Prints "key<TAB>value" lines on stdout (the protocol of bench/peer_common.py): value (the
--- case's figure in its unit, see bench/run.lua), rss_kb (VmHWM at the end), note, threads.
+-- case's figure in its unit, see bench/run.lua), rss_kb (VmHWM at the end), ceiling (the MLP
+-- cases: GFLOP/s of the step's GEMMs, measured after the epoch), note, threads.
 -- Options: data=fashion|random (the MLP cases), samples=N (train on the first N samples of the
 -- epoch and scale the time to a whole epoch), batches=N (timed batches of the small cases),
 -- threads=N (kr.set_threads; default 2).
@@ -87,6 +88,64 @@ local function opt_int(opts, key, default)
   return opts[key] and math.tointeger(tonumber(opts[key])) or default
 end
 
+-- ---- the GEMM ceiling -----------------------------------------------------------------------
+-- The GEMMs of one training step of the 784-256-256-10 MLP at batch B, in the storage order of
+-- kr.nn.MLP and of nn.Linear (a batch is B x n row-major; W is n_out x n_in):
+--   forward   U  (B x n_out) = Z (B x n_in) W^T        every layer
+--   dW        dW (n_out x n_in) = D^T (n_out x B) Z     every layer
+--   input     dZ (B x n_in) = D (B x n_out) W           every layer but the first
+-- run back to back through kr.matmul into preallocated outputs.  Returns a table:
+-- { calls = {...}, flops = FLOPs of one pass, run(batches, min_time) -> GFLOP/s of the pass }.
+local function step_gemms(dtype, B)
+  local sizes = { 784, 256, 256, 10 }
+  local g = kr.Generator(1)
+  local calls, flops = {}, 0
+  local function add(name, A, Bm, C, m, n, k)
+    calls[#calls + 1] = { name = name, A = A, B = Bm, C = C, flops = 2 * m * n * k }
+    flops = flops + 2 * m * n * k
+  end
+  for l = 1, #sizes - 1 do
+    local nin, nout = sizes[l], sizes[l + 1]
+    local Z, W = g:rand(B, nin, dtype), g:rand(nout, nin, dtype)
+    local D = g:rand(B, nout, dtype)
+    add(string.format("fwd %dx%dx%d", B, nout, nin), Z, W:t(), kr.empty(B, nout, dtype),
+      B, nout, nin)
+    add(string.format("dW %dx%dx%d", nout, nin, B), D:t(), Z, kr.empty(nout, nin, dtype),
+      nout, nin, B)
+    if l > 1 then
+      add(string.format("dX %dx%dx%d", B, nin, nout), D, W, kr.empty(B, nin, dtype), B, nin, nout)
+    end
+  end
+  local function run(batches, min_time)
+    local t = per_call(function(n)
+      for _ = 1, n do
+        for i = 1, #calls do local c = calls[i]; kr.matmul(c.A, c.B, c.C) end
+      end
+    end, 10, batches, min_time)
+    return flops / t / 1e9
+  end
+  return { calls = calls, flops = flops, run = run }
+end
+
+-- The ceiling on its own, with the GFLOP/s of each GEMM and of a large square one (a note).
+local function case_gemm(opts, dtype)
+  local G = step_gemms(dtype, opt_int(opts, "batch", 128))
+  emit("value", G.run(opt_int(opts, "batches", 5), 0.1))
+  local parts = {}
+  for _, c in ipairs(G.calls) do
+    local tc = per_call(function(n) for _ = 1, n do kr.matmul(c.A, c.B, c.C) end end, 10,
+      3, 0.02)
+    parts[#parts + 1] = string.format("%s %.0f", c.name, c.flops / tc / 1e9)
+  end
+  local n = 2048
+  local g = kr.Generator(2)
+  local P, Q, R = g:rand(n, n, dtype), g:rand(n, n, dtype), kr.empty(n, n, dtype)
+  local tp = per_call(function(k) for _ = 1, k do kr.matmul(P, Q, R) end end, 1, 3, 0.2)
+  emit("note", string.format("%s GFLOP/s: each GEMM of a step: %s; a %dx%d square GEMM %.0f",
+    dtype, table.concat(parts, ", "), n, n, 2 * n ^ 3 / tp / 1e9))
+  emit("step_gemm_flops", G.flops)
+end
+
 -- ---- the 784-256-256-10 MLP ---------------------------------------------------------------
 -- One training step, as an experiment writes it: forward, softmax cross-entropy into a reused
 -- dY, backward (no input gradient), Adam.
@@ -126,6 +185,9 @@ local function case_mlp(opts, dtype)
   emit("value", dt * N / seen)
   emit("rss_kb", vmhwm_kb())
   emit("check", total)
+  -- The GEMM ceiling, measured here (after the peak RSS is read), so that the fraction of it
+  -- that the epoch reached compares two figures taken under the same conditions.
+  emit("ceiling", step_gemms(dtype, B).run(3, 0.1))
 end
 
 -- ---- the spiral network, 2-32-4, SGD with weight decay on the weights ---------------------
@@ -230,55 +292,6 @@ local function case_infer(opts, dtype)
   local t = per_call(function(n) for _ = 1, n do net:predict(X) end end, 1,
     opt_int(opts, "batches", 5), 0)
   emit("value", t * 1e3)
-end
-
--- ---- the GEMM ceiling -----------------------------------------------------------------------
--- The GEMMs of one training step of the 784-256-256-10 MLP at batch B, in the storage order of
--- kr.nn.MLP and of nn.Linear (a batch is B x n row-major; W is n_out x n_in):
---   forward   U  (B x n_out) = Z (B x n_in) W^T        every layer
---   dW        dW (n_out x n_in) = D^T (n_out x B) Z     every layer
---   input     dZ (B x n_in) = D (B x n_out) W           every layer but the first
--- timed back to back through kr.matmul into preallocated outputs.  value: their GFLOP/s.
-local function case_gemm(opts, dtype)
-  local sizes, B = { 784, 256, 256, 10 }, opt_int(opts, "batch", 128)
-  local g = kr.Generator(1)
-  local calls, flops = {}, 0
-  local function add(name, A, Bm, C, m, n, k)
-    calls[#calls + 1] = { name = name, A = A, B = Bm, C = C, flops = 2 * m * n * k }
-    flops = flops + 2 * m * n * k
-  end
-  for l = 1, #sizes - 1 do
-    local nin, nout = sizes[l], sizes[l + 1]
-    local Z, W = g:rand(B, nin, dtype), g:rand(nout, nin, dtype)
-    local D = g:rand(B, nout, dtype)
-    add(string.format("fwd %dx%dx%d", B, nout, nin), Z, W:t(), kr.empty(B, nout, dtype),
-      B, nout, nin)
-    add(string.format("dW %dx%dx%d", nout, nin, B), D:t(), Z, kr.empty(nout, nin, dtype),
-      nout, nin, B)
-    if l > 1 then
-      add(string.format("dX %dx%dx%d", B, nin, nout), D, W, kr.empty(B, nin, dtype), B, nin, nout)
-    end
-  end
-  local batches = opt_int(opts, "batches", 5)
-  local t = per_call(function(n)
-    for _ = 1, n do
-      for i = 1, #calls do local c = calls[i]; kr.matmul(c.A, c.B, c.C) end
-    end
-  end, 10, batches, 0.1)
-  emit("value", flops / t / 1e9)
-  local parts = {}
-  for _, c in ipairs(calls) do
-    local tc = per_call(function(n) for _ = 1, n do kr.matmul(c.A, c.B, c.C) end end, 10,
-      3, 0.02)
-    parts[#parts + 1] = string.format("%s %.0f", c.name, c.flops / tc / 1e9)
-  end
-  emit("note", string.format("%s GEMMs of one step (GFLOP/s): %s", dtype,
-    table.concat(parts, ", ")))
-  local n = 2048
-  local P, Q, R = g:rand(n, n, dtype), g:rand(n, n, dtype), kr.empty(n, n, dtype)
-  local tp = per_call(function(k) for _ = 1, k do kr.matmul(P, Q, R) end end, 1, 3, 0.2)
-  emit("peak", 2 * n ^ 3 / tp / 1e9)
-  emit("step_gemm_flops", flops)
 end
 
 -- ---- main ---------------------------------------------------------------------------------

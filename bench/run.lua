@@ -165,8 +165,8 @@ local function peer_cmd(peer, setup, case, args)
 end
 
 -- ---- cases --------------------------------------------------------------------------------
--- id: the worker's case name; slow: fewer repetitions; peers: false for kairo-only cases;
--- args: extra worker arguments (a function of the run's settings).
+-- id: the worker's case name; slow: fewer repetitions; peers = false: kairo alone;
+-- details = true: run once, for the notes it prints (no row of its own).
 local CASES = {
   { id = "mlp_f32", slow = true },
   { id = "mlp_f64", slow = true },
@@ -178,24 +178,32 @@ local CASES = {
   { id = "svd_f64", slow = true },
   { id = "svd_f32", slow = true },
   { id = "infer_f32" },
-  { id = "gemm_f32", peers = false },
-  { id = "gemm_f64", peers = false },
+  { id = "gemm_f32", peers = false, details = true },
+  { id = "gemm_f64", peers = false, details = true },
 }
 
--- Table rows: title, unit, case, field (value / rss_kb), scale (applied to the field),
--- better ("lower" / "higher"), target text and conditions:
---   { vs = "numpy" | "torch" | "best", ratio = r }   kairo r times better than that peer
---   { abs = x }                                        kairo's median at most (lower) / at least
---                                                      (higher) x
+-- Table rows.  case and field (default "value"; "rss_kb", or another figure the worker
+-- prints), scale (applied to the figures), better ("lower" / "higher"), kairo_only, or
+-- fraction = dtype (training throughput as a share of the GEMM ceiling, from the MLP epoch and
+-- the ceiling that the same kairo process measured right after it).  target: its text, and
+-- cond, a list of conditions, all of which must hold:
+--   { vs = "numpy" | "torch" | "best", ratio = r }   kairo r times better than that peer (best:
+--                                                     the better of the two)
+--   { abs = x }                                        kairo's median at most (lower) or at
+--                                                      least (higher) x
 local ROWS = {
   { title = "MLP epoch f32", unit = "s", case = "mlp_f32", better = "lower",
     target = ">= 1.3x the faster peer", cond = { { vs = "best", ratio = 1.3 } } },
   { title = "MLP epoch f64", unit = "s", case = "mlp_f64", better = "lower",
     target = ">= 1.2x both peers", cond = { { vs = "best", ratio = 1.2 } } },
-  { title = "train f32 / GEMM ceiling", unit = "%", derived = "ceiling_f32", better = "higher",
-    target = ">= 70% (kairo)", cond = { { abs = 70 } } },
-  { title = "train f64 / GEMM ceiling", unit = "%", derived = "ceiling_f64", better = "higher",
-    target = "(report)", cond = {} },
+  { title = "GEMM ceiling f32 (step shapes)", unit = "GFLOP/s", case = "mlp_f32",
+    field = "ceiling", kairo_only = true, better = "higher", target = "(report)", cond = {} },
+  { title = "GEMM ceiling f64 (step shapes)", unit = "GFLOP/s", case = "mlp_f64",
+    field = "ceiling", kairo_only = true, better = "higher", target = "(report)", cond = {} },
+  { title = "train f32 / GEMM ceiling", unit = "%", case = "mlp_f32", fraction = "f32",
+    better = "higher", target = ">= 70% (kairo)", cond = { { abs = 70 } } },
+  { title = "train f64 / GEMM ceiling", unit = "%", case = "mlp_f64", fraction = "f64",
+    better = "higher", target = "(report)", cond = {} },
   { title = "MLP memory f32 (peak RSS)", unit = "MB", case = "mlp_f32", field = "rss_kb",
     scale = 1 / 1024, better = "lower", target = "<= 60% torch, <= 75% numpy",
     cond = { { vs = "torch", ratio = 1 / 0.60 }, { vs = "numpy", ratio = 1 / 0.75 } } },
@@ -219,10 +227,6 @@ local ROWS = {
     target = "within 1.1x numpy", cond = { { vs = "numpy", ratio = 1 / 1.1 } } },
   { title = "inference 10k test images f32", unit = "ms", case = "infer_f32", better = "lower",
     target = ">= 1.3x the faster peer", cond = { { vs = "best", ratio = 1.3 } } },
-  { title = "GEMM ceiling sgemm (step shapes)", unit = "GFLOP/s", case = "gemm_f32",
-    better = "higher", target = "(report)", cond = {} },
-  { title = "GEMM ceiling dgemm (step shapes)", unit = "GFLOP/s", case = "gemm_f64",
-    better = "higher", target = "(report)", cond = {} },
 }
 
 -- ---- settings of this run ----------------------------------------------------------------
@@ -230,9 +234,6 @@ local selected
 if getenv("BENCH_CASES") and getenv("BENCH_CASES") ~= "" then
   selected = {}
   for id in getenv("BENCH_CASES"):gmatch("[^,%s]+") do selected[id] = true end
-  -- the derived rows need their sources
-  if selected.mlp_f32 then selected.gemm_f32 = true end
-  if selected.mlp_f64 then selected.gemm_f64 = true end
 end
 
 local data_source, data_why = getenv("BENCH_DATA"), "set by BENCH_DATA"
@@ -251,18 +252,23 @@ if not data_source or data_source == "" then
 elseif data_source ~= "fashion" and data_source ~= "random" then
   error("BENCH_DATA must be 'fashion' or 'random', got '" .. data_source .. "'")
 end
+if data_source == "fashion" and data_why == "set by BENCH_DATA" then
+  data_why = "Fashion-MNIST (set by BENCH_DATA)"
+elseif data_why == "set by BENCH_DATA" then
+  data_why = "random data of the same shape (set by BENCH_DATA)"
+end
 
-local peers = {}
-local versions = {}
-local want = {}
-do
-  for p in (getenv("BENCH_PEERS") or "numpy,torch"):gmatch("[^,%s]+") do want[p] = true end
-  for _, p in ipairs { "numpy", "torch" } do
-    if want[p] then
-      versions[p] = python_probe(p)
-      if versions[p] then peers[#peers + 1] = p end
-    end
+local peers, versions, wanted = {}, {}, {}
+for p in (getenv("BENCH_PEERS") or "numpy,torch"):gmatch("[^,%s]+") do wanted[p] = true end
+for _, p in ipairs { "numpy", "torch" } do
+  if wanted[p] then
+    versions[p] = python_probe(p)
+    if versions[p] then peers[#peers + 1] = p end
   end
+end
+local function has_peer(p)
+  for _, q in ipairs(peers) do if q == p then return true end end
+  return false
 end
 
 local function worker_args(case)
@@ -283,29 +289,26 @@ local load_start = loadavg()
 local t_start = now()
 local TTY = os.execute("test -t 2") == true -- progress on one line when stderr is a terminal
 
--- results[case][impl] = { values = {...}, rss = {...}, errors = {...}, notes = {...} }, where
--- impl is "kairo" or "numpy#1" (peer#setup)
+-- results[case][impl], impl "kairo" or "numpy#2" (peer#set-up):
+--   { reps = { { value =, rss_kb =, <other figures> =, notes = {...} }, ... },
+--     errors = { text, ... }, missing = why (kairo lacks the API), threads = text }
 local results = {}
 
 local function record(case_id, impl, out, err)
   results[case_id] = results[case_id] or {}
   local r = results[case_id][impl]
   if not r then
-    r = { values = {}, rss = {}, errors = {}, notes = {}, extra = {} }
+    r = { reps = {}, errors = {} }
     results[case_id][impl] = r
   end
   if out.missing then r.missing = out.missing; return end
   if err then r.errors[#r.errors + 1] = err; return end
-  r.values[#r.values + 1] = tonumber(out.value)
-  if out.rss_kb then r.rss[#r.rss + 1] = tonumber(out.rss_kb) end
-  for _, n in ipairs(out.notes) do r.notes[n] = true end
-  if out.threads then r.threads = out.threads end
+  local rep = { notes = out.notes }
   for k, v in pairs(out) do
-    if k ~= "notes" and k ~= "value" and k ~= "rss_kb" and k ~= "threads" then
-      r.extra[k] = r.extra[k] or {}
-      table.insert(r.extra[k], tonumber(v) or v)
-    end
+    if k == "threads" then r.threads = v
+    elseif k ~= "notes" then rep[k] = tonumber(v) or v end
   end
+  r.reps[#r.reps + 1] = rep
 end
 
 local todo = {}
@@ -325,7 +328,7 @@ for ci, case in ipairs(todo) do
       end
     end
   end
-  local reps = case.slow and SLOW_REPS or REPS
+  local reps = case.details and 1 or case.slow and SLOW_REPS or REPS
   if not TTY then
     io.stderr:write(string.format("[%d/%d] %s: %d run(s) x %d\n", ci, #todo, case.id, #runs, reps))
   end
@@ -333,17 +336,15 @@ for ci, case in ipairs(todo) do
     for k = 0, #runs - 1 do
       local r = runs[(k + rep - 1) % #runs + 1]
       local prev = results[case.id] and results[case.id][r.impl]
-      if prev and prev.missing then goto next_run end -- kairo lacks what this case needs
-      if TTY then
-        io.stderr:write(string.format("\r[%d/%d] %-10s rep %d/%d  %-8s", ci, #todo, case.id,
-          rep, reps, (r.impl:gsub("#.*", ""))))
-        io.stderr:flush()
-      end
-      do
+      if not (prev and prev.missing) then -- kairo lacks what the case needs: once is enough
+        if TTY then
+          io.stderr:write(string.format("\r[%d/%d] %-10s rep %d/%d  %-8s", ci, #todo, case.id,
+            rep, reps, (r.impl:gsub("#.*", ""))))
+          io.stderr:flush()
+        end
         local out, err = run_worker(r.cmd)
         record(case.id, r.impl, out, err)
       end
-      ::next_run::
     end
   end
 end
@@ -352,50 +353,54 @@ local elapsed = now() - t_start
 local load_end = loadavg()
 
 -- ---- evaluate -----------------------------------------------------------------------------
--- The figures of one implementation on one row: list of numbers, or nil and why.
+-- The figures of one implementation: a list (one per repetition), or nil and why not.
 local function figures(case_id, impl, field, scale)
   local r = results[case_id] and results[case_id][impl]
   if not r then return nil, "-" end
   if r.missing then return nil, "n/a" end
-  local src = field == "rss_kb" and r.rss or r.values
-  if #src == 0 then return nil, #r.errors > 0 and "failed" or "-" end
   local xs = {}
-  for i, x in ipairs(src) do xs[i] = x * (scale or 1) end
+  for _, rep in ipairs(r.reps) do
+    local x = rep[field or "value"]
+    if type(x) == "number" then xs[#xs + 1] = x * (scale or 1) end
+  end
+  if #xs == 0 then return nil, #r.errors > 0 and "failed" or "-" end
   return xs
 end
 
--- Derived rows: training throughput (6 x params x samples / epoch time) over the GEMM ceiling.
-local ceiling = {}
-for _, dt in ipairs { "f32", "f64" } do
-  local g = figures("gemm_" .. dt, "kairo", "value")
-  ceiling[dt] = g and median(g)
-end
-local function derived_figures(which, impl)
-  local dt = which:match("_(f%d%d)$")
-  local xs, why = figures("mlp_" .. dt, impl, "value")
+-- Training throughput (6 x parameters x samples / epoch time) as a percentage of the GEMM
+-- ceiling: kairo's own repetitions each against the ceiling measured in the same process, the
+-- peers against the median of those.
+local function fraction_figures(row, impl)
+  local k_ceil = figures(row.case, "kairo", "ceiling")
+  if not k_ceil then return nil, "no ceiling" end
+  local xs, why = figures(row.case, impl, "value")
   if not xs then return nil, why end
-  if not ceiling[dt] then return nil, "no ceiling" end
   local out = {}
-  for i, t in ipairs(xs) do out[i] = 100 * (6 * PARAMS * EPOCH / t / 1e9) / ceiling[dt] end
+  for i, t in ipairs(xs) do
+    local ceil = impl == "kairo" and k_ceil[i] or median(k_ceil)
+    out[i] = 100 * (6 * PARAMS * EPOCH / t / 1e9) / ceil
+  end
   return out
 end
 
 local function row_figures(row, impl)
-  if row.derived then return derived_figures(row.derived, impl) end
+  if row.fraction then return fraction_figures(row, impl) end
   return figures(row.case, impl, row.field, row.scale)
 end
 
--- For a peer, the set-up whose median is best on this row (figures, setup index).
+local function better_than(row, x, y) -- medians
+  if row.better == "lower" then return x < y end
+  return x > y
+end
+
+-- For a peer: the figures of its set-up with the best median, that set-up's index, or nil and
+-- why not.
 local function best_setup(row, peer)
   local best, bi, why
   for si = 1, #PEER_SETUPS[peer] do
     local xs, w = row_figures(row, peer .. "#" .. si)
     if xs then
-      local m = median(xs)
-      if not best or (row.better == "lower" and m < median(best)) or
-          (row.better == "higher" and m > median(best)) then
-        best, bi = xs, si
-      end
+      if not best or better_than(row, median(xs), median(best)) then best, bi = xs, si end
     elseif not why or w ~= "-" then
       why = w
     end
@@ -403,7 +408,7 @@ local function best_setup(row, peer)
   return best, bi, why
 end
 
--- how many times better kairo is than figures p
+-- How many times better kairo's figures k are than the peer's p (medians).
 local function advantage(row, k, p)
   if not k or not p then return nil end
   if row.better == "lower" then return median(p) / median(k) end
@@ -412,55 +417,53 @@ end
 
 local function cell(xs, why)
   if not xs then return why or "-" end
-  local lo, hi = minmax(xs)
   if #xs == 1 then return num(xs[1]) end
+  local lo, hi = minmax(xs)
   return string.format("%s (%s-%s)", num(median(xs)), num(lo), num(hi))
 end
 
-local lines = {}
-local function out(s) lines[#lines + 1] = s or "" end
 local notes = {}
 local function note(s) notes[#notes + 1] = s end
 
 local header = { "case", "unit", "kairo", "numpy", "x", "torch", "x", "target", "met" }
 local tbl = {}
-local met_count, unmet_count, unknown_count = 0, 0, 0
-local verdicts = {}
+local counts = { yes = 0, NO = 0, ["?"] = 0 }
 for _, row in ipairs(ROWS) do
-  local case_id = row.case or (row.derived and ("mlp_" .. row.derived:match("_(f%d%d)$")))
-  if results[case_id] then
+  if results[row.case] then
     local k, kwhy = row_figures(row, "kairo")
     local cols = { row.title, row.unit, cell(k, kwhy) }
-    local peerfig = {}
+    local peerfig, setup_notes = {}, {}
     for _, p in ipairs { "numpy", "torch" } do
-      local is_peer_case = row.case ~= "gemm_f32" and row.case ~= "gemm_f64"
-      local present = false
-      for _, q in ipairs(peers) do present = present or q == p end
       local n = #cols
-      if not is_peer_case then
+      if row.kairo_only then
         cols[n + 1], cols[n + 2] = "", ""
-      elseif not present then
-        cols[n + 1], cols[n + 2] = want[p] and "not installed" or "not run", ""
+      elseif not has_peer(p) then
+        cols[n + 1], cols[n + 2] = wanted[p] and "not installed" or "not run", ""
       else
         local xs, si, why = best_setup(row, p)
         peerfig[p] = xs
         local adv = advantage(row, k, xs)
         cols[n + 1] = cell(xs, why)
         cols[n + 2] = adv and string.format("%.2f", adv) or ""
-        if xs and not QUICK and #PEER_SETUPS[p] > 1 and not row.derived and not row.field then
+        -- which set-up won, and what the others took (for the rows measured directly)
+        if xs and not QUICK and not row.field and not row.fraction then
           local others = {}
           for sj, setup in ipairs(PEER_SETUPS[p]) do
             local ys = row_figures(row, p .. "#" .. sj)
             if sj ~= si and ys then
-              others[#others + 1] = string.format("%s %s", setup.label, num(median(ys)))
+              others[#others + 1] = string.format("%s: %s", setup.label, num(median(ys)))
             end
           end
-          note(string.format("%s, %s: best with %s%s", row.title, p, PEER_SETUPS[p][si].label,
-            #others > 0 and ("; " .. table.concat(others, ", ") .. " " .. row.unit) or ""))
+          setup_notes[#setup_notes + 1] = string.format("%s best with %s%s", p,
+            PEER_SETUPS[p][si].label,
+            #others > 0 and (" (" .. table.concat(others, "; ") .. ")") or "")
         end
       end
     end
-    -- the verdict
+    if #setup_notes > 0 then
+      note(string.format("%s [%s]: %s", row.title, row.unit, table.concat(setup_notes, "; ")))
+    end
+    -- the verdict: NO when a condition fails, ? when one cannot be judged, yes otherwise
     local verdict = "-"
     if #row.cond > 0 then
       local all, unknown = true, false
@@ -472,13 +475,11 @@ for _, row in ipairs(ROWS) do
         else
           local p
           if c.vs == "best" then
-            local best
             for _, q in ipairs { "numpy", "torch" } do
               local xs = peerfig[q]
-              if xs and (not best or advantage(row, xs, best) > 1) then best = xs end
-              if not xs then unknown = true end
+              if not xs then unknown = true
+              elseif not p or better_than(row, median(xs), median(p)) then p = xs end
             end
-            p = best
           else
             p = peerfig[c.vs]
           end
@@ -486,18 +487,49 @@ for _, row in ipairs(ROWS) do
           if not adv then unknown = true else all = all and adv >= c.ratio end
         end
       end
-      if not all then verdict, unmet_count = "NO", unmet_count + 1
-      elseif unknown then verdict, unknown_count = "?", unknown_count + 1
-      else verdict, met_count = "yes", met_count + 1 end
+      verdict = not all and "NO" or unknown and "?" or "yes"
+      counts[verdict] = counts[verdict] + 1
     end
-    verdicts[#verdicts + 1] = { row.title, verdict }
     cols[#cols + 1] = row.target
     cols[#cols + 1] = verdict
     tbl[#tbl + 1] = cols
   end
 end
 
+-- The notes of the repetition whose value is the median one (so each note appears once).
+local function median_rep_notes(r)
+  local xs = {}
+  for _, rep in ipairs(r.reps) do xs[#xs + 1] = rep.value end
+  local m = median(xs)
+  local best, dist
+  for _, rep in ipairs(r.reps) do
+    local d = math.abs(rep.value - m)
+    if not dist or d < dist then best, dist = rep, d end
+  end
+  return best and best.notes or {}
+end
+
+for _, c in ipairs(todo) do
+  local impls = {}
+  for impl in pairs(results[c.id] or {}) do impls[#impls + 1] = impl end
+  table.sort(impls)
+  for _, impl in ipairs(impls) do
+    local r = results[c.id][impl]
+    local who = impl:gsub("#.*", "")
+    if r.missing then note(string.format("%s: %s: %s", c.id, who, r.missing)) end
+    if not c.details then
+      for _, n in ipairs(median_rep_notes(r)) do note(string.format("%s: %s: %s", c.id, who, n)) end
+    end
+    if #r.errors > 0 then
+      note(string.format("%s: %s: %d run(s) failed: %s", c.id, impl, #r.errors, r.errors[1]))
+    end
+  end
+end
+
 -- ---- print ----------------------------------------------------------------------------------
+local lines = {}
+local function out(s) lines[#lines + 1] = s or "" end
+
 local widths = {}
 for i, h in ipairs(header) do widths[i] = #h end
 for _, cols in ipairs(tbl) do
@@ -513,22 +545,24 @@ local function fmt_row(cols)
   return (table.concat(parts, "  "):gsub("%s+$", ""))
 end
 
-out(string.format("kairo benchmarks (%s)", os.date("!%Y-%m-%d %H:%M UTC")))
+local load1 = tonumber(load_start:match("^(%S+)"))
+out(string.format("kairo benchmarks, %s", os.date("!%Y-%m-%d %H:%M UTC")))
 out(string.format("machine: %s (family %s, model %s), %d CPUs", model, family or "?",
   modelno or "?", ncpu))
-out(string.format("BLAS: %s; core %s, %s; kairo threads %d", cfg.blas, cfg.blas_core,
-  cfg.blas_parallel, KAIRO_THREADS))
+out(string.format("BLAS: %s; core in use %s (%s)", cfg.blas, cfg.blas_core, cfg.blas_parallel))
 out(string.format("env: OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s (left as set)",
   getenv("OPENBLAS_CORETYPE") or "(unset)", getenv("OPENBLAS_L2_SIZE") or "(unset)"))
-out(string.format("peers: %s; numpy %s, torch %s", PYTHON, versions.numpy or "not installed",
+out(string.format("threads: kairo kr.set_threads(%d); numpy %s; torch %s (each peer at its best " ..
+  "set-up, see the notes)", KAIRO_THREADS, "OpenBLAS 2 or 1", "1 intra-op thread, OpenBLAS 2 or 1"))
+out(string.format("peers: %s, numpy %s, torch %s", PYTHON, versions.numpy or "not installed",
   versions.torch or "not installed"))
 out(string.format("MLP data: %s", data_why))
-out(string.format("repetitions: %d (MLP epochs and SVD: %d)%s; load average %s at start, %s at end",
-  REPS, SLOW_REPS, QUICK and ", QUICK mode (MLP epochs: a third of an epoch, time scaled up)"
+out(string.format("repetitions: %d (MLP epochs, SVD: %d)%s; load average %s at start, %s at end",
+  REPS, SLOW_REPS, QUICK and "; QUICK: a third of each MLP epoch, time scaled to 60 000 samples"
   or "", load_start, load_end))
-if tonumber(load_start:match("^(%S+)")) and tonumber(load_start:match("^(%S+)")) > 0.5 then
-  out("WARNING: the machine was busy when the run started (load average above); "
-    .. "2-thread figures suffer first")
+if load1 and load1 > 0.5 then
+  out("WARNING: the machine was busy when the run started (load average above): other " ..
+    "processes share the cores, and 2-thread figures suffer first")
 end
 out("")
 out(fmt_row(header))
@@ -537,74 +571,57 @@ for i = 1, #header do rule[i] = string.rep("-", widths[i]) end
 out(table.concat(rule, "  "))
 for _, cols in ipairs(tbl) do out(fmt_row(cols)) end
 out("")
-out(string.format("targets: %d met, %d not met, %d undecided (a peer missing)", met_count,
-  unmet_count, unknown_count))
-out("x: how many times better kairo is than that peer (peer/kairo for times and memory, " ..
-  "kairo/peer for rates); medians (min-max) over the repetitions")
-out(string.format("GEMM ceiling: the GEMMs of one training step (784-256-256-10, batch %d: " ..
-  "forward, dW, input gradients) through kr.matmul into preallocated outputs; training " ..
-  "throughput counts 6 x %d parameters x batch = %.1f MFLOP per step (the GEMMs do %s)",
-  BATCH, PARAMS, STEP_FLOPS / 1e6,
+out(string.format("targets: %d met, %d not met, %d undecided", counts.yes, counts.NO, counts["?"]))
+out("x: how many times better kairo is than the peer (peer/kairo for times and memory, " ..
+  "kairo/peer for rates and shares);")
+out("   median (min-max) over the repetitions, each a separate process; a timed figure is " ..
+  "the fastest of a few batches within its process")
+out(string.format("GEMM ceiling: the GEMMs of one training step (forward, dW, input gradients; " ..
+  "%.1f MFLOP at batch %d) through kr.matmul into preallocated outputs, measured in each kairo " ..
+  "MLP process right after its epoch; throughput counts 6 x %d parameters x 60 000 samples " ..
+  "(%.1f MFLOP a step), so 100%% is not a bound: the step's GEMMs do less than 6PB",
   (function()
-    local r = results.gemm_f32 and results.gemm_f32.kairo
-    local f = r and r.extra.step_gemm_flops and r.extra.step_gemm_flops[1]
-    return f and string.format("%.1f MFLOP", f / 1e6) or "?"
-  end)()))
+    for _, dt in ipairs { "f32", "f64" } do
+      local xs = figures("gemm_" .. dt, "kairo", "step_gemm_flops")
+      if xs then return xs[1] / 1e6 end
+    end
+    return 0 / 0
+  end)(), BATCH, PARAMS, STEP_FLOPS / 1e6))
 for _, dt in ipairs { "f32", "f64" } do
   local r = results["gemm_" .. dt] and results["gemm_" .. dt].kairo
-  if r and r.extra.peak then
-    out(string.format("  %s: 2048x2048 square GEMM %.0f GFLOP/s", dt, median(r.extra.peak)))
-  end
-  if r then for n in pairs(r.notes) do out("  " .. n) end end
-end
-for _, c in ipairs(todo) do
-  for impl, r in pairs(results[c.id] or {}) do
-    if r.missing and impl == "kairo" then
-      note(string.format("%s: kairo %s", c.id, r.missing))
-    end
-    for n in pairs(r.notes) do
-      if not c.id:match("^gemm") then note(string.format("%s, %s: %s", c.id, impl:gsub("#.*", ""), n)) end
-    end
-    if #r.errors > 0 then
-      note(string.format("%s, %s: %d run(s) failed: %s", c.id, impl, #r.errors, r.errors[1]))
-    end
+  if r and r.reps[1] then
+    for _, n in ipairs(r.reps[1].notes) do out("  " .. n) end
   end
 end
-table.sort(notes)
 for _, n in ipairs(notes) do out("note: " .. n) end
-out(string.format("threads: %s", (results.add and results.add.kairo and
-  results.add.kairo.threads) or ("kairo BLAS " .. KAIRO_THREADS)))
-for _, p in ipairs(peers) do
-  local t
-  for _, c in pairs(results) do
-    local r = c[p .. "#1"]
-    if r and r.threads then t = r.threads end
-  end
-  out(string.format("         %s: %s", p, t or table.concat((function()
-    local l = {}
-    for _, s in ipairs(PEER_SETUPS[p]) do l[#l + 1] = s.label end
-    return l
-  end)(), " / ")))
-end
 out(string.format("elapsed: %.0f s", elapsed))
 
 local text = table.concat(lines, "\n") .. "\n"
 io.write(text)
 
--- The results file: the table, then every repetition's figures.
-local raw = { "", "raw figures (in run order within each implementation):" }
+-- The results file: the same, then every repetition's figures.
+local raw = { "", "every repetition (in run order):" }
 for _, c in ipairs(todo) do
   local impls = {}
   for impl in pairs(results[c.id] or {}) do impls[#impls + 1] = impl end
   table.sort(impls)
   for _, impl in ipairs(impls) do
     local r = results[c.id][impl]
-    local vs = {}
-    for i, v in ipairs(r.values) do vs[i] = string.format("%.6g", v) end
-    local rs = {}
-    for i, v in ipairs(r.rss) do rs[i] = string.format("%d", v) end
-    raw[#raw + 1] = string.format("  %-10s %-8s value %s%s", c.id, impl, table.concat(vs, " "),
-      #rs > 0 and ("  rss_kb " .. table.concat(rs, " ")) or "")
+    local fields = {}
+    for _, rep in ipairs(r.reps) do
+      for k in pairs(rep) do if k ~= "notes" then fields[k] = true end end
+    end
+    local names = {}
+    for k in pairs(fields) do names[#names + 1] = k end
+    table.sort(names)
+    for _, k in ipairs(names) do
+      local vs = {}
+      for _, rep in ipairs(r.reps) do
+        local v = rep[k]
+        vs[#vs + 1] = type(v) == "number" and string.format("%.6g", v) or tostring(v)
+      end
+      raw[#raw + 1] = string.format("  %-10s %-8s %-15s %s", c.id, impl, k, table.concat(vs, " "))
+    end
   end
 end
 os.execute("mkdir -p bench/results")
