@@ -9,11 +9,12 @@
 -- median (min-max) over the repetitions, and for each peer how many times better kairo is:
 -- peer/kairo for times and memory, kairo/peer for rates (> 1: kairo is ahead).
 --
--- Threads.  kairo runs with kr.set_threads(2).  Each peer is reported at its best set-up: the
--- set-ups listed in PEER_SETUPS below all run (interleaved like the rest) and the one with the
--- best median is shown; the others are listed under the table.  PyTorch with 2 intra-op threads
--- on 2 cores (its default on most machines) oversubscribes the cores against OpenBLAS's threads
--- and runs many times slower (measured 20-40x on the MLP epoch), so it is not tried.
+-- Threads.  kairo runs with kr.set_threads(2); a full run also times it with 1 thread, for the
+-- notes.  Each peer is reported at its best set-up: the set-ups in PEER_SETUPS below all run
+-- (interleaved like the rest), the one with the best median is shown and the others are listed
+-- in the notes.  PyTorch with 2 intra-op threads on 2 cores (its default on most machines)
+-- oversubscribes the cores against OpenBLAS's threads and runs many times slower (10-25x on the
+-- MLP epoch here, with other load on the machine), so it is not tried.
 -- OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are left as the environment sets them, and printed.
 --
 -- Environment:
@@ -139,10 +140,13 @@ local function python_probe(module)
 end
 
 -- ---- implementations and their set-ups -----------------------------------------------------
+-- kairo's figures in the table come from 2 threads; a full run also times it with 1 (shown in
+-- the notes only, as a hint where BLAS threads do not pay).
 local KAIRO_THREADS = 2
-local function kairo_cmd(case, args)
+local function kairo_cmd(case, args, threads)
+  threads = threads or KAIRO_THREADS
   return string.format("OPENBLAS_NUM_THREADS=%d %s bench/kairo_cases.lua %s threads=%d %s",
-    KAIRO_THREADS, LUA, case, KAIRO_THREADS, args)
+    threads, LUA, case, threads, args)
 end
 
 -- Each peer's set-ups: a label and an environment/arguments pair.  The first is the default
@@ -318,6 +322,9 @@ end
 
 for ci, case in ipairs(todo) do
   local runs = { { impl = "kairo", cmd = kairo_cmd(case.id, worker_args(case)) } }
+  if not QUICK and not case.details then
+    runs[#runs + 1] = { impl = "kairo1", cmd = kairo_cmd(case.id, worker_args(case), 1) }
+  end
   if case.peers ~= false then
     for _, p in ipairs(peers) do
       for si, setup in ipairs(PEER_SETUPS[p]) do
@@ -425,6 +432,8 @@ end
 local notes = {}
 local function note(s) notes[#notes + 1] = s end
 
+-- winner[case][peer]: the set-up shown for the case's main row (whose notes are shown)
+local winner = {}
 local header = { "case", "unit", "kairo", "numpy", "x", "torch", "x", "target", "met" }
 local tbl = {}
 local counts = { yes = 0, NO = 0, ["?"] = 0 }
@@ -442,6 +451,10 @@ for _, row in ipairs(ROWS) do
       else
         local xs, si, why = best_setup(row, p)
         peerfig[p] = xs
+        if si and not row.field and not row.fraction then
+          winner[row.case] = winner[row.case] or {}
+          winner[row.case][p] = si
+        end
         local adv = advantage(row, k, xs)
         cols[n + 1] = cell(xs, why)
         cols[n + 2] = adv and string.format("%.2f", adv) or ""
@@ -458,6 +471,12 @@ for _, row in ipairs(ROWS) do
             PEER_SETUPS[p][si].label,
             #others > 0 and (" (" .. table.concat(others, "; ") .. ")") or "")
         end
+      end
+    end
+    if not row.field and not row.fraction then
+      local k1 = row_figures(row, "kairo1")
+      if k1 then
+        table.insert(setup_notes, 1, string.format("kairo with 1 thread %s", num(median(k1))))
       end
     end
     if #setup_notes > 0 then
@@ -515,9 +534,11 @@ for _, c in ipairs(todo) do
   table.sort(impls)
   for _, impl in ipairs(impls) do
     local r = results[c.id][impl]
-    local who = impl:gsub("#.*", "")
+    local who, si = impl:match("^([^#]+)#?(%d*)$")
+    local shown = impl ~= "kairo1" and
+        (si == "" or not winner[c.id] or tonumber(si) == winner[c.id][who])
     if r.missing then note(string.format("%s: %s: %s", c.id, who, r.missing)) end
-    if not c.details then
+    if not c.details and shown then
       for _, n in ipairs(median_rep_notes(r)) do note(string.format("%s: %s: %s", c.id, who, n)) end
     end
     if #r.errors > 0 then
