@@ -4,7 +4,10 @@ arrays, one sample per row (x @ W + b), manual backpropagation, Adam by hand.
     /usr/bin/python3 bench/numpy_cases.py CASE [key=value ...]
 
 Cases and options: see bench/run.lua (it runs this file); the output protocol is in
-bench/peer_common.py.  BLAS threads come from OPENBLAS_NUM_THREADS (run.lua sets 2).
+bench/peer_common.py.  BLAS threads come from OPENBLAS_NUM_THREADS (run.lua sets 2 or 1).
+The MLP cases gather each shuffled batch by index (X[idx]); shuffle=copy instead makes a
+shuffled copy of the whole data set each epoch (X[perm], the other common way), which costs
+one more copy of the data in peak memory.  run.lua uses the default.
 """
 import sys
 
@@ -85,9 +88,16 @@ def case_mlp(opts, dtype):
     t0 = now()
     perm = rng.permutation(N)
     total = 0.0
-    for i in range(0, samples, B):
-        idx = perm[i:i + B]
-        total += train_step(W, b, opt, X[idx], y[idx])
+    if opts.get("shuffle", "index") == "copy":
+        # the other way students shuffle: a shuffled copy of the whole data set per epoch
+        Xs, ys = X[perm], y[perm]
+        for i in range(0, samples, B):
+            total += train_step(W, b, opt, Xs[i:i + B], ys[i:i + B])
+    else:
+        # gather each batch by index (the default here: cheaper in memory, as fast)
+        for i in range(0, samples, B):
+            idx = perm[i:i + B]
+            total += train_step(W, b, opt, X[idx], y[idx])
     dt = now() - t0
     emit("value", dt * N / samples)  # seconds per epoch of N samples
     emit("rss_kb", vmhwm_kb())
