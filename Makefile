@@ -16,6 +16,7 @@ BLASLIBS  = $(shell pkg-config --libs openblas lapacke) -lz -lm
 LDFLAGS  += $(EXTRA_LDFLAGS)
 
 BUILD    ?= build
+MODULE   ?= lua/kairo.so
 CORE_SRC  = $(sort $(wildcard core/*.c))
 LUA_SRC   = $(sort $(wildcard lua/*.c))
 CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -25,8 +26,9 @@ HEADERS   = $(wildcard core/*.h lua/*.h)
 .PHONY: all build deps run test test-c check-c bench bench-deps asan clean
 all: deps
 	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory data/camera.png || true
 
-build: $(BUILD)/libkairo.a $(BUILD)/libkairo.so lua/kairo.so
+build: $(BUILD)/libkairo.a $(BUILD)/libkairo.so $(MODULE)
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -40,6 +42,21 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+# The cameraman photograph for scripts/svd_image.lua, from Debian's python3-skimage: the .deb
+# is downloaded and unpacked in a temporary folder, never installed (no Python involved).
+# Fetched only when missing; `all` goes on without it (the script then says what to do).
+SKIMAGE_CAMERA = usr/lib/python3/dist-packages/skimage/data/camera.png
+data/camera.png:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT; \
+	if ! (cd "$$tmp" && apt-get download -q python3-skimage >"$$tmp/log" 2>&1); then \
+	  echo "kairo: could not download python3-skimage to get $@:"; sed 's/^/  /' "$$tmp/log"; \
+	  echo "  run 'apt-get update', then 'make $@'; or give scripts/svd_image.lua --image PATH"; \
+	  exit 1; \
+	fi; \
+	dpkg-deb -x "$$tmp"/python3-skimage_*.deb "$$tmp/x" && mkdir -p data && \
+	cp "$$tmp/x/$(SKIMAGE_CAMERA)" $@.tmp && mv $@.tmp $@ && \
+	echo "fetched $@ (from the python3-skimage .deb)"
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -57,7 +74,7 @@ $(BUILD)/libkairo.so: $(CORE_OBJ)
 	$(CC) -shared -o $@ $^ $(LDFLAGS) $(BLASLIBS)
 
 # A Lua C module does not link liblua: the interpreter provides its symbols.
-lua/kairo.so: $(LUA_OBJ) $(CORE_OBJ)
+$(MODULE): $(LUA_OBJ) $(CORE_OBJ)
 	$(CC) -shared -o $@ $^ $(LDFLAGS) $(BLASLIBS)
 
 run: all
@@ -65,7 +82,7 @@ run: all
 
 # C-level tests (spec/c/*.c), each a small program that prints "N passed, N failed".
 C_TESTS = $(patsubst spec/c/%.c,$(BUILD)/spec/%,$(wildcard spec/c/*.c))
-$(BUILD)/spec/%: spec/c/%.c $(BUILD)/libkairo.a
+$(BUILD)/spec/%: spec/c/%.c spec/c/check.h $(BUILD)/libkairo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libkairo.a $(LDFLAGS) $(BLASLIBS)
 
@@ -75,11 +92,20 @@ test: all
 check: build $(C_TESTS)
 	@$(LUA) spec/run.lua $(C_TESTS)
 
+ASAN_C_TESTS = $(patsubst spec/c/%.c,build-asan/spec/%,$(wildcard spec/c/*.c))
+SANITIZE     = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
+
+# The sanitized module goes to build-asan/kairo.so (lua/kairo.so stays the normal one);
+# .busted takes the module path from KAIRO_CPATH.  The interpreter is not instrumented, so the
+# ASan runtime is preloaded; leaks are not checked (lua5.4 does not free everything at exit).
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" \
-	    EXTRA_LDFLAGS="-fsanitize=address,undefined" build
-	ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
-	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(LUA) spec/run.lua
+	$(MAKE) --no-print-directory BUILD=build-asan MODULE=build-asan/kairo.so \
+	    OPT="-O1 -g -fno-omit-frame-pointer $(SANITIZE)" EXTRA_LDFLAGS="$(SANITIZE)" \
+	    build $(ASAN_C_TESTS)
+	KAIRO_CPATH="build-asan/?.so" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	    $(LUA) spec/run.lua $(ASAN_C_TESTS)
 
 # The peers of `make bench` (Debian's PyTorch and NumPy); without them it reports kairo alone.
 bench-deps:

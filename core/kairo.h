@@ -7,6 +7,8 @@
 #include "activation.h"
 #include "batch.h"
 #include "error.h"
+#include "idx.h"
+#include "image.h"
 #include "io.h"
 #include "linalg.h"
 #include "loss.h"
@@ -14,5 +16,6 @@
 #include "optim.h"
 #include "random.h"
 #include "tensor.h"
+#include "zipser.h"
 
 #endif

@@ -33,26 +33,58 @@ kr_alloc_stats kr_alloc_stats_get(void)
 
 enum { STORAGE_ALIGN = 64 };
 
-static kr_storage *storage_new(size_t nbytes, int zero)
+/* Small storages are recycled through per-thread free lists: a + b on 4x4 tensors otherwise
+ * spends a third of its time in malloc and free, since the collector frees in bursts that
+ * overflow the C library's own small caches.  Blocks are kept by capacity class (multiples of
+ * 64 data bytes up to SMALL_MAX); each list holds at most SMALL_KEEP blocks. */
+enum { SMALL_MAX = 512, SMALL_CLASSES = SMALL_MAX / 64 + 1, SMALL_KEEP = 256 };
+
+typedef struct small_cache {
+    kr_storage *head[SMALL_CLASSES]; /* linked through their data pointer's first word */
+    int count[SMALL_CLASSES];
+} small_cache;
+
+static _Thread_local small_cache cache;
+
+static int size_class(size_t nbytes)
 {
-    /* One block: header, padding to a 64-byte boundary, then the data. */
-    size_t total = sizeof(kr_storage) + STORAGE_ALIGN + nbytes;
-    if (nbytes > (size_t)1 << 46) return NULL;
-    unsigned char *block = zero ? calloc(1, total) : malloc(total);
-    if (!block) return NULL;
-    kr_storage *s = (kr_storage *)block;
-    uintptr_t p = (uintptr_t)(block + sizeof(kr_storage));
-    p = (p + STORAGE_ALIGN - 1) & ~(uintptr_t)(STORAGE_ALIGN - 1);
-    s->refs = 1;
-    s->nbytes = nbytes;
-    s->data = (unsigned char *)p;
+    return nbytes <= SMALL_MAX ? (int)((nbytes + 63) / 64) : -1;
+}
+
+static void stats_add(size_t nbytes)
+{
     __atomic_add_fetch(&stat_allocations, 1, __ATOMIC_RELAXED);
     uint64_t live = __atomic_add_fetch(&stat_live, nbytes, __ATOMIC_RELAXED);
-    uint64_t peak = __atomic_load_n(&stat_peak, __ATOMIC_RELAXED);
-    while (live > peak &&
-           !__atomic_compare_exchange_n(&stat_peak, &peak, live, 1, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED)) {
+    /* a statistic: a racing update may lose a peak, never corrupt anything */
+    if (live > __atomic_load_n(&stat_peak, __ATOMIC_RELAXED))
+        __atomic_store_n(&stat_peak, live, __ATOMIC_RELAXED);
+}
+
+static kr_storage *storage_new(size_t nbytes, int zero)
+{
+    if (nbytes > (size_t)1 << 46) return NULL;
+    kr_storage *s;
+    int c = size_class(nbytes);
+    if (c >= 0 && cache.head[c]) {
+        s = cache.head[c];
+        cache.head[c] = *(kr_storage **)s->data;
+        cache.count[c]--;
+        if (zero) memset(s->data, 0, nbytes);
+    } else {
+        /* One block: header, padding to a 64-byte boundary, then the data. */
+        size_t cap = c >= 0 ? (size_t)c * 64 : nbytes;
+        if (cap < sizeof(void *)) cap = sizeof(void *);
+        size_t total = sizeof(kr_storage) + STORAGE_ALIGN + cap;
+        unsigned char *block = zero ? calloc(1, total) : malloc(total);
+        if (!block) return NULL;
+        s = (kr_storage *)block;
+        uintptr_t p = (uintptr_t)(block + sizeof(kr_storage));
+        p = (p + STORAGE_ALIGN - 1) & ~(uintptr_t)(STORAGE_ALIGN - 1);
+        s->data = (unsigned char *)p;
     }
+    s->refs = 1;
+    s->nbytes = nbytes;
+    stats_add(nbytes);
     return s;
 }
 
@@ -60,6 +92,13 @@ static void storage_unref(kr_storage *s)
 {
     if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         __atomic_sub_fetch(&stat_live, s->nbytes, __ATOMIC_RELAXED);
+        int c = size_class(s->nbytes);
+        if (c >= 0 && cache.count[c] < SMALL_KEEP) {
+            *(kr_storage **)s->data = cache.head[c];
+            cache.head[c] = s;
+            cache.count[c]++;
+            return;
+        }
         free(s);
     }
 }
@@ -75,6 +114,27 @@ static void set_contiguous_strides(kr_tensor *t)
     }
 }
 
+/* At most 2^40 elements, counting only the non-zero sizes: then no element count, stride or
+ * offset of a tensor or of any view of it can overflow int64_t, even when another size is 0
+ * (an empty 0 x 2^62 x 2^62 tensor would overflow its strides). */
+static const int64_t MAX_ELEMENTS = (int64_t)1 << 40;
+
+static kr_status check_sizes(const char *op, int ndim, const int64_t *size)
+{
+    char sh[200];
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (size[d] < 0)
+            return kr_fail(KR_EINVAL, "%s: size of dimension %d is negative (%lld)", op, d + 1,
+                           (long long)size[d]);
+        if (size[d] > 0 && n > MAX_ELEMENTS / size[d])
+            return kr_fail(KR_ENOMEM, "%s: too many elements requested (%s)", op,
+                           kr_shape_str(sh, sizeof sh, ndim, size));
+        if (size[d] > 0) n *= size[d];
+    }
+    return KR_OK;
+}
+
 static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size, int zero)
 {
     memset(t, 0, sizeof *t);
@@ -82,13 +142,10 @@ static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t
     if (ndim < 0 || ndim > KR_MAXDIM)
         return kr_fail(KR_EINVAL, "tensor: %d dimensions requested, at most %d are supported",
                        ndim, KR_MAXDIM);
+    kr_status st = check_sizes("tensor", ndim, size);
+    if (st) return st;
     int64_t n = 1;
     for (int d = 0; d < ndim; d++) {
-        if (size[d] < 0)
-            return kr_fail(KR_EINVAL, "tensor: size of dimension %d is negative (%lld)", d + 1,
-                           (long long)size[d]);
-        if (size[d] > 0 && n > ((int64_t)1 << 40) / size[d])
-            return kr_fail(KR_ENOMEM, "tensor: too many elements requested");
         n *= size[d];
         t->size[d] = size[d];
     }
@@ -135,8 +192,9 @@ int64_t kr_numel(const kr_tensor *t)
 
 int kr_is_contiguous(const kr_tensor *t)
 {
-    int64_t st = 1;
+    /* an empty tensor has no element out of place (its strides are those of size-1 dims) */
     if (kr_numel(t) == 0) return 1;
+    int64_t st = 1;
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->size[d] != 1 && t->stride[d] != st) return 0;
         st *= t->size[d];
@@ -212,11 +270,18 @@ kr_status kr_narrow(kr_tensor *dst, const kr_tensor *src, int dim, int64_t start
     char sh[200];
     kr_status st = check_dim("narrow", src, dim);
     if (st) return st;
-    if (start < 0 || len < 0 || start + len > src->size[dim])
+    if (len < 0)
+        return kr_fail(KR_EINVAL, "narrow: length %lld is negative (tensor is %s)", (long long)len,
+                       SHAPE(src, sh));
+    if (start < 0)
+        return kr_fail(KR_EINVAL, "narrow: start %lld is negative (tensor is %s)",
+                       (long long)start, SHAPE(src, sh));
+    /* written so that a huge start or len cannot overflow (start + len could) */
+    if (start > src->size[dim] || len > src->size[dim] - start)
         return kr_fail(KR_EINVAL,
-                       "narrow: elements %lld to %lld requested from dimension %d of size %lld "
+                       "narrow: start %llu and length %lld exceed dimension %d of size %lld "
                        "(tensor is %s)",
-                       (long long)start + 1, (long long)(start + len), dim + 1,
+                       (unsigned long long)start + 1, (long long)len, dim + 1,
                        (long long)src->size[dim], SHAPE(src, sh));
     kr_tensor_share(dst, src);
     dst->offset += start * src->stride[dim];
@@ -230,7 +295,8 @@ kr_status kr_select(kr_tensor *dst, const kr_tensor *src, int dim, int64_t index
     kr_status st = check_dim("select", src, dim);
     if (st) return st;
     if (index < 0 || index >= src->size[dim])
-        return kr_fail(KR_EINVAL, "select: index %lld out of range 1..%lld in dimension %d (tensor is %s)",
+        return kr_fail(KR_EINVAL,
+                       "select: index %lld out of range 1..%lld in dimension %d (tensor is %s)",
                        (long long)index + 1, (long long)src->size[dim], dim + 1, SHAPE(src, sh));
     kr_tensor_share(dst, src);
     dst->offset += index * src->stride[dim];
@@ -246,8 +312,8 @@ kr_status kr_reshape(kr_tensor *dst, const kr_tensor *src, int ndim, const int64
 {
     char sh[200], want[200];
     if (ndim < 0 || ndim > KR_MAXDIM)
-        return kr_fail(KR_EINVAL, "reshape: %d dimensions requested, at most %d are supported", ndim,
-                       KR_MAXDIM);
+        return kr_fail(KR_EINVAL, "reshape: %d dimensions requested, at most %d are supported",
+                       ndim, KR_MAXDIM);
     int64_t newsize[KR_MAXDIM], known = 1, n = kr_numel(src);
     int infer = -1;
     for (int d = 0; d < ndim; d++) {
@@ -257,9 +323,15 @@ kr_status kr_reshape(kr_tensor *dst, const kr_tensor *src, int ndim, const int64
             infer = d;
         } else if (size[d] < 0) {
             return kr_fail(KR_EINVAL, "reshape: size %lld is negative", (long long)size[d]);
-        } else {
-            known *= size[d];
         }
+    }
+    /* the sizes without the inferred one must not overflow before they are multiplied */
+    {
+        int64_t given[KR_MAXDIM];
+        for (int d = 0; d < ndim; d++) given[d] = d == infer ? 1 : size[d];
+        kr_status st = check_sizes("reshape", ndim, given);
+        if (st) return st;
+        for (int d = 0; d < ndim; d++) known *= given[d];
     }
     if (infer >= 0) {
         if (known == 0 || n % known != 0)
@@ -269,8 +341,9 @@ kr_status kr_reshape(kr_tensor *dst, const kr_tensor *src, int ndim, const int64
         known *= newsize[infer];
     }
     if (known != n)
-        return kr_fail(KR_EINVAL, "reshape: cannot reshape %s (%lld elements) into %s", SHAPE(src, sh),
-                       (long long)n, kr_shape_str(want, sizeof want, ndim, newsize));
+        return kr_fail(KR_EINVAL, "reshape: cannot reshape %s (%lld elements) into %s",
+                       SHAPE(src, sh), (long long)n,
+                       kr_shape_str(want, sizeof want, ndim, newsize));
     if (!kr_is_contiguous(src))
         return kr_fail(KR_EINVAL,
                        "reshape: tensor (%s) is not contiguous; call contiguous() first",
@@ -299,22 +372,33 @@ kr_status kr_broadcast_shape(const char *op, const kr_tensor *a, const kr_tensor
     return KR_OK;
 }
 
-kr_status kr_expand(kr_tensor *dst, const kr_tensor *src, int ndim, const int64_t *size)
+/* The broadcast view of src at size, as a plain header copy: no reference is taken, so it is
+ * only for use while src is alive (the element-wise kernels below). */
+static kr_status broadcast_view(kr_tensor *v, const kr_tensor *src, int ndim, const int64_t *size)
 {
     char sa[200], sb[200];
     if (ndim < src->ndim || ndim > KR_MAXDIM)
-        return kr_fail(KR_EINVAL, "expand: cannot expand %s to %d dimensions", SHAPE(src, sa), ndim);
-    kr_tensor v = *src;
+        return kr_fail(KR_EINVAL, "expand: cannot expand %s to %d dimensions", SHAPE(src, sa),
+                       ndim);
+    *v = *src;
     for (int i = 0; i < ndim; i++) {
         int ds = src->ndim - ndim + i;
         int64_t s = ds >= 0 ? src->size[ds] : 1;
         if (s != size[i] && s != 1)
             return kr_fail(KR_EINVAL, "expand: shape %s cannot be broadcast to %s", SHAPE(src, sa),
                            kr_shape_str(sb, sizeof sb, ndim, size));
-        v.size[i] = size[i];
-        v.stride[i] = (ds >= 0 && s == size[i]) ? src->stride[ds] : 0;
+        v->size[i] = size[i];
+        v->stride[i] = (ds >= 0 && s == size[i]) ? src->stride[ds] : 0;
     }
-    v.ndim = ndim;
+    v->ndim = ndim;
+    return KR_OK;
+}
+
+kr_status kr_expand(kr_tensor *dst, const kr_tensor *src, int ndim, const int64_t *size)
+{
+    kr_tensor v;
+    kr_status st = broadcast_view(&v, src, ndim, size);
+    if (st) return st;
     kr_tensor_share(dst, &v);
     return KR_OK;
 }
@@ -366,7 +450,7 @@ static void iter_init(iter *it, int nops, const kr_tensor *const *ops)
         int inner_ = (it).ndim - 1;                                                              \
         int64_t n_ = (it).size[inner_];                                                          \
         for (;;) {                                                                               \
-            unsigned char *p_[3] = {0};                                                              \
+            unsigned char *p_[3] = {0};                                                          \
             for (int o_ = 0; o_ < (it).nops; o_++) {                                             \
                 int64_t off_ = 0;                                                                \
                 for (int d_ = 0; d_ < inner_; d_++) off_ += idx_[d_] * (it).stride[o_][d_];      \
@@ -378,6 +462,56 @@ static void iter_init(iter *it, int nops, const kr_tensor *const *ops)
             if (d_ < 0) break;                                                                   \
         }                                                                                        \
     } while (0)
+
+/* ---- aliasing -------------------------------------------------------------------------- */
+
+/* Byte range [lo, hi] that a non-empty t occupies in its storage. */
+static void byte_range(const kr_tensor *t, int64_t *lo, int64_t *hi)
+{
+    int64_t last = t->offset, es = (int64_t)kr_dtype_size(t->dtype);
+    for (int d = 0; d < t->ndim; d++) last += (t->size[d] - 1) * t->stride[d];
+    *lo = t->offset * es;
+    *hi = last * es + es - 1;
+}
+
+static int same_view(const kr_tensor *a, const kr_tensor *b)
+{
+    if (a->storage != b->storage || a->offset != b->offset || a->dtype != b->dtype ||
+        !kr_same_shape(a, b))
+        return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->size[d] > 1 && a->stride[d] != b->stride[d]) return 0;
+    return 1;
+}
+
+/* Whether writing out element by element could change elements of in before they are read:
+ * both lie on one storage and their byte ranges meet.  The very same view is safe (each
+ * element is read just before it is written), so a:add_(b) with a == b stays in place. */
+static int overlaps(const kr_tensor *out, const kr_tensor *in)
+{
+    int64_t lo_out, hi_out, lo_in, hi_in;
+    if (out->storage != in->storage || kr_numel(out) == 0 || kr_numel(in) == 0) return 0;
+    if (same_view(out, in)) return 0;
+    byte_range(out, &lo_out, &hi_out);
+    byte_range(in, &lo_in, &hi_in);
+    return lo_out <= hi_in && lo_in <= hi_out;
+}
+
+/* *use = in, or a fresh copy of in (held in tmp) when in overlaps out, so that A:add_(A:t())
+ * or x[2..n] += x[1..n-1] read the inputs as they were before the operation, like NumPy.
+ * tmp must be released by the caller either way. */
+static kr_status unalias(const kr_tensor *out, const kr_tensor *in, kr_tensor *tmp,
+                         const kr_tensor **use)
+{
+    tmp->storage = NULL;
+    *use = in;
+    if (!overlaps(out, in)) return KR_OK;
+    kr_status st = kr_tensor_empty(tmp, in->dtype, in->ndim, in->size);
+    if (st) return st;
+    kr_copy_(tmp, in); /* tmp is new storage: no overlap, no recursion */
+    *use = tmp;
+    return KR_OK;
+}
 
 /* ---- element-wise kernels -------------------------------------------------------------- */
 
@@ -403,6 +537,7 @@ static inline double sigmoid(double x)
         }                                                                                        \
     } while (0)
 
+/* maximum and minimum propagate a NaN from either side, like NumPy's. */
 #define BIN_KERNEL(NAME, T, POW)                                                    \
     static void NAME(T *o, const T *a, const T *b, int64_t n, int64_t so, int64_t sa,          \
                      int64_t sb, kr_binop op)                                                    \
@@ -413,8 +548,8 @@ static inline double sigmoid(double x)
         case KR_MUL: BIN_LOOP(T, o, a, b, n, so, sa, sb, x * y); break;                          \
         case KR_DIV: BIN_LOOP(T, o, a, b, n, so, sa, sb, x / y); break;                          \
         case KR_POW: BIN_LOOP(T, o, a, b, n, so, sa, sb, POW(x, y)); break;                      \
-        case KR_MAX: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x >= y || y != y) ? x : y); break;     \
-        case KR_MIN: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x <= y || y != y) ? x : y); break;     \
+        case KR_MAX: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x != x || x >= y) ? x : y); break;     \
+        case KR_MIN: BIN_LOOP(T, o, a, b, n, so, sa, sb, (x != x || x <= y) ? x : y); break;     \
         }                                                                                        \
     }
 
@@ -444,6 +579,25 @@ static kr_status check_dtypes(const char *op, const kr_tensor *a, const kr_tenso
     return KR_OK;
 }
 
+/* out = x op y elementwise: three operands of out's shape and dtype (x and y broadcast views
+ * that do not partly overlap out). */
+static void bin_apply(const kr_tensor *out, const kr_tensor *x, const kr_tensor *y, kr_binop op)
+{
+    const kr_tensor *ops[3] = {out, x, y};
+    iter it;
+    iter_init(&it, 3, ops);
+    unsigned char *base[3] = {kr_data(out), kr_data(x), kr_data(y)};
+    int in = it.ndim - 1;
+    if (out->dtype == KR_F64)
+        ITER_LOOP(it, 8, base,
+                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
+                          it.stride[1][in], it.stride[2][in], op));
+    else
+        ITER_LOOP(it, 4, base,
+                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
+                          it.stride[1][in], it.stride[2][in], op));
+}
+
 static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
                              const kr_tensor *b, kr_binop bop)
 {
@@ -453,31 +607,29 @@ static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
     if ((st = check_dtypes(op, a, b))) return st;
     if ((st = kr_broadcast_shape(op, a, b, &ndim, size))) return st;
     if ((st = check_out(op, out, ndim, size, a->dtype))) return st;
-    if (kr_numel(out) == 0) return KR_OK;
-    kr_tensor ea = *a, eb = *b;
-    /* Plain header copies: expand only rewrites sizes and strides (no reference taken). */
-    kr_tensor va, vb;
-    if ((st = kr_expand(&va, &ea, ndim, size))) return st;
-    if ((st = kr_expand(&vb, &eb, ndim, size))) {
-        kr_tensor_release(&va);
-        return st;
+    int64_t n = kr_numel(out);
+    if (n == 0) return KR_OK;
+    /* The common case, three contiguous operands of one shape that do not partly overlap,
+     * is one kernel call: small operations are dominated by the set-up below otherwise. */
+    if (kr_same_shape(a, out) && kr_same_shape(b, out) && kr_is_contiguous(out) &&
+        kr_is_contiguous(a) && kr_is_contiguous(b) && !overlaps(out, a) && !overlaps(out, b)) {
+        if (a->dtype == KR_F64)
+            bin_f64(kr_data(out), kr_data(a), kr_data(b), n, 1, 1, 1, bop);
+        else
+            bin_f32(kr_data(out), kr_data(a), kr_data(b), n, 1, 1, 1, bop);
+        return KR_OK;
     }
-    const kr_tensor *ops[3] = {out, &va, &vb};
-    iter it;
-    iter_init(&it, 3, ops);
-    unsigned char *base[3] = {kr_data(out), kr_data(&va), kr_data(&vb)};
-    int in = it.ndim - 1;
-    if (a->dtype == KR_F64)
-        ITER_LOOP(it, 8, base,
-                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], bop));
-    else
-        ITER_LOOP(it, 4, base,
-                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], bop));
-    kr_tensor_release(&va);
-    kr_tensor_release(&vb);
-    return KR_OK;
+    kr_tensor ta, tb, va, vb;
+    const kr_tensor *ua, *ub;
+    tb.storage = NULL;
+    if ((st = unalias(out, a, &ta, &ua)) || (st = unalias(out, b, &tb, &ub)) ||
+        (st = broadcast_view(&va, ua, ndim, size)) || (st = broadcast_view(&vb, ub, ndim, size)))
+        goto done;
+    bin_apply(out, &va, &vb, bop);
+done:
+    kr_tensor_release(&ta);
+    kr_tensor_release(&tb);
+    return st;
 }
 
 static const char *binop_name(kr_binop op)
@@ -497,6 +649,8 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
     kr_status st = check_out(binop_name(op), out, a->ndim, a->size, a->dtype);
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
+    kr_tensor ta;
+    if ((st = unalias(out, a, &ta, &a))) return st;
     /* A 0-stride view of one stack value stands for the scalar, so one kernel serves both. */
     double sd = s;
     float sf = (float)s;
@@ -505,20 +659,8 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
     vs.storage = &fake;
     vs.offset = 0;
     for (int d = 0; d < vs.ndim; d++) vs.stride[d] = 0;
-    const kr_tensor *x = scalar_first ? &vs : a, *y = scalar_first ? a : &vs;
-    const kr_tensor *ops[3] = {out, x, y};
-    iter it;
-    iter_init(&it, 3, ops);
-    unsigned char *base[3] = {kr_data(out), kr_data(x), kr_data(y)};
-    int in = it.ndim - 1;
-    if (a->dtype == KR_F64)
-        ITER_LOOP(it, 8, base,
-                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], op));
-    else
-        ITER_LOOP(it, 4, base,
-                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], op));
+    bin_apply(out, scalar_first ? &vs : a, scalar_first ? a : &vs, op);
+    kr_tensor_release(&ta);
     return KR_OK;
 }
 
@@ -562,6 +704,8 @@ kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op)
     kr_status st = check_out("unary", out, a->ndim, a->size, a->dtype);
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
+    kr_tensor ta;
+    if ((st = unalias(out, a, &ta, &a))) return st;
     const kr_tensor *ops[2] = {out, a};
     iter it;
     iter_init(&it, 2, ops);
@@ -569,10 +713,13 @@ kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op)
     int in = it.ndim - 1;
     if (a->dtype == KR_F64)
         ITER_LOOP(it, 8, base,
-                  un_f64((double *)p_[0], (double *)p_[1], n_, it.stride[0][in], it.stride[1][in], op));
+                  un_f64((double *)p_[0], (double *)p_[1], n_, it.stride[0][in], it.stride[1][in],
+                         op));
     else
         ITER_LOOP(it, 4, base,
-                  un_f32((float *)p_[0], (float *)p_[1], n_, it.stride[0][in], it.stride[1][in], op));
+                  un_f32((float *)p_[0], (float *)p_[1], n_, it.stride[0][in], it.stride[1][in],
+                         op));
+    kr_tensor_release(&ta);
     return KR_OK;
 }
 
@@ -591,16 +738,30 @@ static kr_status check_into(const char *op, const kr_tensor *a, const kr_tensor 
     return KR_OK;
 }
 
+/* The set-up of a op= b (after check_into): b, or a copy of it in *tmp when it overlaps a
+ * (release *tmp afterwards), broadcast to a's shape in *view; *it walks a and *view. */
+static kr_status into_setup(const kr_tensor *a, const kr_tensor *b, kr_tensor *tmp,
+                            kr_tensor *view, iter *it)
+{
+    kr_status st = unalias(a, b, tmp, &b);
+    if (st) return st;
+    if ((st = broadcast_view(view, b, a->ndim, a->size))) {
+        kr_tensor_release(tmp);
+        return st;
+    }
+    const kr_tensor *ops[2] = {a, view};
+    iter_init(it, 2, ops);
+    return KR_OK;
+}
+
 kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
 {
     kr_status st;
     if ((st = check_dtypes("add_", a, b)) || (st = check_into("add_", a, b))) return st;
     if (kr_numel(a) == 0) return KR_OK;
-    kr_tensor vb;
-    if ((st = kr_expand(&vb, b, a->ndim, a->size))) return st;
-    const kr_tensor *ops[2] = {a, &vb};
+    kr_tensor tb, vb;
     iter it;
-    iter_init(&it, 2, ops);
+    if ((st = into_setup(a, b, &tb, &vb, &it))) return st;
     unsigned char *base[3] = {kr_data(a), kr_data(&vb), NULL};
     int in = it.ndim - 1;
     int64_t sa = it.stride[0][in], sb = it.stride[1][in];
@@ -624,7 +785,7 @@ kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
                 for (int64_t i = 0; i < n_; i++) x[i * sa] += al * y[i * sb];
         });
     }
-    kr_tensor_release(&vb);
+    kr_tensor_release(&tb);
     return KR_OK;
 }
 
@@ -649,61 +810,49 @@ kr_status kr_fill_(kr_tensor *a, double value)
     return KR_OK;
 }
 
+/* The odometer of ITER_LOOP steps all operands by one element size; a conversion walks its
+ * own, with each operand's offsets scaled by its own size. */
+#define CONVERT_LOOP(TO, FROM)                                                                  \
+    do {                                                                                         \
+        int64_t idx[KR_MAXDIM] = {0};                                                            \
+        for (;;) {                                                                               \
+            int64_t oa = 0, ob = 0;                                                              \
+            for (int d = 0; d < in; d++) {                                                       \
+                oa += idx[d] * it.stride[0][d];                                                  \
+                ob += idx[d] * it.stride[1][d];                                                  \
+            }                                                                                    \
+            TO *x = (TO *)base[0] + oa;                                                          \
+            const FROM *y = (const FROM *)base[1] + ob;                                          \
+            for (int64_t i = 0; i < it.size[in]; i++) x[i * sa] = (TO)y[i * sb];                 \
+            int d = in - 1;                                                                      \
+            while (d >= 0 && ++idx[d] == it.size[d]) idx[d--] = 0;                               \
+            if (d < 0) break;                                                                    \
+        }                                                                                        \
+    } while (0)
+
 kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
 {
     kr_status st = check_into("copy_", a, b);
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
-    kr_tensor vb;
-    if ((st = kr_expand(&vb, b, a->ndim, a->size))) return st;
-    const kr_tensor *ops[2] = {a, &vb};
+    kr_tensor tb, vb;
     iter it;
-    iter_init(&it, 2, ops);
+    if ((st = into_setup(a, b, &tb, &vb, &it))) return st;
     unsigned char *base[3] = {kr_data(a), kr_data(&vb), NULL};
     int in = it.ndim - 1;
     int64_t sa = it.stride[0][in], sb = it.stride[1][in];
     size_t ea = kr_dtype_size(a->dtype);
-    if (a->dtype == b->dtype && sa == 1 && sb == 1) {
+    if (a->dtype == b->dtype && sa == 1 && sb == 1)
         ITER_LOOP(it, ea, base, memcpy(p_[0], p_[1], (size_t)n_ * ea));
-    } else if (a->dtype == KR_F64 && b->dtype == KR_F64) {
-        ITER_LOOP(it, 8, base, for (int64_t i = 0; i < n_; i++)((double *)p_[0])[i * sa] = ((double *)p_[1])[i * sb]);
-    } else if (a->dtype == KR_F32 && b->dtype == KR_F32) {
-        ITER_LOOP(it, 4, base, for (int64_t i = 0; i < n_; i++)((float *)p_[0])[i * sa] = ((float *)p_[1])[i * sb]);
-    } else if (a->dtype == KR_F64) {
-        /* the odometer steps by the first operand's element size; b's offsets are rescaled */
-        unsigned char *ba = base[0], *bb = base[1];
-        int64_t idx[KR_MAXDIM] = {0};
-        for (;;) {
-            int64_t oa = 0, ob = 0;
-            for (int d = 0; d < in; d++) {
-                oa += idx[d] * it.stride[0][d];
-                ob += idx[d] * it.stride[1][d];
-            }
-            double *x = (double *)(ba + oa * 8);
-            const float *y = (const float *)(bb + ob * 4);
-            for (int64_t i = 0; i < it.size[in]; i++) x[i * sa] = y[i * sb];
-            int d = in - 1;
-            while (d >= 0 && ++idx[d] == it.size[d]) idx[d--] = 0;
-            if (d < 0) break;
-        }
-    } else {
-        unsigned char *ba = base[0], *bb = base[1];
-        int64_t idx[KR_MAXDIM] = {0};
-        for (;;) {
-            int64_t oa = 0, ob = 0;
-            for (int d = 0; d < in; d++) {
-                oa += idx[d] * it.stride[0][d];
-                ob += idx[d] * it.stride[1][d];
-            }
-            float *x = (float *)(ba + oa * 4);
-            const double *y = (const double *)(bb + ob * 8);
-            for (int64_t i = 0; i < it.size[in]; i++) x[i * sa] = (float)y[i * sb];
-            int d = in - 1;
-            while (d >= 0 && ++idx[d] == it.size[d]) idx[d--] = 0;
-            if (d < 0) break;
-        }
-    }
-    kr_tensor_release(&vb);
+    else if (a->dtype == KR_F64 && b->dtype == KR_F64)
+        CONVERT_LOOP(double, double);
+    else if (a->dtype == KR_F32 && b->dtype == KR_F32)
+        CONVERT_LOOP(float, float);
+    else if (a->dtype == KR_F64)
+        CONVERT_LOOP(double, float);
+    else
+        CONVERT_LOOP(float, double);
+    kr_tensor_release(&tb);
     return KR_OK;
 }
 
@@ -737,12 +886,18 @@ static double reduce_run(const unsigned char *p, kr_dtype dt, int64_t n, int64_t
     return best;
 }
 
+static const char *reduce_name(kr_reduce op)
+{
+    static const char *names[] = {"sum", "mean", "max", "min", "argmax", "argmin"};
+    return names[op];
+}
+
 kr_status kr_reduce_all(const kr_tensor *a, kr_reduce op, double *result)
 {
     int64_t n = kr_numel(a);
     if (n == 0) {
         if (op == KR_RSUM) { *result = 0; return KR_OK; }
-        return kr_fail(KR_EINVAL, "reduce: the tensor is empty");
+        return kr_fail(KR_EINVAL, "%s: the tensor is empty", reduce_name(op));
     }
     if (kr_is_contiguous(a)) {
         *result = reduce_run(kr_data(a), a->dtype, n, 1, op, NULL);
@@ -760,10 +915,11 @@ kr_status kr_reduce_all(const kr_tensor *a, kr_reduce op, double *result)
 kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce op)
 {
     char so[200], sa[200];
-    kr_status st = check_dim("reduce", a, dim);
+    kr_status st = check_dim(reduce_name(op), a, dim);
     if (st) return st;
     if (a->size[dim] == 0 && op != KR_RSUM)
-        return kr_fail(KR_EINVAL, "reduce: dimension %d of %s is empty", dim + 1, SHAPE(a, sa));
+        return kr_fail(KR_EINVAL, "%s: dimension %d of %s is empty", reduce_name(op), dim + 1,
+                       SHAPE(a, sa));
     /* out's shape is a's without dim; view a with dim moved last, then walk out. */
     kr_tensor rest = *a;
     for (int d = dim; d < a->ndim - 1; d++) {
@@ -774,7 +930,8 @@ kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce o
     int same = out->ndim == rest.ndim && out->dtype == a->dtype;
     for (int d = 0; same && d < rest.ndim; d++) same = out->size[d] == rest.size[d];
     if (!same)
-        return kr_fail(KR_EINVAL, "reduce: out is %s %s, expected %s %s", kr_dtype_name(out->dtype),
+        return kr_fail(KR_EINVAL, "%s: out is %s %s, expected %s %s", reduce_name(op),
+                       kr_dtype_name(out->dtype),
                        SHAPE(out, so), kr_dtype_name(a->dtype), SHAPE(&rest, sa));
     int64_t n = a->size[dim], s = a->stride[dim];
     size_t es = kr_dtype_size(a->dtype);
@@ -801,12 +958,16 @@ kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce o
 
 double kr_norm(const kr_tensor *a)
 {
-    /* scaled sum of squares, so huge or tiny entries neither overflow nor underflow */
+    /* scaled sum of squares, so huge or tiny entries neither overflow nor underflow; an
+     * infinity makes the norm infinite (inf/inf in the scaling would give NaN), a NaN wins */
     double scale = 0, ssq = 1;
+    int infinite = 0;
     int64_t n = kr_numel(a), idx[KR_MAXDIM] = {0};
     for (int64_t k = 0; k < n; k++) {
         double x = fabs(kr_get(a, idx));
-        if (x > 0) {
+        if (isinf(x)) {
+            infinite = 1;
+        } else if (x > 0) {
             if (scale < x) {
                 ssq = 1 + ssq * (scale / x) * (scale / x);
                 scale = x;
@@ -821,5 +982,5 @@ double kr_norm(const kr_tensor *a)
             idx[d] = 0;
         }
     }
-    return scale * sqrt(ssq);
+    return infinite ? INFINITY : scale * sqrt(ssq);
 }

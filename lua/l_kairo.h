@@ -3,8 +3,9 @@
  * Every C function the module registers gets one upvalue: the module's context userdata
  * (kr_lua_ctx), which holds the default generator and settings, so nothing lives in C globals.
  * Tensor userdata hold a kr_tensor header; storage is reference counted in the C core and its
- * bytes are reported to Lua's collector as debt (see l_tensor.c), so garbage tensors are
- * collected in proportion to the memory they hold. */
+ * bytes are reported to Lua's collector (kr_lua_account in l_tensor.c: debt for the incremental
+ * collector, full collections for the generational one), so garbage tensors are collected in
+ * proportion to the memory they hold. */
 #ifndef KR_L_KAIRO_H
 #define KR_L_KAIRO_H
 
@@ -19,6 +20,9 @@ typedef struct kr_lua_ctx {
     kr_rng rng;              /* the global generator behind kr.seed / kr.rand / kr.randn */
     kr_dtype default_dtype;
     size_t pending_bytes;    /* allocated since the collector was last told */
+    size_t since_full;       /* tensor bytes allocated since kairo last ran a full collection */
+    size_t full_after;       /* since_full that triggers the next one (0: the minimum) */
+    int tensor_mt;           /* registry reference to the tensor metatable (a fast type test) */
 } kr_lua_ctx;
 
 /* The context of the running C function (its upvalue 1). */
@@ -49,6 +53,10 @@ void kr_lua_open_random(lua_State *L, int mod, int ctx);
 void kr_lua_open_linalg(lua_State *L, int mod, int ctx);
 void kr_lua_open_io(lua_State *L, int mod, int ctx);
 void kr_lua_open_nn(lua_State *L, int mod, int ctx);
+/* kr.data is shared by several openers: each adds to it, creating it if absent
+ * (lua_getfield(L, mod, "data"); a new table when that is not a table). */
+void kr_lua_open_data(lua_State *L, int mod, int ctx);
 void kr_lua_open_optim(lua_State *L, int mod, int ctx);
+void kr_lua_open_image(lua_State *L, int mod, int ctx);
 
 #endif

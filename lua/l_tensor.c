@@ -1,7 +1,7 @@
 /* Lua binding: the tensor type, its constructors, operators and methods.
  *
  * Memory: each tensor userdata holds a kr_tensor header with one reference to a C storage.
- * New storage is reported to the collector as debt (kr_lua_account), so the collector runs in
+ * New storage is reported to the collector (kr_lua_account), so the collector runs in
  * proportion to tensor memory as if the bytes were its own; `local t <close>` or garbage
  * collection drop the reference, and the last one frees the bytes at once. */
 #include <math.h>
@@ -13,15 +13,29 @@
 
 /* ---- shared helpers (declared in l_kairo.h) -------------------------------------------- */
 
+/* luaL_testudata by the metatable's registry reference rather than its name: finding the name
+ * costs a string lookup, which dominated small operations like a + b on 4x4 tensors. */
+static kr_tensor *test_udata(lua_State *L, int idx)
+{
+    kr_lua_ctx *ctx = kr_lua_ctx_of(L);
+    if (!ctx || !ctx->tensor_mt) return luaL_testudata(L, idx, KR_TENSOR_MT);
+    kr_tensor *t = lua_touserdata(L, idx);
+    if (!t || !lua_getmetatable(L, idx)) return NULL;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ctx->tensor_mt);
+    int ok = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return ok ? t : NULL;
+}
+
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx)
 {
-    kr_tensor *t = luaL_testudata(L, idx, KR_TENSOR_MT);
+    kr_tensor *t = test_udata(L, idx);
     return t && t->storage ? t : NULL;
 }
 
 kr_tensor *kr_lua_check_tensor(lua_State *L, int idx)
 {
-    kr_tensor *t = luaL_testudata(L, idx, KR_TENSOR_MT);
+    kr_tensor *t = test_udata(L, idx);
     if (!t) luaL_typeerror(L, idx, "tensor");
     if (!t->storage) luaL_argerror(L, idx, "tensor has been closed");
     return t;
@@ -40,12 +54,35 @@ void kr_lua_check(lua_State *L, kr_status st)
     if (st != KR_OK) luaL_error(L, "%s", kr_last_error());
 }
 
+/* Two mechanisms.  Debt (LUA_GCSTEP) paces the incremental collector.  But lua5.4 runs the
+ * generational one by default (lua.c switches to it), where debt only brings minor
+ * collections: a tensor that is alive during one (in x = x + 1 the old x is alive while the
+ * new one is allocated) turns old and waits for a major collection, which only the growth of
+ * Lua's own heap triggers; a loop of 1 MB temporaries then held hundreds of MB.  So after as
+ * many tensor bytes as were live (tensors and Lua heap) after the last full collection, and at
+ * least FULL_MIN, kairo runs a full one: Lua's default pause of 200%, tensor bytes counted. */
+enum { FULL_MIN = 64 << 20 };
+
 void kr_lua_account(lua_State *L, size_t nbytes)
 {
     kr_lua_ctx *ctx = kr_lua_ctx_of(L);
+    ctx->since_full += nbytes;
+    if (ctx->since_full >= (ctx->full_after ? ctx->full_after : (size_t)FULL_MIN)) {
+        /* inside a finalizer Lua refuses (returns -1): try again at the next allocation */
+        if (lua_gc(L, LUA_GCCOLLECT) < 0) return;
+        int heap_kb = lua_gc(L, LUA_GCCOUNT);
+        size_t live = (size_t)kr_alloc_stats_get().live_bytes;
+        if (heap_kb > 0) live += (size_t)heap_kb * 1024;
+        ctx->full_after = live > FULL_MIN ? live : FULL_MIN;
+        ctx->since_full = 0;
+        ctx->pending_bytes = 0;
+        return;
+    }
     ctx->pending_bytes += nbytes;
     if (ctx->pending_bytes >= 64 * 1024) {
-        int kb = (int)(ctx->pending_bytes / 1024);
+        /* at most 1 GB of debt per step, so the count fits lua_gc's int */
+        size_t k = ctx->pending_bytes / 1024;
+        int kb = k > ((size_t)1 << 20) ? 1 << 20 : (int)k;
         ctx->pending_bytes -= (size_t)kb * 1024;
         lua_gc(L, LUA_GCSTEP, kb);
     }
@@ -53,16 +90,35 @@ void kr_lua_account(lua_State *L, size_t nbytes)
 
 kr_tensor *kr_lua_push_header(lua_State *L)
 {
+    kr_lua_ctx *ctx = kr_lua_ctx_of(L);
     kr_tensor *t = lua_newuserdatauv(L, sizeof *t, 0);
     memset(t, 0, sizeof *t);
-    luaL_setmetatable(L, KR_TENSOR_MT);
+    if (ctx && ctx->tensor_mt) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ctx->tensor_mt);
+        lua_setmetatable(L, -2);
+    } else {
+        luaL_setmetatable(L, KR_TENSOR_MT);
+    }
     return t;
+}
+
+/* Raises the core's message for a failed allocation under the name of the Lua function that
+ * asked for it: "zeros: too many elements requested (...)" rather than "tensor: ...". */
+static void alloc_error(lua_State *L)
+{
+    lua_Debug ar;
+    const char *msg = kr_last_error();
+    if (strncmp(msg, "tensor: ", 8) == 0 && lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
+        ar.name)
+        luaL_error(L, "%s: %s", ar.name, msg + 8);
+    luaL_error(L, "%s", msg);
 }
 
 static kr_tensor *push_new(lua_State *L, kr_dtype dt, int ndim, const int64_t *size, int zero)
 {
     kr_tensor *t = kr_lua_push_header(L);
-    kr_lua_check(L, zero ? kr_tensor_zeros(t, dt, ndim, size) : kr_tensor_empty(t, dt, ndim, size));
+    if (zero ? kr_tensor_zeros(t, dt, ndim, size) : kr_tensor_empty(t, dt, ndim, size))
+        alloc_error(L);
     kr_lua_account(L, t->storage->nbytes);
     return t;
 }
@@ -106,7 +162,7 @@ static int read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype
             lua_Integer v;
             int ok;
             v = lua_tointegerx(L, -1, &ok);
-            if (!ok || v < 0)
+            if (!ok || v < 0 || lua_type(L, -1) != LUA_TNUMBER)
                 luaL_argerror(L, first, "dimensions must be non-negative integers");
             size[n++] = v;
             lua_pop(L, 1);
@@ -217,7 +273,14 @@ static int l_linspace(lua_State *L)
     return 1;
 }
 
-/* Like Lua's numeric for: a, a+step, ... up to and including b. */
+static int beyond(double x, double b, double step)
+{
+    return step > 0 ? x > b : x < b;
+}
+
+/* Like Lua's numeric for: a, a+step, ... up to and including b.  Element i is a + i*step (no
+ * accumulated rounding), and exactly the elements that do not pass b are kept, so with exact
+ * steps (integers, halves, ...) the elements are those of `for x = a, b, step`. */
 static int l_arange(lua_State *L)
 {
     double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2), step = 1;
@@ -226,12 +289,21 @@ static int l_arange(lua_State *L)
         step = lua_tonumber(L, 3);
         di = 4;
     }
-    if (step == 0 || !isfinite(step) || !isfinite(a) || !isfinite(b))
-        luaL_argerror(L, 3, "step must be finite and non-zero, and the ends finite");
+    luaL_argcheck(L, isfinite(a), 1, "start must be finite");
+    luaL_argcheck(L, isfinite(b), 2, "end must be finite");
+    luaL_argcheck(L, step != 0 && isfinite(step), 3, "step must be finite and non-zero");
     kr_dtype dt = kr_lua_opt_dtype(L, di, kr_lua_ctx_of(L)->default_dtype);
-    double span = (b - a) / step;
-    int64_t n = span < 0 ? 0 : (int64_t)floor(span + 1e-9) + 1;
-    if (n > ((int64_t)1 << 40)) luaL_error(L, "arange: too many elements");
+    double span = (b - a) / step; /* +inf when b - a overflows */
+    /* checked as a double: converting a span beyond int64_t to an integer is undefined */
+    if (!(span < (double)((int64_t)1 << 40))) luaL_error(L, "arange: too many elements requested");
+    int64_t n = span < 0 ? 0 : (int64_t)floor(span) + 1;
+    /* the rounded span can be one off: keep exactly the a + i*step that do not pass b (one
+     * step at most each way; a loop would not end when a + step rounds back to a) */
+    double last = a + (double)(n - 1) * step, next = a + (double)n * step;
+    if (n > 0 && beyond(last, b, step))
+        n--;
+    else if (!beyond(next, b, step) && next != last)
+        n++;
     kr_tensor *t = kr_lua_push_empty(L, dt, 1, &n);
     for (int64_t i = 0; i < n; i++) kr_set(t, &i, a + (double)i * step);
     return 1;
@@ -263,15 +335,16 @@ static void nested_fill(lua_State *L, int depth, int ndim, const int64_t *size, 
         for (int d = 0; d < depth && used < sizeof where; d++)
             used += (size_t)snprintf(where + used, sizeof where - used, "[%lld]",
                                      (long long)index[d] + 1);
-        luaL_error(L, "tensor: ragged nested table: element %s should be a table of length %lld",
-                   depth ? where : "(top)", (long long)size[depth]);
+        luaL_error(L, "tensor: ragged nested table: element %s should be a table of length %I",
+                   depth ? where : "(top)", (lua_Integer)size[depth]);
     }
     for (int64_t i = 0; i < size[depth]; i++) {
         index[depth] = i;
         lua_geti(L, -1, i + 1);
         if (depth == ndim - 1) {
-            int ok;
-            double v = lua_tonumberx(L, -1, &ok);
+            /* numbers only: lua_tonumber would also take the string "1" */
+            int ok = lua_type(L, -1) == LUA_TNUMBER;
+            double v = lua_tonumber(L, -1);
             if (!ok) {
                 char where[200] = "";
                 size_t used = 0;
@@ -297,8 +370,8 @@ static int l_tensor(lua_State *L)
         kr_set(t, NULL, lua_tonumber(L, 1));
         return 1;
     }
-    kr_tensor *src = kr_lua_test_tensor(L, 1);
-    if (src) { /* a copy, possibly converting */
+    if (luaL_testudata(L, 1, KR_TENSOR_MT)) { /* a copy, possibly converting */
+        kr_tensor *src = kr_lua_check_tensor(L, 1);
         kr_tensor *t = kr_lua_push_empty(L, lua_isnoneornil(L, 2) ? src->dtype : dt, src->ndim,
                                          src->size);
         kr_lua_check(L, kr_copy_(t, src));
@@ -309,11 +382,10 @@ static int l_tensor(lua_State *L)
     int64_t size[KR_MAXDIM], index[KR_MAXDIM] = {0};
     nested_shape(L, 1, &ndim, size);
     kr_tensor *t = kr_lua_push_empty(L, dt, ndim, size);
-    if (kr_numel(t) > 0) {
-        lua_pushvalue(L, 1);
-        nested_fill(L, 0, ndim, size, t, index);
-        lua_pop(L, 1);
-    }
+    /* walked even when empty, so that {{}, {1}} is found ragged; only the last size can be 0 */
+    lua_pushvalue(L, 1);
+    nested_fill(L, 0, ndim, size, t, index);
+    lua_pop(L, 1);
     return 1;
 }
 
@@ -396,11 +468,14 @@ static void read_index(lua_State *L, const kr_tensor *t, int first, int64_t *ind
                        const char *fname)
 {
     int given = lua_gettop(L) - first + 1;
-    if (strcmp(fname, "set") == 0) given--;
+    if (strcmp(fname, "set") == 0) {
+        if (given < 1) luaL_error(L, "set: no value given");
+        given--;
+    }
     if (given != t->ndim) {
         char sh[200];
-        luaL_error(L, "%s: %d indices given for a %d-D tensor (%s)", fname, given, t->ndim,
-                   SHAPE(t, sh));
+        luaL_error(L, "%s: %d %s given for a %d-D tensor (%s)", fname, given,
+                   given == 1 ? "index" : "indices", t->ndim, SHAPE(t, sh));
     }
     for (int d = 0; d < t->ndim; d++) index[d] = check_index(L, first + d, t->size[d], "index");
 }
@@ -429,8 +504,8 @@ static int t_item(lua_State *L)
     kr_tensor *t = kr_lua_check_tensor(L, 1);
     if (kr_numel(t) != 1) {
         char sh[200];
-        luaL_error(L, "item: the tensor has %d elements (%s), expected 1", (int)kr_numel(t),
-                   SHAPE(t, sh));
+        luaL_error(L, "item: the tensor has %I elements (%s), expected 1",
+                   (lua_Integer)kr_numel(t), SHAPE(t, sh));
     }
     int64_t zero[KR_MAXDIM] = {0};
     lua_pushnumber(L, kr_get(t, zero));
@@ -490,6 +565,10 @@ static int t_narrow(lua_State *L)
     kr_tensor *t = kr_lua_check_tensor(L, 1);
     int dim = check_dim(L, 2, t);
     lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+    /* start may be one past the end (with len 0); below 1, start - 1 could overflow */
+    if (start < 1)
+        luaL_argerror(L, 3, lua_pushfstring(L, "start %I out of range 1..%I", start,
+                                            (lua_Integer)t->size[dim] + 1));
     kr_tensor *v = kr_lua_push_header(L);
     kr_lua_check(L, kr_narrow(v, t, dim, (int64_t)start - 1, (int64_t)len));
     return 1;
@@ -530,8 +609,11 @@ static int t_reshape(lua_State *L)
         int len = (int)luaL_len(L, 2);
         if (len > KR_MAXDIM) luaL_argerror(L, 2, "too many dimensions");
         for (int k = 1; k <= len; k++) {
+            int ok;
             lua_geti(L, 2, k);
-            size[ndim++] = (int64_t)luaL_checkinteger(L, -1);
+            size[ndim++] = (int64_t)lua_tointegerx(L, -1, &ok);
+            if (!ok || lua_type(L, -1) != LUA_TNUMBER)
+                luaL_argerror(L, 2, "sizes must be integers");
             lua_pop(L, 1);
         }
     } else {
@@ -630,11 +712,11 @@ static int matmul_new(lua_State *L, kr_tensor *A, kr_tensor *B)
     return 1;
 }
 
-/* a * b: the matrix product for two tensors, scaling otherwise. */
+/* a * b: the matrix product for two tensors, scaling otherwise (a 0-d tensor scales too). */
 static int t_mul(lua_State *L)
 {
     kr_tensor *a = kr_lua_test_tensor(L, 1), *b = kr_lua_test_tensor(L, 2);
-    if (a && b) return matmul_new(L, a, b);
+    if (a && b && a->ndim > 0 && b->ndim > 0) return matmul_new(L, a, b);
     return arith(L, KR_MUL);
 }
 
@@ -671,43 +753,54 @@ static int t_add_(lua_State *L)
     return 1;
 }
 
+/* a op= b needs one dtype and b broadcastable to a's own shape (a cannot grow); checked here
+ * so that the messages name the in-place method ("mul_: ..."). */
+static void check_into(lua_State *L, const char *name, const kr_tensor *a, const kr_tensor *b)
+{
+    char sa[200], sb[200];
+    int ndim;
+    int64_t size[KR_MAXDIM];
+    if (a->dtype != b->dtype)
+        luaL_error(L, "%s: dtypes differ (%s and %s); convert one with to()", name,
+                   kr_dtype_name(a->dtype), kr_dtype_name(b->dtype));
+    kr_lua_check(L, kr_broadcast_shape(name, a, b, &ndim, size));
+    int same = ndim == a->ndim;
+    for (int d = 0; same && d < ndim; d++) same = size[d] == a->size[d];
+    if (!same)
+        luaL_error(L, "%s: %s cannot be broadcast into %s", name, SHAPE(b, sb), SHAPE(a, sa));
+}
+
 static int t_sub_(lua_State *L)
 {
     kr_tensor *a = kr_lua_check_tensor(L, 1);
-    if (lua_type(L, 2) == LUA_TNUMBER)
+    if (lua_type(L, 2) == LUA_TNUMBER) {
         kr_lua_check(L, kr_binary_scalar(a, a, lua_tonumber(L, 2), KR_SUB, 0));
-    else
-        kr_lua_check(L, kr_add_(a, kr_lua_check_tensor(L, 2), -1.0));
+    } else {
+        kr_tensor *b = kr_lua_check_tensor(L, 2);
+        check_into(L, "sub_", a, b);
+        kr_lua_check(L, kr_add_(a, b, -1.0));
+    }
     lua_settop(L, 1);
     return 1;
 }
 
-static int inplace(lua_State *L, kr_binop op)
+static int inplace(lua_State *L, kr_binop op, const char *name)
 {
     kr_tensor *a = kr_lua_check_tensor(L, 1);
     if (lua_type(L, 2) == LUA_TNUMBER) {
         kr_lua_check(L, kr_binary_scalar(a, a, lua_tonumber(L, 2), op, 0));
     } else {
         kr_tensor *b = kr_lua_check_tensor(L, 2);
-        int ndim;
-        int64_t size[KR_MAXDIM];
-        kr_lua_check(L, kr_broadcast_shape("in-place operation", a, b, &ndim, size));
-        int same = ndim == a->ndim;
-        for (int d = 0; same && d < ndim; d++) same = size[d] == a->size[d];
-        if (!same) {
-            char sa[200], sb[200];
-            luaL_error(L, "in-place operation: %s cannot be broadcast into %s", SHAPE(b, sb),
-                       SHAPE(a, sa));
-        }
+        check_into(L, name, a, b);
         kr_lua_check(L, kr_binary(a, a, b, op));
     }
     lua_settop(L, 1);
     return 1;
 }
 
-static int t_mul_(lua_State *L) { return inplace(L, KR_MUL); }
-static int t_div_(lua_State *L) { return inplace(L, KR_DIV); }
-static int t_pow_(lua_State *L) { return inplace(L, KR_POW); }
+static int t_mul_(lua_State *L) { return inplace(L, KR_MUL, "mul_"); }
+static int t_div_(lua_State *L) { return inplace(L, KR_DIV, "div_"); }
+static int t_pow_(lua_State *L) { return inplace(L, KR_POW, "pow_"); }
 
 static int t_fill_(lua_State *L)
 {
@@ -753,12 +846,12 @@ static int t_sign(lua_State *L) { return unary(L, KR_SIGN); }
 
 /* ---- reductions ------------------------------------------------------------------------ */
 
-static int reduce(lua_State *L, kr_reduce op, const char *name)
+static int reduce(lua_State *L, kr_reduce op)
 {
     kr_tensor *a = kr_lua_check_tensor(L, 1);
     if (lua_isnoneornil(L, 2)) {
         double r;
-        if (kr_reduce_all(a, op, &r) != KR_OK) luaL_error(L, "%s: the tensor is empty", name);
+        kr_lua_check(L, kr_reduce_all(a, op, &r));
         if (op == KR_RARGMAX || op == KR_RARGMIN) {
             /* a 1-based flat index in row-major order */
             lua_pushinteger(L, (lua_Integer)r + 1);
@@ -774,7 +867,7 @@ static int reduce(lua_State *L, kr_reduce op, const char *name)
         if (d != dim) size[n++] = a->size[d];
     int isarg = op == KR_RARGMAX || op == KR_RARGMIN;
     kr_tensor *out = kr_lua_push_empty(L, a->dtype, n, size);
-    if (kr_reduce_dim(out, a, dim, op) != KR_OK) luaL_error(L, "%s: %s", name, kr_last_error());
+    kr_lua_check(L, kr_reduce_dim(out, a, dim, op));
     if (isarg) kr_binary_scalar(out, out, 1.0, KR_ADD, 0); /* 1-based */
     if (op == KR_RMAX || op == KR_RMIN) { /* also the 1-based positions, like torch */
         kr_tensor *pos = kr_lua_push_empty(L, a->dtype, n, size);
@@ -785,12 +878,12 @@ static int reduce(lua_State *L, kr_reduce op, const char *name)
     return 1;
 }
 
-static int t_sum(lua_State *L) { return reduce(L, KR_RSUM, "sum"); }
-static int t_mean(lua_State *L) { return reduce(L, KR_RMEAN, "mean"); }
-static int t_max(lua_State *L) { return reduce(L, KR_RMAX, "max"); }
-static int t_min(lua_State *L) { return reduce(L, KR_RMIN, "min"); }
-static int t_argmax(lua_State *L) { return reduce(L, KR_RARGMAX, "argmax"); }
-static int t_argmin(lua_State *L) { return reduce(L, KR_RARGMIN, "argmin"); }
+static int t_sum(lua_State *L) { return reduce(L, KR_RSUM); }
+static int t_mean(lua_State *L) { return reduce(L, KR_RMEAN); }
+static int t_max(lua_State *L) { return reduce(L, KR_RMAX); }
+static int t_min(lua_State *L) { return reduce(L, KR_RMIN); }
+static int t_argmax(lua_State *L) { return reduce(L, KR_RARGMAX); }
+static int t_argmin(lua_State *L) { return reduce(L, KR_RARGMIN); }
 
 static int t_norm(lua_State *L)
 {
@@ -921,24 +1014,29 @@ static void tensor_tostring(lua_State *L, const kr_tensor *t)
     if (t->ndim <= 2) {
         print_matrix(&b, t, idx, f);
     } else {
-        /* Julia-style slices: [:, :, k, l] = */
+        /* Julia-style slices, [k, l, :, :] =, jumping over the middle of long leading
+         * dimensions (one ⋮ for each jump) rather than walking every index */
         int lead = t->ndim - 2;
         for (;;) {
-            int skip = 0;
-            for (int d = 0; d < lead; d++)
-                if (!shown(t->size[d], idx[d])) skip = 1;
-            if (!skip) {
-                luaL_addstring(&b, "[");
-                for (int d = 0; d < lead; d++) {
-                    lua_pushfstring(L, "%I, ", (lua_Integer)idx[d] + 1);
-                    luaL_addvalue(&b);
-                }
-                luaL_addstring(&b, ":, :] =\n");
-                print_matrix(&b, t, idx, f);
+            luaL_addstring(&b, "[");
+            for (int d = 0; d < lead; d++) {
+                lua_pushfstring(L, "%I, ", (lua_Integer)idx[d] + 1);
+                luaL_addvalue(&b);
             }
-            int d = lead - 1;
-            while (d >= 0 && ++idx[d] == t->size[d]) idx[d--] = 0;
+            luaL_addstring(&b, ":, :] =\n");
+            print_matrix(&b, t, idx, f);
+            int d = lead - 1, jumped = 0;
+            for (; d >= 0; d--) {
+                idx[d]++;
+                if (t->size[d] > SHOW_MAX && idx[d] == EDGE) {
+                    idx[d] = t->size[d] - EDGE;
+                    jumped = 1;
+                }
+                if (idx[d] < t->size[d]) break;
+                idx[d] = 0;
+            }
             if (d < 0) break;
+            if (jumped) luaL_addstring(&b, "⋮\n");
         }
     }
     luaL_pushresult(&b);
@@ -1034,6 +1132,8 @@ static const luaL_Reg functions[] = {
 void kr_lua_open_tensor(lua_State *L, int mod, int ctx)
 {
     luaL_newmetatable(L, KR_TENSOR_MT);
+    lua_pushvalue(L, -1);
+    ((kr_lua_ctx *)lua_touserdata(L, ctx))->tensor_mt = luaL_ref(L, LUA_REGISTRYINDEX);
     kr_lua_setfuncs(L, metamethods, ctx);
     lua_newtable(L);
     kr_lua_setfuncs(L, methods, ctx);

@@ -17,5 +17,7 @@ setmetatable(kr, {
 kr.optim = require "kairo.optim"
 require "kairo.nn"      -- kr.nn: activation objects, gradcheck (the C half is lua/l_nn.c)
 require "kairo.batches" -- kr.data.onehot, kr.data.batches
+require "kairo.data"    -- kr.data: IDX files, Fashion-MNIST/MNIST, spiral, Zipser-Andersen, CSV
+require "kairo.data_shapes" -- kr.data.shapes
 
 return true  -- not the table: Lua would then name functions "lib.x" in error messages

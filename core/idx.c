@@ -1,0 +1,237 @@
+/* IDX reader (see idx.h).  The whole decompressed payload is read into a buffer first, so the
+ * data size can be checked against the header before a tensor is made; a header that claims
+ * more than the file holds costs no more memory than the file itself. */
+#include "idx.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define READ_CHUNK (1u << 16)
+
+const char *kr_idx_type_name(int type)
+{
+    switch (type) {
+    case KR_IDX_UBYTE: return "ubyte";
+    case KR_IDX_BYTE: return "byte";
+    case KR_IDX_INT16: return "int16";
+    case KR_IDX_INT32: return "int32";
+    case KR_IDX_FLOAT32: return "float32";
+    case KR_IDX_FLOAT64: return "float64";
+    default: return NULL;
+    }
+}
+
+static size_t idx_elem_size(int type)
+{
+    switch (type) {
+    case KR_IDX_INT16: return 2;
+    case KR_IDX_INT32: case KR_IDX_FLOAT32: return 4;
+    case KR_IDX_FLOAT64: return 8;
+    default: return 1;
+    }
+}
+
+static uint64_t be_u64(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/* One big-endian element of the given type as a double. */
+static double decode(const unsigned char *p, int type)
+{
+    switch (type) {
+    case KR_IDX_UBYTE: return p[0];
+    case KR_IDX_BYTE: return (int8_t)p[0];
+    case KR_IDX_INT16: return (int16_t)(uint16_t)be_u64(p, 2);
+    case KR_IDX_INT32: return (int32_t)(uint32_t)be_u64(p, 4);
+    case KR_IDX_FLOAT32: {
+        uint32_t u = (uint32_t)be_u64(p, 4);
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    default: {
+        uint64_t u = be_u64(p, 8);
+        double d;
+        memcpy(&d, &u, sizeof d);
+        return d;
+    }
+    }
+}
+
+/* Reads up to n bytes.  Returns the count (short only at the end of the data) or -1 when zlib
+ * reports an error; *gz_eof_early is set when a gzip stream stopped before its end. */
+static int64_t read_bytes(gzFile f, unsigned char *buf, size_t n, int *gz_eof_early)
+{
+    size_t got = 0;
+    while (got < n) {
+        size_t want = n - got < READ_CHUNK ? n - got : READ_CHUNK;
+        int r = gzread(f, buf + got, (unsigned)want);
+        if (r < 0) return -1;
+        got += (size_t)r;
+        if ((size_t)r < want) {
+            int err;
+            gzerror(f, &err);
+            if (err == Z_BUF_ERROR) *gz_eof_early = 1; /* "unexpected end of file" */
+            else if (err != Z_OK) return -1;
+            break;
+        }
+    }
+    return (int64_t)got;
+}
+
+static kr_status zlib_error(gzFile f, const char *path)
+{
+    int err;
+    const char *msg = gzerror(f, &err);
+    if (err == Z_ERRNO)
+        return kr_fail(KR_EIO, "idx: cannot read '%s': %s", path, strerror(errno));
+    return kr_fail(KR_EFORMAT, "idx: '%s' holds corrupt gzip data (zlib: %s)", path, msg);
+}
+
+/* Reads the data that follow the header: exactly `expected` bytes into *out (malloc'ed), or
+ * fails naming the expected and actual sizes. */
+static kr_status read_payload(gzFile f, const char *path, const char *what, uint64_t expected,
+                              unsigned char **out)
+{
+    /* Grow the buffer as data arrive, up to one byte more than expected (to see trailing data). */
+    uint64_t limit = expected + 1, cap = limit < (1u << 20) ? limit : (1u << 20), got = 0;
+    unsigned char *buf = malloc(cap), *more;
+    int early = 0;
+    if (!buf) return kr_fail(KR_ENOMEM, "idx: out of memory reading '%s'", path);
+    for (;;) {
+        int64_t r = read_bytes(f, buf + got, (size_t)(cap - got), &early);
+        if (r < 0) {
+            free(buf);
+            return zlib_error(f, path);
+        }
+        got += (uint64_t)r;
+        if (got < cap || cap == limit) break;
+        uint64_t ncap = cap * 2 < limit ? cap * 2 : limit;
+        if (!(more = realloc(buf, ncap))) {
+            free(buf);
+            return kr_fail(KR_ENOMEM, "idx: out of memory reading '%s' (%llu bytes)", path,
+                           (unsigned long long)ncap);
+        }
+        buf = more;
+        cap = ncap;
+    }
+    if (got > expected) {
+        /* Count the rest, so the message gives the actual size. */
+        unsigned char scratch[4096];
+        int64_t r;
+        while ((r = read_bytes(f, scratch, sizeof scratch, &early)) > 0) got += (uint64_t)r;
+        free(buf);
+        return kr_fail(KR_EFORMAT,
+                       "idx: '%s' has trailing data: %s needs %llu data bytes, the file has %llu",
+                       path, what, (unsigned long long)expected, (unsigned long long)got);
+    }
+    if (got < expected) {
+        free(buf);
+        return kr_fail(KR_EFORMAT,
+                       "idx: '%s' is truncated: %s needs %llu data bytes, the file has %llu%s",
+                       path, what, (unsigned long long)expected, (unsigned long long)got,
+                       early ? " (the gzip stream ends early)" : "");
+    }
+    *out = buf;
+    return KR_OK;
+}
+
+/* Converts n elements of `type` at src into t's contiguous storage. */
+static void convert(kr_tensor *t, const unsigned char *src, int type, int64_t n, int scale01)
+{
+    size_t es = idx_elem_size(type);
+    if (type == KR_IDX_UBYTE) {
+        double lut[256];
+        for (int v = 0; v < 256; v++) lut[v] = scale01 ? v / 255.0 : v;
+        if (t->dtype == KR_F64) {
+            double *d = kr_data(t);
+            for (int64_t i = 0; i < n; i++) d[i] = lut[src[i]];
+        } else {
+            float *d = kr_data(t);
+            for (int64_t i = 0; i < n; i++) d[i] = (float)lut[src[i]];
+        }
+        return;
+    }
+    if (t->dtype == KR_F64) {
+        double *d = kr_data(t);
+        for (int64_t i = 0; i < n; i++) d[i] = decode(src + (size_t)i * es, type);
+    } else {
+        float *d = kr_data(t);
+        for (int64_t i = 0; i < n; i++) d[i] = (float)decode(src + (size_t)i * es, type);
+    }
+}
+
+static kr_status load_open(kr_tensor *t, gzFile f, const char *path, kr_dtype dt, int scale01)
+{
+    unsigned char head[4 + 4 * 255];
+    int early = 0;
+    int64_t n = read_bytes(f, head, 4, &early);
+    if (n < 0) return zlib_error(f, path);
+    if (n < 4)
+        return kr_fail(KR_EFORMAT,
+                       "idx: '%s' is truncated: the header needs 4 bytes, the file has %lld", path,
+                       (long long)n);
+    int type = head[2], ndim = head[3];
+    if (head[0] != 0 || head[1] != 0 || !kr_idx_type_name(type))
+        return kr_fail(KR_EFORMAT,
+                       "idx: '%s' is not an IDX file: magic number %02x %02x %02x %02x, expected "
+                       "00 00 TYPE NDIM with TYPE one of 08 09 0b 0c 0d 0e",
+                       path, head[0], head[1], head[2], head[3]);
+    if (scale01 && type != KR_IDX_UBYTE)
+        return kr_fail(KR_EINVAL, "idx: scaling to [0, 1] needs ubyte data, '%s' holds %s", path,
+                       kr_idx_type_name(type));
+    if (ndim < 1 || ndim > KR_MAXDIM)
+        return kr_fail(KR_EFORMAT, "idx: '%s' has %d dimensions, kairo reads 1 to %d", path, ndim,
+                       KR_MAXDIM);
+    n = read_bytes(f, head + 4, 4 * (size_t)ndim, &early);
+    if (n < 0) return zlib_error(f, path);
+    if (n < 4 * ndim)
+        return kr_fail(KR_EFORMAT,
+                       "idx: '%s' is truncated: the header needs %d bytes, the file has %lld", path,
+                       4 + 4 * ndim, (long long)(4 + n));
+
+    int64_t size[KR_MAXDIM];
+    size_t es = idx_elem_size(type);
+    uint64_t count = 1, bytes;
+    int too_big = 0;
+    for (int d = 0; d < ndim; d++) {
+        size[d] = (int64_t)be_u64(head + 4 + 4 * d, 4);
+        if (size[d] != 0 && count > (UINT64_MAX >> 8) / (uint64_t)size[d]) too_big = 1;
+        else count *= (uint64_t)size[d];
+    }
+    char shape[8 * 21], what[8 * 21 + 32];
+    kr_shape_str(shape, sizeof shape, ndim, size);
+    if (too_big || count > (uint64_t)INT64_MAX / 8)
+        return kr_fail(KR_EFORMAT, "idx: '%s' declares an impossibly large %s array", path, shape);
+    bytes = count * es;
+    snprintf(what, sizeof what, "a %s %s array", shape, kr_idx_type_name(type));
+
+    unsigned char *data = NULL;
+    kr_status st = read_payload(f, path, what, bytes, &data);
+    if (st != KR_OK) return st;
+    st = kr_tensor_empty(t, dt, ndim, size);
+    if (st == KR_OK) convert(t, data, type, (int64_t)count, scale01);
+    free(data);
+    return st;
+}
+
+kr_status kr_idx_load(kr_tensor *t, const char *path, kr_dtype dt, int scale01)
+{
+    if (!t || !path) return kr_fail(KR_EINVAL, "idx: missing tensor or path");
+    if (dt != KR_F64 && dt != KR_F32) return kr_fail(KR_EINVAL, "idx: unknown dtype %d", (int)dt);
+    errno = 0;
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return kr_fail(KR_EIO, "idx: cannot open '%s': %s", path,
+                       errno ? strerror(errno) : "out of memory");
+    gzbuffer(f, 1u << 17);
+    kr_status st = load_open(t, f, path, dt, scale01);
+    gzclose(f);
+    return st;
+}

@@ -1,0 +1,251 @@
+-- kr.data: the chapter's data sets.  Samples are COLUMNS: X is features x samples, labels are
+-- 1-based class numbers in a 1-D tensor (one per column of X; labels:get(j) is sample j's class).
+--
+--   X, labels, classes = kr.data.fashion_mnist{ split = "train"|"test", dtype =, dir =, n = }
+--   X, labels, classes = kr.data.mnist{ ... }        (the original MNIST files, under dir)
+--   X, labels          = kr.data.spiral{ classes = 4, per_class = 100, noise = 0.2, rng = g }
+--   X, T, pos          = kr.data.zipser_andersen{ n = 5000, rng = g, eye_code = "linear" }
+--   X                  = kr.data.za_inputs(retina, eye [, { eye_code = }])  (inputs for given positions)
+--   kr.data.read_csv / kr.data.write_csv                  (kr.csv.read / kr.csv.write)
+--
+-- The byte-level and per-sample parts are C (lua/l_data.c): kr.data.idx (IDX files),
+-- kr.data.za_maps / za_peaks / za_eye_code (the Zipser-Andersen codes).  `rng` is a
+-- kr.Generator; without one the global generator (kr.seed) is used.
+local kr = require "kairo"
+
+local data = kr.data
+if type(data) ~= "table" then -- normally created by the C openers
+  data = {}
+  kr.data = data
+end
+
+-- ---- helpers ---------------------------------------------------------------------------
+
+local function options(opts, fname)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(string.format("bad argument #1 to '%s' (options table expected, got %s)", fname,
+      type(opts)), 3)
+  end
+  return opts
+end
+
+local function count_option(opts, name, default, fname, min)
+  local v = opts[name]
+  if v == nil then return default end
+  if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) then
+    error(string.format("%s: option '%s' must be a whole number, got %s", fname, name,
+      tostring(v)), 3)
+  end
+  v = math.tointeger(v)
+  if v < (min or 1) then
+    error(string.format("%s: option '%s' must be at least %d, got %d", fname, name, min or 1, v), 3)
+  end
+  return v
+end
+
+local function number_option(opts, name, default, fname)
+  local v = opts[name]
+  if v == nil then return default end
+  if type(v) ~= "number" then
+    error(string.format("%s: option '%s' must be a number, got %s", fname, name, type(v)), 3)
+  end
+  return v
+end
+
+-- Draws from the generator `rng`, or from the global one.
+local function randn(rng, ...)
+  if rng ~= nil then return rng:randn(...) end
+  return kr.randn(...)
+end
+
+local function rand(rng, ...)
+  if rng ~= nil then return rng:rand(...) end
+  return kr.rand(...)
+end
+
+-- ---- CSV (kr.csv under the data names) ------------------------------------------------
+
+-- kr.data.read_csv(path [, {header =}]) -> tensor, names; kr.data.write_csv(path, columns
+-- [, names [, opts]]): see lua/kairo/csv.lua.
+function data.read_csv(...) return kr.csv.read(...) end
+function data.write_csv(...) return kr.csv.write(...) end
+
+-- ---- IDX image sets: Fashion-MNIST and MNIST -------------------------------------------
+
+data.fashion_mnist_classes = {
+  "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+}
+data.mnist_classes = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" }
+
+local SPLITS = {
+  train = { "train-images-idx3-ubyte", "train-labels-idx1-ubyte" },
+  test = { "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" },
+}
+
+local SETS = {
+  fashion_mnist = {
+    dir = "/usr/share/datasets/fashion-mnist",
+    classes = data.fashion_mnist_classes,
+    missing = "install the Debian package dataset-fashion-mnist "
+      .. "(apt-get install dataset-fashion-mnist), or pass dir = a folder holding the files",
+  },
+  mnist = {
+    dir = "/usr/share/datasets/mnist",
+    classes = data.mnist_classes,
+    missing = "Debian packages no MNIST: put the four original MNIST files in a folder and pass "
+      .. "dir = that folder (kr.data.fashion_mnist reads the Debian package "
+      .. "dataset-fashion-mnist)",
+  },
+}
+
+-- The path of `name.gz` or `name` under dir, or nil.
+local function find_file(dir, name)
+  for _, candidate in ipairs { name .. ".gz", name } do
+    local path = dir .. "/" .. candidate
+    local f = io.open(path, "rb")
+    if f then
+      f:close()
+      return path
+    end
+  end
+end
+
+local function load_idx_set(which, opts)
+  local set = SETS[which]
+  opts = options(opts, which)
+  local split = opts.split or "train"
+  local files = SPLITS[split]
+  if not files then
+    error(string.format("%s: option 'split' must be \"train\" or \"test\", got %s", which,
+      tostring(split)), 3)
+  end
+  local dir = (opts.dir or set.dir):gsub("/+$", "")
+  local image_path, label_path = find_file(dir, files[1]), find_file(dir, files[2])
+  if not image_path or not label_path then
+    error(string.format("%s: %s(.gz) not found in %s: %s", which,
+      image_path and files[2] or files[1], dir, set.missing), 3)
+  end
+  local images = kr.data.idx(image_path, { dtype = opts.dtype, scale = true })
+  local labels = kr.data.idx(label_path, { dtype = opts.dtype })
+  if images:dim() ~= 3 or labels:dim() ~= 1 or images:size(1) ~= labels:size(1) then
+    error(string.format("%s: %s and %s disagree: images %s, labels %s (expected N x rows x cols "
+      .. "and N)", which, image_path, label_path, table.concat(images:shape(), "x"),
+      table.concat(labels:shape(), "x")), 3)
+  end
+  local n = images:size(1)
+  if opts.n ~= nil then
+    local want = count_option(opts, "n", n, which)
+    if want < n then
+      images = images:narrow(1, 1, want):clone()
+      labels = labels:narrow(1, 1, want):clone()
+      n = want
+    end
+  end
+  -- N x rows x cols (one image after another) viewed as features x samples: the transpose of
+  -- the N x (rows*cols) matrix, so each sample's pixels stay contiguous (strides {1, rows*cols}).
+  local X = images:reshape(n, images:size(2) * images:size(3)):t()
+  labels:add_(1) -- 0-based in the files, 1-based here
+  return X, labels, set.classes
+end
+
+-- X (784 x N, pixels in [0, 1], each column one 28x28 image row by row), labels (1-D, 1..10),
+-- class names.  opts.n keeps the first n samples.
+-- (Not tail calls: the errors of load_idx_set point at the caller of these.)
+function data.fashion_mnist(opts)
+  local X, labels, classes = load_idx_set("fashion_mnist", opts)
+  return X, labels, classes
+end
+
+function data.mnist(opts)
+  local X, labels, classes = load_idx_set("mnist", opts)
+  return X, labels, classes
+end
+
+-- ---- the spiral (chapter example 1) ----------------------------------------------------
+
+-- K interleaved spiral arms of P points each, class-major (the first P columns are class 1).
+-- Point i of class k: radius r_i = (i-1)/(P-1) (evenly spaced in [0, 1], not noisy), angle
+-- phi = pi r_i + noise * N(0, 1) + 2 pi (k-1)/K, x = r (cos phi, sin phi).
+-- Returns X (2 x K*P) and labels (1-D, 1..K).
+function data.spiral(opts)
+  opts = options(opts, "spiral")
+  local K = count_option(opts, "classes", 4, "spiral")
+  local P = count_option(opts, "per_class", 100, "spiral")
+  local noise = number_option(opts, "noise", 0.2, "spiral")
+  local N = K * P
+  local dtheta = randn(opts.rng, N):totable()
+  local xs, ys, labels = {}, {}, {}
+  for k = 1, K do
+    for i = 1, P do
+      local j = (k - 1) * P + i
+      local r = P > 1 and (i - 1) / (P - 1) or 0
+      local phi = math.pi * r + noise * dtheta[j] + 2 * math.pi * (k - 1) / K
+      xs[j], ys[j], labels[j] = r * math.cos(phi), r * math.sin(phi), k
+    end
+  end
+  return kr.tensor({ xs, ys }, opts.dtype), kr.tensor(labels, opts.dtype)
+end
+
+-- ---- Zipser-Andersen (chapter example 2) -----------------------------------------------
+
+-- n samples of the coordinate transform: retinal position r and head-centred position h
+-- uniform in [-theta_max, theta_max]^2 degrees (independent), eye position e = h - r.
+--   X: the retinal spot map (G*G units, G = 2 theta_max / step, x fastest) then the eye:
+--      "linear" (default): 2 units e / (2 theta_max) in [-1, 1]      -> 66 x n
+--      "monotonic": the 32-unit code of kr.data.za_eye_code          -> 96 x n
+--   T: the head-centred spot map (G*G x n).
+--   pos: { retina = r, head = h, eye = e }, each 2 x n in degrees.
+-- Options theta_max = 40, step = 10, width = 15 (the spots' 1/e full width), dtype.
+function data.zipser_andersen(opts)
+  opts = options(opts, "zipser_andersen")
+  local n = count_option(opts, "n", 5000, "zipser_andersen")
+  local code = opts.eye_code or "linear"
+  if code ~= "linear" and code ~= "monotonic" then
+    error(string.format("zipser_andersen: option 'eye_code' must be \"linear\" or \"monotonic\", "
+      .. "got %s", tostring(code)), 2)
+  end
+  local grid = {
+    theta_max = number_option(opts, "theta_max", 40, "zipser_andersen"),
+    step = number_option(opts, "step", 10, "zipser_andersen"),
+    width = number_option(opts, "width", 15, "zipser_andersen"),
+  }
+  local tm = grid.theta_max
+  local units = math.floor(2 * tm / grid.step + 0.5) ^ 2
+  local r = rand(opts.rng, 2, n) * (2 * tm) - tm
+  local h = rand(opts.rng, 2, n) * (2 * tm) - tm
+  if opts.dtype then r, h = r:to(opts.dtype), h:to(opts.dtype) end
+  local e = h - r
+  local X = data.za_inputs(r, e, { eye_code = code, theta_max = tm, step = grid.step,
+    width = grid.width })
+  local T = kr.data.za_maps(h, grid)
+  return X, T, { retina = r, head = h, eye = e }
+end
+
+-- The network's input for retinal positions r and eye positions e (both 2 x n, degrees):
+-- the retinal spot map, then the eye code (opts.eye_code "linear": e / (2 theta_max);
+-- "monotonic": kr.data.za_eye_code with range 2 theta_max).  Grid options as above.
+function data.za_inputs(r, e, opts)
+  opts = options(opts, "za_inputs")
+  local code = opts.eye_code or "linear"
+  local tm = number_option(opts, "theta_max", 40, "za_inputs")
+  local step = number_option(opts, "step", 10, "za_inputs")
+  local units = math.floor(2 * tm / step + 0.5) ^ 2
+  local n_eye = code == "linear" and 2 or code == "monotonic" and 32
+  if not n_eye then
+    error(string.format("za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", "
+      .. "got %s", tostring(code)), 2)
+  end
+  local X = kr.empty(units + n_eye, r:size(2), r:dtype())
+  kr.data.za_maps(r, { out = X:narrow(1, 1, units), theta_max = tm, step = step,
+    width = opts.width })
+  if code == "linear" then
+    X:narrow(1, units + 1, 2):copy_(e / (2 * tm))
+  else
+    kr.data.za_eye_code(e, { out = X:narrow(1, units + 1, 32), units = 8, range = 2 * tm })
+  end
+  return X
+end
+
+return data

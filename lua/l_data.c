@@ -1,0 +1,177 @@
+/* Lua binding: data sets, the parts that touch bytes or loop per sample (kr.data.*).
+ *
+ *   kr.data.idx(path [, {dtype =, scale = false}])      an IDX file (gzip or plain) as a tensor
+ *   kr.data.za_maps(pos [, {out =, theta_max = 40, step = 10, width = 15}])
+ *   kr.data.za_peaks(maps [, {method = "argmax" | "fit", theta_max =, step =, width =}])
+ *   kr.data.za_eye_code(eye [, {out =, units = 8, range = 80}])
+ *
+ * The pure-Lua data sets (spiral, zipser_andersen, fashion_mnist, ...) are in lua/kairo/data.lua.
+ * Several areas add functions to kr.data (this file, l_nn.c, data.lua); each opener adds to the
+ * table if it exists and creates it if not. */
+#include <math.h>
+#include <string.h>
+
+#include "l_kairo.h"
+
+/* Pushes kr.data, creating it when absent. */
+static void push_data_table(lua_State *L, int mod)
+{
+    if (lua_getfield(L, mod, "data") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, mod, "data");
+    }
+}
+
+/* An options table at idx (or none): its field `name` as a number, or def when absent. */
+static double opt_number(lua_State *L, int idx, const char *name, double def)
+{
+    if (lua_isnoneornil(L, idx)) return def;
+    lua_getfield(L, idx, name);
+    double v = def;
+    if (!lua_isnil(L, -1)) {
+        int ok;
+        v = lua_tonumberx(L, -1, &ok);
+        if (!ok)
+            luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a number, got %s", name,
+                                                  luaL_typename(L, -1)));
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static void check_options(lua_State *L, int idx)
+{
+    if (!lua_isnoneornil(L, idx)) luaL_checktype(L, idx, LUA_TTABLE);
+}
+
+/* The options table's dtype field ("f64", "float64", "f32", "float32", ...), def when absent. */
+static kr_dtype opt_dtype(lua_State *L, int idx, kr_dtype def)
+{
+    static const char *const names[] = {"f64", "float64", "double", "f32", "float32", "float", NULL};
+    lua_getfield(L, idx, "dtype");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return def;
+    }
+    const char *s = lua_tostring(L, -1);
+    for (int i = 0; s && names[i]; i++)
+        if (strcmp(s, names[i]) == 0) {
+            lua_pop(L, 1);
+            return i < 3 ? KR_F64 : KR_F32;
+        }
+    return luaL_argerror(L, idx, lua_pushfstring(L, "option 'dtype' must be \"f64\" or \"f32\", got %s",
+                                                 s ? s : luaL_typename(L, -1)));
+}
+
+/* kr.data.idx(path [, opts]) -> tensor with the file's dimensions. */
+static int l_idx(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    check_options(L, 2);
+    kr_dtype dt = kr_lua_ctx_of(L)->default_dtype;
+    int scale = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        dt = opt_dtype(L, 2, dt);
+        lua_getfield(L, 2, "scale");
+        scale = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    kr_tensor *t = kr_lua_push_header(L);
+    kr_lua_check(L, kr_idx_load(t, path, dt, scale));
+    kr_lua_account(L, t->storage->nbytes);
+    return 1;
+}
+
+/* The grid from options theta_max (half the field, degrees), step and width (1/e full width). */
+static kr_za_grid opt_grid(lua_State *L, int idx)
+{
+    double theta_max = opt_number(L, idx, "theta_max", 40.0);
+    double step = opt_number(L, idx, "step", 10.0);
+    double width = opt_number(L, idx, "width", 15.0);
+    double n = 2.0 * theta_max / step;
+    if (!(theta_max > 0 && step > 0 && width > 0) || fabs(n - floor(n + 0.5)) > 1e-9 || n > 256)
+        luaL_argerror(L, idx, lua_pushfstring(L, "the grid needs theta_max > 0, step > 0, "
+                                                 "width > 0 and 2*theta_max/step a whole number "
+                                                 "up to 256, got %f, %f, %f",
+                                              theta_max, step, width));
+    kr_za_grid g = {(int)floor(n + 0.5), -theta_max, step, sqrt(2.0) * width / 4.0};
+    return g;
+}
+
+/* The tensor in opts.out, or a new rows x cols tensor of dtype dt; left on the stack. */
+static kr_tensor *opt_out(lua_State *L, int idx, kr_dtype dt, int64_t rows, int64_t cols)
+{
+    if (!lua_isnoneornil(L, idx)) {
+        lua_getfield(L, idx, "out");
+        if (!lua_isnil(L, -1)) {
+            kr_tensor *t = kr_lua_test_tensor(L, -1);
+            if (!t) luaL_argerror(L, idx, "option 'out' must be a tensor");
+            return t;
+        }
+        lua_pop(L, 1);
+    }
+    int64_t size[2] = {rows, cols};
+    return kr_lua_push_empty(L, dt, 2, size);
+}
+
+/* kr.data.za_maps(pos [, opts]) -> n*n x N Gaussian spot maps of the positions (2 x N). */
+static int l_za_maps(lua_State *L)
+{
+    kr_tensor *pos = kr_lua_check_tensor(L, 1);
+    check_options(L, 2);
+    kr_za_grid g = opt_grid(L, 2);
+    int64_t N = pos->ndim == 2 ? pos->size[1] : 0;
+    kr_tensor *out = opt_out(L, 2, pos->dtype, (int64_t)g.n * g.n, N);
+    kr_lua_check(L, kr_za_maps(out, pos, &g));
+    return 1;
+}
+
+/* kr.data.za_peaks(maps [, opts]) -> 2 x N peak positions in degrees. */
+static int l_za_peaks(lua_State *L)
+{
+    kr_tensor *maps = kr_lua_check_tensor(L, 1);
+    check_options(L, 2);
+    kr_za_grid g = opt_grid(L, 2);
+    kr_za_peak_method m = KR_ZA_PEAK_ARGMAX;
+    if (!lua_isnoneornil(L, 2)) {
+        lua_getfield(L, 2, "method");
+        const char *name = lua_tostring(L, -1);
+        if (name && strcmp(name, "fit") == 0) m = KR_ZA_PEAK_FIT;
+        else if (!lua_isnil(L, -1) && !(name && strcmp(name, "argmax") == 0))
+            luaL_argerror(L, 2, lua_pushfstring(L, "option 'method' must be \"argmax\" or "
+                                                   "\"fit\", got %s", luaL_tolstring(L, -1, NULL)));
+        lua_pop(L, 1);
+    }
+    int64_t N = maps->ndim == 2 ? maps->size[1] : 0;
+    kr_tensor *out = opt_out(L, 2, maps->dtype, 2, N);
+    kr_lua_check(L, kr_za_peaks(out, maps, &g, m));
+    return 1;
+}
+
+/* kr.data.za_eye_code(eye [, opts]) -> 4*units x N monotonic code of eye positions (degrees). */
+static int l_za_eye_code(lua_State *L)
+{
+    kr_tensor *eye = kr_lua_check_tensor(L, 1);
+    check_options(L, 2);
+    double units = opt_number(L, 2, "units", 8);
+    double range = opt_number(L, 2, "range", 80);
+    if (!(units >= 1 && units <= 1 << 20) || units != floor(units))
+        luaL_argerror(L, 2, "option 'units' must be a positive whole number");
+    int64_t N = eye->ndim == 2 ? eye->size[1] : 0;
+    kr_tensor *out = opt_out(L, 2, eye->dtype, 4 * (int64_t)units, N);
+    kr_lua_check(L, kr_za_eye_code(out, eye, (int)units, range));
+    return 1;
+}
+
+static const luaL_Reg functions[] = {
+    {"idx", l_idx}, {"za_maps", l_za_maps}, {"za_peaks", l_za_peaks},
+    {"za_eye_code", l_za_eye_code}, {NULL, NULL}};
+
+void kr_lua_open_data(lua_State *L, int mod, int ctx)
+{
+    push_data_table(L, mod);
+    kr_lua_setfuncs(L, functions, ctx);
+    lua_pop(L, 1);
+}
