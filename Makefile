@@ -107,8 +107,9 @@ asan:
 	    LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	    $(LUA) spec/run.lua $(ASAN_C_TESTS)
 
+# The peers of `make bench` (Debian's PyTorch and NumPy); without them it reports kairo alone.
 bench-deps:
-	apt-get install -y -qq python3-torch python3-numpy
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-numpy
 
 bench: all
 	$(LUA) bench/run.lua
