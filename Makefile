@@ -66,6 +66,8 @@ $(BUILD)/%.o: %.c $(HEADERS)
 # need the vectoriser: GCC 12's -O2 leaves them scalar, ReLU with a mispredicted branch per
 # element (4-5x slower, a quarter of a float32 training step).
 $(BUILD)/core/activation.o $(BUILD)/core/mlp.o: CFLAGS += -ftree-vectorize
+# Adam's update divides by sqrt(v): without errno semantics the loop vectorises too
+$(BUILD)/core/optim.o: CFLAGS += -ftree-vectorize -fno-math-errno
 
 $(BUILD)/libkairo.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^

@@ -151,16 +151,17 @@ done:
 }
 
 /* Products this small cost less as plain loops than a BLAS call's set-up (the Saxe dynamics'
- * 7x16x4 products take a third of the time this way).  Strides are read as they are. */
-enum { SMALL_PRODUCT = 4096 };
+ * 7x16x4 products, 448 multiply-adds); from about 600 on (the spiral network's layers) BLAS is
+ * faster again, even for strided operands.  Strides are read as they are. */
+enum { SMALL_PRODUCT = 512 };
 
 /* Short rows (n < 8) as dot products C[i,j] = sum_p A[i,p] B[p,j]; longer ones row by row,
  * C[i,:] = beta C[i,:] + sum_p alpha A[i,p] B[p,:], whose inner loop runs along rows of B and C
  * (unit-stride and vectorised when they are). */
 #define SMALL_MATMUL(T)                                                                         \
     do {                                                                                         \
-        const T *a = kr_data(A), *b = kr_data(B);                                               \
-        T *c = kr_data(C);                                                                       \
+        const T *a = A, *b = B;                                                                  \
+        T *c = C;                                                                                \
         if (n < 8) {                                                                             \
             for (int64_t i = 0; i < m; i++)                                                      \
                 for (int64_t j = 0; j < n; j++) {                                                \
@@ -186,18 +187,37 @@ enum { SMALL_PRODUCT = 4096 };
         }                                                                                        \
     } while (0)
 
+/* C = alpha A B + beta C with element strides: A is m x k, B k x n, C m x n. */
+static void small_gemm(kr_dtype dt, int64_t m, int64_t n, int64_t k, double alpha,
+                       const void *A, int64_t as0, int64_t as1, const void *B, int64_t bs0,
+                       int64_t bs1, double beta, void *C, int64_t cs0, int64_t cs1)
+{
+    if (dt == KR_F64)
+        SMALL_MATMUL(double);
+    else
+        SMALL_MATMUL(float);
+}
+
 static void matmul_small(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double alpha,
                          double beta)
 {
     /* a vector B or C is a one-column matrix */
-    int64_t m = A->size[0], k = A->size[1], n = B->ndim == 2 ? B->size[1] : 1;
-    int64_t as0 = A->stride[0], as1 = A->stride[1];
-    int64_t bs0 = B->stride[0], bs1 = B->ndim == 2 ? B->stride[1] : 1;
-    int64_t cs0 = C->stride[0], cs1 = C->ndim == 2 ? C->stride[1] : 1;
-    if (C->dtype == KR_F64)
-        SMALL_MATMUL(double);
-    else
-        SMALL_MATMUL(float);
+    int64_t n = B->ndim == 2 ? B->size[1] : 1;
+    small_gemm(C->dtype, A->size[0], n, A->size[1], alpha, kr_data(A), A->stride[0],
+               A->stride[1], kr_data(B), B->stride[0], B->ndim == 2 ? B->stride[1] : 1, beta,
+               kr_data(C), C->stride[0], C->ndim == 2 ? C->stride[1] : 1);
+}
+
+void kr_gemm(kr_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
+             const void *A, int64_t lda, const void *B, int64_t ldb, double beta, void *C,
+             int64_t ldc)
+{
+    if (m * n * k <= SMALL_PRODUCT) {
+        small_gemm(dt, m, n, k, alpha, A, ta ? 1 : lda, ta ? lda : 1, B, tb ? 1 : ldb,
+                   tb ? ldb : 1, beta, C, ldc, 1);
+        return;
+    }
+    gemm(dt, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 kr_status kr_matmul(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double alpha,

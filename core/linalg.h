@@ -10,6 +10,13 @@
 kr_status kr_matmul(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double alpha,
                     double beta);
 
+/* C = alpha op(A) op(B) + beta C on raw row-major arrays (op transposes when ta / tb), m x n
+ * from m x k and k x n: BLAS, or plain loops for products too small to pay a BLAS call's
+ * set-up.  For the hot paths (the MLP), which have checked their shapes already. */
+void kr_gemm(kr_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
+             const void *A, int64_t lda, const void *B, int64_t ldb, double beta, void *C,
+             int64_t ldc);
+
 /* Thin SVD, A = U diag(S) V^T with A m x n, k = min(m, n): U m x k, S k (descending),
  * V n x k, all new tensors of A's dtype (LAPACK ?gesdd).  A is not modified.  A must be 2-D and
  * finite (NaN or infinity is refused up front); on any failure U, S and V are left released

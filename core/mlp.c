@@ -3,6 +3,8 @@
  * the activities of a batch are kept as B x n row-major memory ("Z^T"). */
 #include "mlp.h"
 
+#include "linalg.h"
+
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -89,14 +91,7 @@ static int blas_operand(const kr_tensor *X, operand *op)
 static void gemm(kr_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *A,
                  int64_t lda, const void *B, int64_t ldb, void *C, int64_t ldc)
 {
-    enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans;
-    enum CBLAS_TRANSPOSE TB = tb ? CblasTrans : CblasNoTrans;
-    if (dt == KR_F64)
-        cblas_dgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0, A, (int)lda, B,
-                    (int)ldb, 0.0, C, (int)ldc);
-    else
-        cblas_sgemm(CblasRowMajor, TA, TB, (int)m, (int)n, (int)k, 1.0f, A, (int)lda, B,
-                    (int)ldb, 0.0f, C, (int)ldc);
+    kr_gemm(dt, ta, tb, m, n, k, 1.0, A, lda, B, ldb, 0.0, C, ldc);
 }
 
 /* db[i] = sum_r D[r n + i] over rows r < B (the row sums of delta = D^T). */

@@ -74,7 +74,7 @@ describe("A * B", function()
   end)
 
   it("takes the BLAS path and the small-product loops alike for every kind of view", function()
-    -- products up to 4096 multiply-adds run as plain loops, larger ones through BLAS
+    -- products up to 512 multiply-adds run as plain loops, larger ones through BLAS
     for _, dt in ipairs(dtypes) do
       for _, sz in ipairs({ { 3, 5, 4 }, { 31, 23, 17 } }) do
         local m, k, n = sz[1], sz[2], sz[3]
