@@ -35,7 +35,7 @@ static double opt_number(lua_State *L, int idx, const char *name, double def)
         v = lua_tonumberx(L, -1, &ok);
         if (!ok)
             luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a number, got %s", name,
-                                                  luaL_typename(L, -1)));
+                                                  kr_lua_typename(L, -1)));
     }
     lua_pop(L, 1);
     return v;
@@ -62,7 +62,7 @@ static kr_dtype opt_dtype(lua_State *L, int idx, kr_dtype def)
             return i < 3 ? KR_F64 : KR_F32;
         }
     return luaL_argerror(L, idx, lua_pushfstring(L, "option 'dtype' must be \"f64\" or \"f32\", got %s",
-                                                 s ? s : luaL_typename(L, -1)));
+                                                 s ? s : kr_lua_typename(L, -1)));
 }
 
 /* kr.data.idx(path [, opts]) -> tensor with the file's dimensions. */
