@@ -91,10 +91,11 @@ static kr_za_grid opt_grid(lua_State *L, int idx)
     double step = opt_number(L, idx, "step", 10.0);
     double width = opt_number(L, idx, "width", 15.0);
     double n = 2.0 * theta_max / step;
-    if (!(theta_max > 0 && step > 0 && width > 0) || fabs(n - floor(n + 0.5)) > 1e-9 || n > 256)
+    if (!(theta_max > 0 && step > 0 && width > 0) || fabs(n - floor(n + 0.5)) > 1e-9 ||
+        !(n >= 1 && n <= 256))
         luaL_argerror(L, idx, lua_pushfstring(L, "the grid needs theta_max > 0, step > 0, "
                                                  "width > 0 and 2*theta_max/step a whole number "
-                                                 "up to 256, got %f, %f, %f",
+                                                 "in 1..256, got %f, %f, %f",
                                               theta_max, step, width));
     kr_za_grid g = {(int)floor(n + 0.5), -theta_max, step, sqrt(2.0) * width / 4.0};
     return g;

@@ -33,8 +33,23 @@ end
 --         epoch and nothing is allocated after the first (kr.train does).
 -- Xb (n x B) and Tb are views of reused buffers: the next batch overwrites them.  Labels come
 -- back as a 1-D float64 tensor of 1-based labels, which the losses and accuracy accept.
+local known = { shuffle = true, drop_last = true, rng = true, buffers = true }
+
 function data.batches(X, T, batch_size, opts)
   opts = opts or {}
+  if type(opts) ~= "table" then
+    error("batches: opts must be a table { shuffle =, drop_last =, rng =, buffers = }, got "
+      .. type(opts), 2)
+  end
+  for k in pairs(opts) do
+    if not known[k] then
+      error("batches: unknown option '" .. tostring(k) .. "' (known: shuffle, drop_last, rng, "
+        .. "buffers)", 2)
+    end
+  end
+  if opts.buffers ~= nil and type(opts.buffers) ~= "table" then
+    error("batches: option 'buffers' must be a table, got " .. type(opts.buffers), 2)
+  end
   if not kr.is_tensor(X) or X:dim() ~= 2 then
     error("batches: X must be a 2-D tensor (features x samples)", 2)
   end
@@ -42,6 +57,7 @@ function data.batches(X, T, batch_size, opts)
     error("batches: batch_size must be a positive integer, got " .. tostring(batch_size), 2)
   end
   local n, N = X:size(1), X:size(2)
+  if N == 0 then error("batches: X has no samples (" .. n .. "x0)", 2) end
   local bufs = opts.buffers or {}
   local Tsrc, tkind = nil, nil
   if T == nil then
