@@ -399,6 +399,14 @@ describe("kr.data.za_peaks", function()
     local ok, err = pcall(kr.data.za_peaks, kr.zeros(64, 3), { method = "best" })
     assert.is_false(ok)
     assert.matches("option 'method' must be \"argmax\" or \"fit\", got best", err, 1, true)
+    -- a table or tensor is named by its type (its address or contents were printed)
+    assert.has_error(function() kr.data.za_peaks(kr.zeros(64, 3), { method = {} }) end,
+      "bad argument #2 to 'za_peaks' (option 'method' must be \"argmax\" or \"fit\", got table)")
+    assert.has_error(function() kr.data.za_peaks(kr.zeros(64, 3), { out = {} }) end,
+      "bad argument #2 to 'za_peaks' (option 'out' must be a tensor, got table)")
+    assert.has_error(function() kr.data.za_peaks(kr.zeros(64, 3), { step = 1e12 }) end,
+      "bad argument #2 to 'za_peaks' (the grid needs theta_max > 0, step > 0, width > 0 and "
+      .. "2*theta_max/step a whole number in 1..256, got theta_max 40, step 1e+12, width 15)")
     assert.has_error(function() kr.data.za_peaks(kr.zeros(63, 3)) end,
       "za_peaks: maps must be 64xN, got 63x3")
     assert.has_error(function() kr.data.za_peaks(kr.zeros(64, 3), { theta_max = 35 }) end,
