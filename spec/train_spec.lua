@@ -266,5 +266,25 @@ describe("kr.train", function()
     assert.has_error(function() kr.train(with("epoch", 3)) end, "train: unknown option epoch")
     assert.has_error(function() kr.train(with("optimizer", {})) end,
       "train: optimizer must have a step method (kr.optim.SGD{...}, kr.optim.Adam{...})")
+    -- these were Lua runtime errors ("bad 'for' limit", "attempt to index a number value")
+    -- or errors named after the parts
+    assert.has_error(function() kr.train(with("epochs", kr.zeros(1))) end,
+      "train: epochs must be an integer >= 0, got kairo.Tensor")
+    assert.has_error(function() kr.train(with("X", 5)) end,
+      "train: X must be a 2-D tensor (features x samples), got number")
+    assert.has_error(function() kr.train(with("on_epoch", 1)) end,
+      "train: on_epoch must be a function(epoch, loss, accuracy), got number")
+    assert.has_error(function() kr.train(with("weight_decay", -1)) end,
+      "train: weight_decay must be a finite number >= 0, got -1")
+    assert.has_error(function() kr.train(with("rng", 7)) end,
+      "train: rng must be a kr.Generator, got number")
+    assert.has_error(function() kr.train(with("T", { 1, 2 })) end,
+      "train: batches: X has 4 samples (columns), T has 2 labels")
+    assert.has_error(function() kr.train(with("loss", function() return "x" end)) end,
+      "train: the loss must return loss, dY (a number and a tensor), got string, nil")
+    local ok, err = pcall(kr.train, with("on_epoch", function() error("stop here") end))
+    assert.is_false(ok)
+    assert.matches("^train: [^ ]*train_spec.lua:%d+: stop here$", err)
+    assert.has_error(function() kr.train(with("net", 3)) end, "train: net must be a kr.nn.MLP, got number")
   end)
 end)
