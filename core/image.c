@@ -141,13 +141,25 @@ static kr_status pnm_load(samples *px, FILE *f, const char *path, int *is_pnm)
     }
     long w = pnm_number(f), h = pnm_number(f), maxval = pnm_number(f);
     if (w < 1 || h < 1 || maxval < 1 || maxval > 65535 || w > 1 << 24 || h > 1 << 24)
-        return kr_fail(KR_EFORMAT, "image.load: '%s' has a malformed P%c header", path, m1);
+        return kr_fail(KR_EFORMAT, "image.load: '%s' has a malformed P%c header (kairo reads "
+                                   "width and height 1..16777216 and maxval 1..65535)", path, m1);
     px->w = (int)w;
     px->h = (int)h;
     px->comp = m1 == '5' ? 1 : 3;
     px->is16 = maxval > 255;
     px->scale = 1.0 / (double)maxval;
     size_t n = (size_t)w * (size_t)h * (size_t)px->comp, bytes = n * (px->is16 ? 2 : 1);
+    /* a header may claim terabytes: compare with what the file holds before allocating */
+    long here = ftell(f);
+    if (here >= 0 && fseek(f, 0, SEEK_END) == 0) {
+        long end = ftell(f);
+        if (end >= here && (size_t)(end - here) < bytes)
+            return kr_fail(KR_EFORMAT, "image.load: '%s' is truncated: its %ldx%ld P%c image "
+                                       "needs %zu bytes of samples, the file has %ld", path, w,
+                           h, m1, bytes, end - here);
+        if (fseek(f, here, SEEK_SET) != 0)
+            return kr_fail(KR_EIO, "image.load: cannot read '%s': seek failed", path);
+    }
     unsigned char *buf = malloc(bytes > 0 ? bytes : 1);
     if (buf == NULL) return kr_fail(KR_ENOMEM, "image.load: '%s': out of memory for %zu bytes", path, bytes);
     size_t got = fread(buf, 1, bytes, f);
