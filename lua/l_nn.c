@@ -59,11 +59,18 @@ static mlp_ud *check_idle_mlp(lua_State *L, int idx, const char *op)
     return u;
 }
 
-/* Pushes a new n x B tensor that keeps each sample contiguous (strides {1, n}). */
-static kr_tensor *push_samples(lua_State *L, kr_dtype dt, int64_t n, int64_t B)
+/* Pushes a new n x B tensor that keeps each sample contiguous (strides {1, n}); a failed
+ * allocation raises under the name op ("onehot: too many elements requested (...)"). */
+static kr_tensor *push_samples(lua_State *L, kr_dtype dt, int64_t n, int64_t B, const char *op)
 {
     int64_t size[2] = { B, n };
-    kr_tensor *t = kr_lua_push_empty(L, dt, 2, size);
+    kr_tensor *t = kr_lua_push_header(L);
+    if (kr_tensor_empty(t, dt, 2, size) != KR_OK) {
+        const char *msg = kr_last_error();
+        if (strncmp(msg, "tensor: ", 8) == 0) msg += 8;
+        nn_error(L, "%s: %s", op, msg);
+    }
+    kr_lua_account(L, t->storage->nbytes);
     t->size[0] = n;
     t->size[1] = B;
     t->stride[0] = 1;
@@ -158,14 +165,14 @@ static int64_t *check_labels(lua_State *L, int idx, int64_t B, int64_t K, const 
 
 /* The tensor at idx, pushed again on top, or (when idx is none/nil) a new n x B one like Y;
  * Y must be 2-D (run `check` to get the core's message otherwise). */
-static kr_tensor *out_or_new(lua_State *L, int idx, const kr_tensor *Y)
+static kr_tensor *out_or_new(lua_State *L, int idx, const kr_tensor *Y, const char *op)
 {
     if (!lua_isnoneornil(L, idx)) {
         kr_tensor *o = kr_lua_check_tensor(L, idx);
         lua_pushvalue(L, idx);
         return o;
     }
-    return push_samples(L, Y->dtype, Y->size[0], Y->size[1]);
+    return push_samples(L, Y->dtype, Y->size[0], Y->size[1], op);
 }
 
 /* Raises the core's own message about a non-2-D Y (a call with no output fails on it). */
@@ -203,30 +210,36 @@ static int l_act_backward(lua_State *L) { return act_apply(L, 1); }
 typedef kr_status (*loss_fn)(double *, kr_tensor *, const kr_tensor *, const kr_tensor *);
 
 /* loss, dY = f(Y, T [, dY]) */
-static int loss_call(lua_State *L, loss_fn f)
+static int loss_call(lua_State *L, loss_fn f, const char *op)
 {
     kr_tensor *Y = kr_lua_check_tensor(L, 1), *T = kr_lua_check_tensor(L, 2);
     check_2d_via(L, Y, f, T);
-    kr_tensor *dY = out_or_new(L, 3, Y);
+    kr_tensor *dY = out_or_new(L, 3, Y, op);
     double loss;
     kr_lua_check(L, f(&loss, dY, Y, T));
     lua_pushnumber(L, loss);
     lua_insert(L, -2);
     return 2;
 }
-static int l_mse(lua_State *L) { return loss_call(L, kr_mse); }
-static int l_bce(lua_State *L) { return loss_call(L, kr_binary_cross_entropy); }
-static int l_bce_logits(lua_State *L) { return loss_call(L, kr_bce_with_logits); }
+static int l_mse(lua_State *L) { return loss_call(L, kr_mse, "mse"); }
+static int l_bce(lua_State *L)
+{
+    return loss_call(L, kr_binary_cross_entropy, "binary_cross_entropy");
+}
+static int l_bce_logits(lua_State *L)
+{
+    return loss_call(L, kr_bce_with_logits, "bce_with_logits");
+}
 
 /* loss, dU = softmax_cross_entropy(U, labels | T [, dU]) */
 static int l_softmax_ce(lua_State *L)
 {
     const char *op = "softmax_cross_entropy";
     kr_tensor *U = kr_lua_check_tensor(L, 1), *T = kr_lua_test_tensor(L, 2);
-    if (T && T->ndim == 2) return loss_call(L, kr_softmax_cross_entropy);
+    if (T && T->ndim == 2) return loss_call(L, kr_softmax_cross_entropy, op);
     check_2d_via(L, U, kr_softmax_cross_entropy, U);
     int64_t *labels = check_labels(L, 2, U->size[1], U->size[0], op);
-    kr_tensor *dU = out_or_new(L, 3, U);
+    kr_tensor *dU = out_or_new(L, 3, U, op);
     double loss;
     kr_lua_check(L, kr_softmax_cross_entropy_labels(&loss, dU, U, labels));
     lua_pushnumber(L, loss);
@@ -239,7 +252,7 @@ static int l_softmax(lua_State *L)
 {
     kr_tensor *U = kr_lua_check_tensor(L, 1);
     if (U->ndim != 2) kr_lua_check(L, kr_softmax(U, U)); /* the core's message */
-    kr_tensor *P = out_or_new(L, 2, U);
+    kr_tensor *P = out_or_new(L, 2, U, "softmax");
     kr_lua_check(L, kr_softmax(P, U));
     return 1;
 }
@@ -282,8 +295,7 @@ static int l_onehot(lua_State *L)
     kr_dtype dt = kr_lua_opt_dtype(L, 3, kr_lua_ctx_of(L)->default_dtype);
     int64_t B = labels_count(L, 1, op);
     int64_t *labels = check_labels(L, 1, B, K, op);
-    kr_tensor *t = push_samples(L, dt, K, B);
-    kr_lua_account(L, (size_t)(K * B) * kr_dtype_size(dt));
+    kr_tensor *t = push_samples(L, dt, K, B, op);
     kr_fill_(t, 0.0);
     for (int64_t j = 0; j < B; j++) {
         int64_t idx[2] = { labels[j], j };

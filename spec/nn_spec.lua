@@ -577,6 +577,21 @@ describe("MLP errors", function()
   end)
 end)
 
+describe("MLP allocations that fail", function()
+  it("raise under the network's name, not the tensor core's", function()
+    local ok, err = pcall(nn.MLP, { sizes = { 1 << 20, 1 << 20 } }) -- 2^40 weights
+    assert.is_false(ok)
+    assert.matches("^MLP: out of memory allocating 1099511627776 elements", err)
+    local net = nn.MLP { sizes = { 1, 1 << 20 } }
+    ok, err = pcall(net.forward, net, kr.zeros(1, 1 << 20)) -- 2^40-element workspaces
+    assert.is_false(ok)
+    assert.matches("^MLP:forward: out of memory allocating 1099511627776 elements", err)
+    ok, err = pcall(kr.data.onehot, { 1 }, 1 << 39)
+    assert.is_false(ok)
+    assert.matches("onehot: out of memory allocating 549755813888 elements", err, 1, true)
+  end)
+end)
+
 describe("MLP user-defined activations that misbehave", function()
   local X = kr.ones(2, 3)
   local function net_with(forward)
