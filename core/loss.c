@@ -132,6 +132,14 @@ kr_status kr_binary_cross_entropy(double *loss, kr_tensor *dY, const kr_tensor *
     for (int64_t j = 0; j < B; j++)
         for (int64_t i = 0; i < n; i++) {
             double p = mget(&y, i, j), tt = mget(&t, i, j);
+            /* clamping hides an output that is not a probability (a forgotten sigmoid) */
+            if (p < 0 || p > 1)
+                return kr_fail(KR_EINVAL, "binary_cross_entropy: output (%lld, %lld) is %g, "
+                                          "outside [0, 1] (for logits use bce_with_logits)",
+                               (long long)i + 1, (long long)j + 1, p);
+            if (tt < 0 || tt > 1)
+                return kr_fail(KR_EINVAL, "binary_cross_entropy: target (%lld, %lld) is %g, "
+                                          "outside [0, 1]", (long long)i + 1, (long long)j + 1, tt);
             p = p < eps ? eps : p > 1 - eps ? 1 - eps : p;
             sum -= tt * log(p) + (1 - tt) * log1p(-p);
             if (dY) mset(&g, i, j, (p - tt) / (p * (1 - p)) * inv_b);
@@ -158,6 +166,9 @@ kr_status kr_bce_with_logits(double *loss, kr_tensor *dU, const kr_tensor *U,
     for (int64_t j = 0; j < B; j++)
         for (int64_t i = 0; i < n; i++) {
             double x = mget(&u, i, j), tt = mget(&t, i, j);
+            if (tt < 0 || tt > 1)
+                return kr_fail(KR_EINVAL, "bce_with_logits: target (%lld, %lld) is %g, outside "
+                                          "[0, 1]", (long long)i + 1, (long long)j + 1, tt);
             /* -t log s(x) - (1-t) log(1-s(x)) = max(x,0) - x t + log(1 + e^-|x|) */
             sum += fmax(x, 0.0) - x * tt + log1p(exp(-fabs(x)));
             if (dU) mset(&g, i, j, (sigmoid(x) - tt) * inv_b);
