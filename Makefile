@@ -104,7 +104,8 @@ asan:
 	$(MAKE) --no-print-directory BUILD=build-asan MODULE=build-asan/kairo.so \
 	    OPT="-O1 -g -fno-omit-frame-pointer $(SANITIZE)" EXTRA_LDFLAGS="$(SANITIZE)" \
 	    build $(ASAN_C_TESTS)
-	KAIRO_CPATH="build-asan/?.so" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
+	KAIRO_CPATH="build-asan/?.so" \
+	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
 	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	    $(LUA) spec/run.lua $(ASAN_C_TESTS)

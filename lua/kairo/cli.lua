@@ -77,7 +77,9 @@ local function fits(ty, v)
   end
   if type(v) ~= "table" then return false end -- numbers, integers: a list
   for _, x in ipairs(v) do
-    if not (ty == "integers" and math.type(x) == "integer" or ty == "numbers" and type(x) == "number") then
+    local ok = ty == "integers" and math.type(x) == "integer"
+      or ty == "numbers" and type(x) == "number"
+    if not ok then
       return false
     end
   end
@@ -355,7 +357,8 @@ end
 -- trailing slash.  Raises an error naming the folder when it cannot be created.
 function cli.outdir(path)
   if type(path) ~= "string" or path == "" then
-    error("cli.outdir: expected a folder path, got " .. (path == "" and "an empty string" or show(path)), 2)
+    error("cli.outdir: expected a folder path, got "
+      .. (path == "" and "an empty string" or show(path)), 2)
   end
   local clean = path:gsub("(.)/+$", "%1")
   local p = assert(io.popen("mkdir -p -- " .. shell_quote(clean) .. " 2>&1", "r"))

@@ -123,7 +123,8 @@ end
 
 function M.write(path, data, names, opts)
   if type(path) ~= "string" or path == "" then
-    error("kr.csv.write: path must be a non-empty string, got " .. (path == "" and "an empty string" or kind(path)), 2)
+    error("kr.csv.write: path must be a non-empty string, got "
+      .. (path == "" and "an empty string" or kind(path)), 2)
   end
   local ok, cols, nrows = pcall(columns_of, data)
   if not ok then error(cols, 2) end

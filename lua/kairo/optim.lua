@@ -215,7 +215,9 @@ function Optimizer:step(params, grads)
     end
     local lok, p, g = pcall(function() return net:parameters(), net:gradients() end)
     if not lok then
-      error(who .. ": " .. tostring(p):gsub("^[^\n:]*:%d+: ", ""):gsub("^calling '%w+' on bad self %((.*)%)$", "%1"), 2)
+      local msg = tostring(p):gsub("^[^\n:]*:%d+: ", "")
+      msg = msg:gsub("^calling '%w+' on bad self %((.*)%)$", "%1") -- "network has been closed"
+      error(who .. ": " .. msg, 2)
     end
     params, grads = p, g
   end

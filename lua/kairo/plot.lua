@@ -435,7 +435,8 @@ local function norm_series(s, where, k)
   end
   local style = s.style or "lines"
   if not styles[style] then
-    fail("%s.style must be \"lines\", \"dashed\", \"points\" or \"linespoints\", got %s", where, show(style))
+    fail("%s.style must be \"lines\", \"dashed\", \"points\" or \"linespoints\", got %s", where,
+      show(style))
   end
   return {
     x = x, y = y, label = opt_string(s.label, where .. ".label"), style = style,

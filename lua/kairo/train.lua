@@ -121,7 +121,8 @@ local function train(o)
   -- come back under train's name, at the caller's line
   local ok, history = pcall(run, o, net, opt, lossfn)
   if not ok then
-    local msg = tostring(history):gsub("^[^\n:]*kairo/[%w_]+%.lua:%d+: ", "") -- ours, not the user's
+    -- the position of an error raised in kairo's own files, not in the user's
+    local msg = tostring(history):gsub("^[^\n:]*kairo/[%w_]+%.lua:%d+: ", "")
     if not msg:find("^train: ") then msg = "train: " .. msg end
     error(msg, 2)
   end
