@@ -3,12 +3,8 @@
  * Writing JPEG is left out on purpose: stb_image_write 1.16's JPEG encoder shifts signed ints
  * past their range (undefined behaviour that UBSan stops on), and no experiment needs it.
  *
- * stb_image and stb_image_write (Debian libstb-dev) are compiled into this file alone.  Their
- * functions get hidden visibility, so they never leak out of libkairo.so (static linkage would
- * not do: stb_image 2.27 declares stbi_set_unpremultiply_on_load_thread but defines it under
- * another name, which a static declaration turns into a warning at the end of this file).
- * Their code is not ours: the warnings it raises under our flags are silenced around the
- * include, and only there. */
+ * PNG, JPEG and the rest are decoded, and PNG written, by stb_image and stb_image_write
+ * (Debian libstb-dev), compiled in core/stb.c. */
 #include "image.h"
 
 #include <errno.h>
@@ -23,17 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-prototypes"
-#define STBIDEF extern __attribute__((visibility("hidden")))
-#define STBIWDEF extern __attribute__((visibility("hidden")))
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_FAILURE_USERMSG /* "Corrupt PNG" rather than "bad png sig" */
-#include <stb/stb_image.h>
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
+#include "stb.h"
 
 #define LOAD_FORMATS "PNG, JPEG, BMP, GIF, TGA, PSD, HDR, PIC and binary PGM/PPM"
 
