@@ -356,9 +356,9 @@ static int l_gather(lua_State *L)
     int64_t *p = check_perm(L, 3, &n);
     lua_Integer start = luaL_checkinteger(L, 4);
     int64_t m = dst->ndim >= 1 ? dst->size[dst->ndim - 1] : 0;
-    if (start < 0 || start > n || m > n - start)
-        nn_error(L, "gather: samples %lld..%lld are outside the permutation of %lld",
-                   (long long)start + 1, (long long)(start + m), (long long)n);
+    if (start < 0 || start > n || m > n - start) /* in doubles: start + m may overflow */
+        nn_error(L, "gather: samples %.0f..%.0f are outside the permutation of %lld",
+                 (double)start + 1, (double)start + (double)m, (long long)n);
     kr_lua_check(L, kr_gather_columns(dst, src, p + start));
     return 0;
 }
