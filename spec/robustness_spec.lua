@@ -12,7 +12,10 @@
 -- cannot change the global state other specs rely on (kr.seed, threads, default dtype).
 --   lua5.4 spec/robustness_spec.lua AREA LUA_PATH LUA_CPATH [-v]
 -- runs one area by hand (-v prints each call before making it, to find the one that crashes;
--- -e prints every error raised, to read the messages).
+-- -e prints every error raised, to read the messages).  Under valgrind (which sees reads of
+-- uninitialised memory that ASan does not):
+--   valgrind -q --error-exitcode=99 lua5.4 spec/robustness_spec.lua files "$PWD/lua/?.lua" \
+--     "$PWD/lua/?.so"
 -- The important messages are pinned at the end of the parent part, in-process.
 
 -- ============================================================================ the parent
