@@ -10,12 +10,12 @@
 -- segfault or an abort fails one test instead of ending busted; the children start in a
 -- temporary folder (odd strings given as file names land there, never in the repository) and
 -- cannot change the global state other specs rely on (kr.seed, threads, default dtype).
---   lua5.4 spec/robustness_spec.lua AREA LUA_PATH LUA_CPATH [-v]
--- runs one area by hand (-v prints each call before making it, to find the one that crashes;
--- -e prints every error raised, to read the messages).  Under valgrind (which sees reads of
--- uninitialised memory that ASan does not):
---   valgrind -q --error-exitcode=99 lua5.4 spec/robustness_spec.lua files "$PWD/lua/?.lua" \
---     "$PWD/lua/?.so"
+-- One area by hand, from an empty folder (odd strings become file names in the current one):
+--   r=$PWD; cd "$(mktemp -d)" && lua5.4 $r/spec/robustness_spec.lua AREA "$r/lua/?.lua" \
+--     "$r/lua/?.so" [-v | -e]
+-- (-v prints each call before making it, to find the one that crashes; -e prints every error
+-- raised, to read the messages).  Prefixed with `valgrind -q --error-exitcode=99`, it also
+-- finds reads of uninitialised memory, which ASan does not see.
 -- The important messages are pinned at the end of the parent part, in-process.
 
 -- ============================================================================ the parent
