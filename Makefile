@@ -85,7 +85,7 @@ run: all
 
 # C-level tests (spec/c/*.c), each a small program that prints "N passed, N failed".
 C_TESTS = $(patsubst spec/c/%.c,$(BUILD)/spec/%,$(wildcard spec/c/*.c))
-$(BUILD)/spec/%: spec/c/%.c $(BUILD)/libkairo.a
+$(BUILD)/spec/%: spec/c/%.c spec/c/check.h $(BUILD)/libkairo.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libkairo.a $(LDFLAGS) $(BLASLIBS)
 

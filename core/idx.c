@@ -133,7 +133,8 @@ static kr_status read_payload(gzFile f, const char *path, const char *what, uint
     }
     if (got < expected) {
         free(buf);
-        return kr_fail(KR_EFORMAT, "idx: '%s' is truncated: %s needs %llu data bytes, the file has %llu%s",
+        return kr_fail(KR_EFORMAT,
+                       "idx: '%s' is truncated: %s needs %llu data bytes, the file has %llu%s",
                        path, what, (unsigned long long)expected, (unsigned long long)got,
                        early ? " (the gzip stream ends early)" : "");
     }
@@ -173,8 +174,9 @@ static kr_status load_open(kr_tensor *t, gzFile f, const char *path, kr_dtype dt
     int64_t n = read_bytes(f, head, 4, &early);
     if (n < 0) return zlib_error(f, path);
     if (n < 4)
-        return kr_fail(KR_EFORMAT, "idx: '%s' is truncated: the header needs 4 bytes, the file has %lld",
-                       path, (long long)n);
+        return kr_fail(KR_EFORMAT,
+                       "idx: '%s' is truncated: the header needs 4 bytes, the file has %lld", path,
+                       (long long)n);
     int type = head[2], ndim = head[3];
     if (head[0] != 0 || head[1] != 0 || !kr_idx_type_name(type))
         return kr_fail(KR_EFORMAT,
@@ -190,8 +192,9 @@ static kr_status load_open(kr_tensor *t, gzFile f, const char *path, kr_dtype dt
     n = read_bytes(f, head + 4, 4 * (size_t)ndim, &early);
     if (n < 0) return zlib_error(f, path);
     if (n < 4 * ndim)
-        return kr_fail(KR_EFORMAT, "idx: '%s' is truncated: the header needs %d bytes, the file has %lld",
-                       path, 4 + 4 * ndim, (long long)(4 + n));
+        return kr_fail(KR_EFORMAT,
+                       "idx: '%s' is truncated: the header needs %d bytes, the file has %lld", path,
+                       4 + 4 * ndim, (long long)(4 + n));
 
     int64_t size[KR_MAXDIM];
     size_t es = idx_elem_size(type);

@@ -6,9 +6,9 @@
  * PNG, JPEG and the rest are decoded, and PNG written, by stb_image and stb_image_write
  * (Debian libstb-dev), compiled in core/stb.c. */
 #include "image.h"
+#include "fileutil.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +16,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "stb.h"
@@ -147,13 +146,16 @@ static kr_status pnm_load(samples *px, FILE *f, const char *path, int *is_pnm)
             return kr_fail(KR_EIO, "image.load: cannot read '%s': seek failed", path);
     }
     unsigned char *buf = malloc(bytes > 0 ? bytes : 1);
-    if (buf == NULL) return kr_fail(KR_ENOMEM, "image.load: '%s': out of memory for %zu bytes", path, bytes);
+    if (buf == NULL)
+        return kr_fail(KR_ENOMEM, "image.load: '%s': out of memory for %zu bytes", path, bytes);
     size_t got = fread(buf, 1, bytes, f);
     if (got != bytes) {
         free(buf);
-        if (ferror(f)) return kr_fail(KR_EIO, "image.load: cannot read '%s': a read error occurred", path);
+        if (ferror(f))
+            return kr_fail(KR_EIO, "image.load: cannot read '%s': a read error occurred", path);
         return kr_fail(KR_EFORMAT, "image.load: '%s' is truncated: its %ldx%ld P%c image needs %zu "
-                                   "bytes of samples, the file has %zu", path, w, h, m1, bytes, got);
+                                   "bytes of samples, the file has %zu",
+                       path, w, h, m1, bytes, got);
     }
     if (px->is16) { /* big-endian, as the format says */
         uint16_t *v = (uint16_t *)(void *)buf;
@@ -180,7 +182,8 @@ kr_status kr_image_load(kr_tensor *t, const char *path, kr_dtype dt, int channel
         return kr_fail(KR_EINVAL, "image.load: channels must be 1..4 (got %d)", channels);
 
     FILE *f = fopen(path, "rb");
-    if (f == NULL) return kr_fail(KR_EIO, "image.load: cannot open '%s': %s", path, strerror(errno));
+    if (f == NULL)
+        return kr_fail(KR_EIO, "image.load: cannot open '%s': %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
         fclose(f);
@@ -199,14 +202,17 @@ kr_status kr_image_load(kr_tensor *t, const char *path, kr_dtype dt, int channel
             if (ferror(f))
                 st = kr_fail(KR_EIO, "image.load: cannot read '%s': a read error occurred", path);
             else
-                st = kr_fail(KR_EFORMAT, "image.load: cannot decode '%s': %s (kairo reads " LOAD_FORMATS ")",
+                st = kr_fail(KR_EFORMAT,
+                             "image.load: cannot decode '%s': %s (kairo reads " LOAD_FORMATS ")",
                              path, stbi_failure_reason());
         }
     }
     fclose(f);
     if (st != KR_OK) return st;
 
-    int out_comp = channels == KR_IMAGE_GREY ? 1 : channels == KR_IMAGE_FILE_CHANNELS ? px.comp : channels;
+    int out_comp = channels == KR_IMAGE_GREY            ? 1
+                   : channels == KR_IMAGE_FILE_CHANNELS ? px.comp
+                                                        : channels;
     int64_t size[3] = {px.h, px.w, out_comp};
     st = kr_tensor_empty(t, dt, channels == KR_IMAGE_GREY ? 2 : 3, size);
     if (st == KR_OK) fill_tensor(t, &px, out_comp);
@@ -252,7 +258,8 @@ static kr_status to_bytes(const kr_tensor *t, int64_t rows, int64_t cols, int co
                                               : (double)*(const float *)(base + (size_t)off * esz);
                 if (isnan(v)) {
                     if (t->ndim == 3)
-                        return kr_fail(KR_EINVAL, "image.save: the image is NaN at (%lld, %lld, %d)",
+                        return kr_fail(KR_EINVAL,
+                                       "image.save: the image is NaN at (%lld, %lld, %d)",
                                        (long long)i + 1, (long long)j + 1, c + 1);
                     return kr_fail(KR_EINVAL, "image.save: the image is NaN at (%lld, %lld)",
                                    (long long)i + 1, (long long)j + 1);
@@ -263,26 +270,6 @@ static kr_status to_bytes(const kr_tensor *t, int64_t rows, int64_t cols, int co
     return KR_OK;
 }
 
-/* Creates "path.tmp.XXXXXX" exclusively (mode 0666 minus the umask, like any new file). */
-static int create_temp(const char *path, char *tmp, size_t tmpsize)
-{
-    static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    uint64_t x = ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)tmp ^ (uint64_t)time(NULL);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        char suffix[7];
-        for (int k = 0; k < 6; k++) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL; /* an LCG step */
-            suffix[k] = digits[(x >> 33) % 36];
-        }
-        suffix[6] = '\0';
-        snprintf(tmp, tmpsize, "%s.tmp.%s", path, suffix);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
 typedef struct sink {
     int fd;
     int err; /* the first errno of a failed write, or 0 */
@@ -291,18 +278,7 @@ typedef struct sink {
 static void sink_write(void *context, void *data, int size)
 {
     sink *s = context;
-    const unsigned char *p = data;
-    size_t left = size > 0 ? (size_t)size : 0;
-    while (left > 0 && s->err == 0) {
-        ssize_t n = write(s->fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            s->err = errno;
-        } else {
-            p += n;
-            left -= (size_t)n;
-        }
-    }
+    if (s->err == 0 && size > 0 && kr_write_all(s->fd, data, (size_t)size) != 0) s->err = errno;
 }
 
 /* Encodes the bytes into s; returns 0 when the encoder itself failed. */
@@ -363,7 +339,7 @@ kr_status kr_image_save(const char *path, const kr_tensor *t)
         free(bytes);
         return kr_fail(KR_ENOMEM, "image.save: out of memory");
     }
-    sink s = {create_temp(path, tmp, tmpsize), 0};
+    sink s = {kr_create_temp(path, tmp, tmpsize), 0};
     if (s.fd < 0) {
         st = kr_fail(KR_EIO, "image.save: cannot create a temporary file beside '%s': %s", path,
                      strerror(errno));

@@ -103,49 +103,76 @@ static kr_status check_args(const char *op, const char *ry, const kr_tensor *Y,
     return st;
 }
 
-kr_status kr_mse(double *loss, kr_tensor *dY, const kr_tensor *Y, const kr_tensor *T)
+/* A loss that is a sum over elements: returns l(y, t) and sets *g = dl/dy. */
+typedef double (*element_loss)(double y, double t, double eps, double *g);
+
+/* Which operand of an element lies outside a loss's domain [0, 1]: 0 none, 1 the output y,
+ * 2 the target t.  NaN passes (and gives a NaN loss, which is visible). */
+typedef int (*element_domain)(double y, double t);
+
+/* *loss = (1/B) sum_ij l(y_ij, t_ij) and, when dY is given, dY_ij = dl/dy (y_ij, t_ij) / B.
+ * ry and rdy name Y and dY in messages; domain (may be NULL) refuses elements outside [0, 1],
+ * with hint added to the message about an output. */
+static kr_status elementwise_loss(const char *op, const char *ry, const char *rdy, double *loss,
+                                  kr_tensor *dY, const kr_tensor *Y, const kr_tensor *T,
+                                  element_loss l, double eps, element_domain domain,
+                                  const char *hint)
 {
-    kr_status st = check_args("mse", "output", Y, T, "dY", dY);
+    kr_status st = check_args(op, ry, Y, T, rdy, dY);
     if (st != KR_OK) return st;
     int64_t n = Y->size[0], B = Y->size[1];
     mat y = mat_of(Y), t = mat_of(T), g = dY ? mat_of(dY) : y;
     double sum = 0, inv_b = 1.0 / (double)B;
     for (int64_t j = 0; j < B; j++)
         for (int64_t i = 0; i < n; i++) {
-            double e = mget(&y, i, j) - mget(&t, i, j);
-            sum += e * e;
-            if (dY) mset(&g, i, j, e * inv_b); /* d(1/2 e^2 / B)/dy */
+            double dl, yv = mget(&y, i, j), tv = mget(&t, i, j);
+            int bad = domain ? domain(yv, tv) : 0;
+            if (bad)
+                return kr_fail(KR_EINVAL, "%s: %s (%lld, %lld) is %g, outside [0, 1]%s", op,
+                               bad == 1 ? ry : "target", (long long)i + 1, (long long)j + 1,
+                               bad == 1 ? yv : tv, bad == 1 ? hint : "");
+            sum += l(yv, tv, eps, &dl);
+            if (dY) mset(&g, i, j, dl * inv_b);
         }
-    *loss = 0.5 * sum * inv_b;
+    *loss = sum * inv_b;
     return KR_OK;
+}
+
+/* l = 1/2 (y - t)^2, dl/dy = y - t */
+static double mse_element(double y, double t, double eps, double *g)
+{
+    (void)eps;
+    double e = y - t;
+    *g = e;
+    return 0.5 * e * e;
+}
+
+kr_status kr_mse(double *loss, kr_tensor *dY, const kr_tensor *Y, const kr_tensor *T)
+{
+    return elementwise_loss("mse", "output", "dY", loss, dY, Y, T, mse_element, 0, NULL, "");
+}
+
+/* l = -[t log p + (1-t) log(1-p)], dl/dy = (p - t) / (p (1 - p)), p = y clamped to
+ * [eps, 1 - eps] */
+static double bce_element(double y, double t, double eps, double *g)
+{
+    double p = y < eps ? eps : y > 1 - eps ? 1 - eps : y;
+    *g = (p - t) / (p * (1 - p));
+    return -(t * log(p) + (1 - t) * log1p(-p));
+}
+
+/* Outputs are probabilities: clamping one outside [0, 1] would hide a forgotten sigmoid. */
+static int bce_domain(double y, double t)
+{
+    return y < 0 || y > 1 ? 1 : t < 0 || t > 1 ? 2 : 0;
 }
 
 kr_status kr_binary_cross_entropy(double *loss, kr_tensor *dY, const kr_tensor *Y,
                                   const kr_tensor *T)
 {
-    kr_status st = check_args("binary_cross_entropy", "output", Y, T, "dY", dY);
-    if (st != KR_OK) return st;
-    int64_t n = Y->size[0], B = Y->size[1];
-    mat y = mat_of(Y), t = mat_of(T), g = dY ? mat_of(dY) : y;
-    const double eps = Y->dtype == KR_F64 ? 1e-12 : 1e-7;
-    double sum = 0, inv_b = 1.0 / (double)B;
-    for (int64_t j = 0; j < B; j++)
-        for (int64_t i = 0; i < n; i++) {
-            double p = mget(&y, i, j), tt = mget(&t, i, j);
-            /* clamping hides an output that is not a probability (a forgotten sigmoid) */
-            if (p < 0 || p > 1)
-                return kr_fail(KR_EINVAL, "binary_cross_entropy: output (%lld, %lld) is %g, "
-                                          "outside [0, 1] (for logits use bce_with_logits)",
-                               (long long)i + 1, (long long)j + 1, p);
-            if (tt < 0 || tt > 1)
-                return kr_fail(KR_EINVAL, "binary_cross_entropy: target (%lld, %lld) is %g, "
-                                          "outside [0, 1]", (long long)i + 1, (long long)j + 1, tt);
-            p = p < eps ? eps : p > 1 - eps ? 1 - eps : p;
-            sum -= tt * log(p) + (1 - tt) * log1p(-p);
-            if (dY) mset(&g, i, j, (p - tt) / (p * (1 - p)) * inv_b);
-        }
-    *loss = sum * inv_b;
-    return KR_OK;
+    double eps = Y && Y->dtype == KR_F64 ? 1e-12 : 1e-7;
+    return elementwise_loss("binary_cross_entropy", "output", "dY", loss, dY, Y, T, bce_element,
+                            eps, bce_domain, " (for logits use bce_with_logits)");
 }
 
 static inline double sigmoid(double x)
@@ -155,26 +182,25 @@ static inline double sigmoid(double x)
     return e / (1.0 + e);
 }
 
+/* -t log s(x) - (1-t) log(1-s(x)) = max(x,0) - x t + log(1 + e^-|x|), dl/dx = s(x) - t */
+static double bce_logits_element(double x, double t, double eps, double *g)
+{
+    (void)eps;
+    *g = sigmoid(x) - t;
+    return fmax(x, 0.0) - x * t + log1p(exp(-fabs(x)));
+}
+
+static int target_domain(double y, double t)
+{
+    (void)y;
+    return t < 0 || t > 1 ? 2 : 0;
+}
+
 kr_status kr_bce_with_logits(double *loss, kr_tensor *dU, const kr_tensor *U,
                              const kr_tensor *T)
 {
-    kr_status st = check_args("bce_with_logits", "logits", U, T, "dU", dU);
-    if (st != KR_OK) return st;
-    int64_t n = U->size[0], B = U->size[1];
-    mat u = mat_of(U), t = mat_of(T), g = dU ? mat_of(dU) : u;
-    double sum = 0, inv_b = 1.0 / (double)B;
-    for (int64_t j = 0; j < B; j++)
-        for (int64_t i = 0; i < n; i++) {
-            double x = mget(&u, i, j), tt = mget(&t, i, j);
-            if (tt < 0 || tt > 1)
-                return kr_fail(KR_EINVAL, "bce_with_logits: target (%lld, %lld) is %g, outside "
-                                          "[0, 1]", (long long)i + 1, (long long)j + 1, tt);
-            /* -t log s(x) - (1-t) log(1-s(x)) = max(x,0) - x t + log(1 + e^-|x|) */
-            sum += fmax(x, 0.0) - x * tt + log1p(exp(-fabs(x)));
-            if (dU) mset(&g, i, j, (sigmoid(x) - tt) * inv_b);
-        }
-    *loss = sum * inv_b;
-    return KR_OK;
+    return elementwise_loss("bce_with_logits", "logits", "dU", loss, dU, U, T,
+                            bce_logits_element, 0, target_domain, "");
 }
 
 /* Column j's max m and log sum_i exp(u_ij - m). */

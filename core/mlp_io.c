@@ -16,6 +16,7 @@
  * Only what defines the network is stored: no gradients, no workspaces.  The file is written
  * to a temporary beside `path` and renamed over it, so a failed save leaves any old file. */
 #include "mlp.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -132,17 +133,7 @@ static kr_status write_atomically(const char *op, const char *path, const unsign
         free(tmp);
         return st;
     }
-    size_t done = 0;
-    int err = 0;
-    while (done < len) {
-        ssize_t n = write(fd, buf + done, len - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            err = errno;
-            break;
-        }
-        done += (size_t)n;
-    }
+    int err = kr_write_all(fd, buf, len) != 0 ? errno : 0;
     if (!err && fchmod(fd, 0644) != 0) err = errno;
     if (!err && fsync(fd) != 0) err = errno;
     if (close(fd) != 0 && !err) err = errno;

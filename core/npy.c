@@ -16,14 +16,13 @@
  * float32/float64) and the integer and bool types i1 i2 i4 i8 u1 u2 u4 u8 b1 (converted to
  * float64; 64-bit integers above 2^53 round). */
 #include "io.h"
+#include "fileutil.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
@@ -45,21 +44,6 @@ static void swap_bytes(unsigned char *p, size_t n)
 }
 
 /* ==== saving ============================================================================== */
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const unsigned char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* The header text, padded so that NPY_PREAMBLE + its length is a multiple of NPY_ALIGN. */
 static size_t build_header(char *buf, size_t bufsize, const kr_tensor *t)
@@ -83,7 +67,7 @@ static int write_data(int fd, const kr_tensor *t)
     size_t esize = kr_dtype_size(t->dtype);
     int64_t n = kr_numel(t);
     if (n == 0) return 0;
-    if (kr_is_contiguous(t) && host_little) return write_all(fd, kr_data(t), (size_t)n * esize);
+    if (kr_is_contiguous(t) && host_little) return kr_write_all(fd, kr_data(t), (size_t)n * esize);
 
     unsigned char *buf = malloc(CHUNK);
     if (buf == NULL) return -1;
@@ -97,7 +81,7 @@ static int write_data(int fd, const kr_tensor *t)
         if (!host_little) swap_bytes(buf + used, esize);
         used += esize;
         if (used + esize > CHUNK) {
-            if (write_all(fd, buf, used) != 0) goto fail;
+            if (kr_write_all(fd, buf, used) != 0) goto fail;
             used = 0;
         }
         for (int d = nd - 1; d >= 0; d--) { /* odometer over the logical indices */
@@ -107,31 +91,13 @@ static int write_data(int fd, const kr_tensor *t)
             idx[d] = 0;
         }
     }
-    if (used > 0 && write_all(fd, buf, used) != 0) goto fail;
+    if (used > 0 && kr_write_all(fd, buf, used) != 0) goto fail;
     free(buf);
     return 0;
 fail:;
     int saved = errno;
     free(buf);
     errno = saved;
-    return -1;
-}
-
-/* Creates "path.tmp.XXXXXX" exclusively (mode 0666 minus the umask, like any new file). */
-static int create_temp(const char *path, char *tmp, size_t tmpsize)
-{
-    static const char letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    uint64_t x = (uint64_t)getpid() * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)time(NULL) ^
-                 (uint64_t)(uintptr_t)tmp;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        char suffix[7];
-        x = x * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
-        for (int i = 0; i < 6; i++) suffix[i] = letters[(x >> (10 + 5 * i)) % 36];
-        suffix[6] = '\0';
-        snprintf(tmp, tmpsize, "%s.tmp.%s", path, suffix);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
     return -1;
 }
 
@@ -154,7 +120,7 @@ kr_status kr_npy_save(const char *path, const kr_tensor *t)
     size_t tmpsize = strlen(path) + 16;
     char *tmp = malloc(tmpsize);
     if (tmp == NULL) return kr_fail(KR_ENOMEM, "save: out of memory");
-    int fd = create_temp(path, tmp, tmpsize);
+    int fd = kr_create_temp(path, tmp, tmpsize);
     if (fd < 0) {
         kr_status st = kr_fail(KR_EIO, "save: cannot create a temporary file beside '%s': %s",
                                path, strerror(errno));
@@ -163,7 +129,7 @@ kr_status kr_npy_save(const char *path, const kr_tensor *t)
     }
 
     const char *step = "write";
-    if (write_all(fd, header, NPY_PREAMBLE + hlen) != 0 || write_data(fd, t) != 0) goto fail;
+    if (kr_write_all(fd, header, NPY_PREAMBLE + hlen) != 0 || write_data(fd, t) != 0) goto fail;
     step = "flush";
     if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) goto fail; /* EINVAL: no fsync here */
     step = "close";
@@ -372,8 +338,14 @@ static int parse_descr(npy_header *h)
     if (*endp != '\0') return -1;
     switch (kind) {
     case 'f': if (size != 4 && size != 8) return -1; h->kind = KIND_FLOAT; break;
-    case 'i': if (size != 1 && size != 2 && size != 4 && size != 8) return -1; h->kind = KIND_INT; break;
-    case 'u': if (size != 1 && size != 2 && size != 4 && size != 8) return -1; h->kind = KIND_UINT; break;
+    case 'i':
+        if (size != 1 && size != 2 && size != 4 && size != 8) return -1;
+        h->kind = KIND_INT;
+        break;
+    case 'u':
+        if (size != 1 && size != 2 && size != 4 && size != 8) return -1;
+        h->kind = KIND_UINT;
+        break;
     case 'b': if (size != 1) return -1; h->kind = KIND_BOOL; break;
     default: return -1;
     }
@@ -506,7 +478,8 @@ kr_status kr_npy_load(kr_tensor *t, const char *path)
     if (major > 1 && read_full(f, pre + NPY_PREAMBLE, 2) != 2) goto truncated_header;
     size_t hlen = le_u32(pre + 8, lenbytes);
     if (hlen > (1u << 24)) {
-        st = kr_fail(KR_EFORMAT, "load: '%s' has a malformed header: it claims %zu bytes", path, hlen);
+        st = kr_fail(KR_EFORMAT, "load: '%s' has a malformed header: it claims %zu bytes", path,
+                     hlen);
         goto done;
     }
     long data_start = 8 + lenbytes + (long)hlen;
@@ -568,7 +541,8 @@ kr_status kr_npy_load(kr_tensor *t, const char *path)
             st = kr_fail(KR_EIO, "load: cannot read '%s': %s", path, strerror(errno));
         else
             st = kr_fail(KR_EFORMAT, "load: '%s' is truncated: shape %s of '%s' needs %zu data "
-                                     "bytes, the file holds %zu", path, shape, h.descr, nbytes, nread);
+                                     "bytes, the file holds %zu",
+                         path, shape, h.descr, nbytes, nread);
         goto done;
     }
     if (direct) {

@@ -221,12 +221,15 @@ static kr_status check_match(const char *who, const kr_tensor *W, const kr_tenso
     if (!dW || !dW->storage) return kr_fail(KR_EINVAL, "%s: the gradient is a closed tensor", who);
     if (W->dtype != dW->dtype)
         return kr_fail(KR_EINVAL,
-                       "%s: parameter and gradient differ in dtype (parameter is %s, gradient is %s)",
+                       "%s: parameter and gradient differ in dtype "
+                       "(parameter is %s, gradient is %s)",
                        who, kr_dtype_name(W->dtype), kr_dtype_name(dW->dtype));
     if (!kr_same_shape(W, dW))
         return kr_fail(KR_EINVAL,
-                       "%s: parameter and gradient differ in shape (parameter is %s, gradient is %s)",
-                       who, kr_tensor_shape_str(W, a, sizeof a), kr_tensor_shape_str(dW, b, sizeof b));
+                       "%s: parameter and gradient differ in shape "
+                       "(parameter is %s, gradient is %s)",
+                       who, kr_tensor_shape_str(W, a, sizeof a),
+                       kr_tensor_shape_str(dW, b, sizeof b));
     return KR_OK;
 }
 
@@ -332,7 +335,8 @@ kr_status kr_adam_step(kr_tensor *W, const kr_tensor *dW, kr_tensor *m, kr_tenso
         for_each_run(W, dW, NULL, NULL, f32 ? adam_stateless_f32 : adam_stateless_f64, &c);
         return KR_OK;
     }
-    if (t < 1) return kr_fail(KR_EINVAL, "adam: the step count must be >= 1, got %lld", (long long)t);
+    if (t < 1)
+        return kr_fail(KR_EINVAL, "adam: the step count must be >= 1, got %lld", (long long)t);
     if ((st = check_state("adam", "m", m, W)) || (st = check_state("adam", "v", v, W))) return st;
     if (o->bias_correction) {
         /* 1 - beta^t without cancellation when beta^t is close to 1 */

@@ -295,7 +295,8 @@ kr_status kr_select(kr_tensor *dst, const kr_tensor *src, int dim, int64_t index
     kr_status st = check_dim("select", src, dim);
     if (st) return st;
     if (index < 0 || index >= src->size[dim])
-        return kr_fail(KR_EINVAL, "select: index %lld out of range 1..%lld in dimension %d (tensor is %s)",
+        return kr_fail(KR_EINVAL,
+                       "select: index %lld out of range 1..%lld in dimension %d (tensor is %s)",
                        (long long)index + 1, (long long)src->size[dim], dim + 1, SHAPE(src, sh));
     kr_tensor_share(dst, src);
     dst->offset += index * src->stride[dim];
@@ -311,8 +312,8 @@ kr_status kr_reshape(kr_tensor *dst, const kr_tensor *src, int ndim, const int64
 {
     char sh[200], want[200];
     if (ndim < 0 || ndim > KR_MAXDIM)
-        return kr_fail(KR_EINVAL, "reshape: %d dimensions requested, at most %d are supported", ndim,
-                       KR_MAXDIM);
+        return kr_fail(KR_EINVAL, "reshape: %d dimensions requested, at most %d are supported",
+                       ndim, KR_MAXDIM);
     int64_t newsize[KR_MAXDIM], known = 1, n = kr_numel(src);
     int infer = -1;
     for (int d = 0; d < ndim; d++) {
@@ -340,8 +341,9 @@ kr_status kr_reshape(kr_tensor *dst, const kr_tensor *src, int ndim, const int64
         known *= newsize[infer];
     }
     if (known != n)
-        return kr_fail(KR_EINVAL, "reshape: cannot reshape %s (%lld elements) into %s", SHAPE(src, sh),
-                       (long long)n, kr_shape_str(want, sizeof want, ndim, newsize));
+        return kr_fail(KR_EINVAL, "reshape: cannot reshape %s (%lld elements) into %s",
+                       SHAPE(src, sh), (long long)n,
+                       kr_shape_str(want, sizeof want, ndim, newsize));
     if (!kr_is_contiguous(src))
         return kr_fail(KR_EINVAL,
                        "reshape: tensor (%s) is not contiguous; call contiguous() first",
@@ -376,7 +378,8 @@ static kr_status broadcast_view(kr_tensor *v, const kr_tensor *src, int ndim, co
 {
     char sa[200], sb[200];
     if (ndim < src->ndim || ndim > KR_MAXDIM)
-        return kr_fail(KR_EINVAL, "expand: cannot expand %s to %d dimensions", SHAPE(src, sa), ndim);
+        return kr_fail(KR_EINVAL, "expand: cannot expand %s to %d dimensions", SHAPE(src, sa),
+                       ndim);
     *v = *src;
     for (int i = 0; i < ndim; i++) {
         int ds = src->ndim - ndim + i;
@@ -447,7 +450,7 @@ static void iter_init(iter *it, int nops, const kr_tensor *const *ops)
         int inner_ = (it).ndim - 1;                                                              \
         int64_t n_ = (it).size[inner_];                                                          \
         for (;;) {                                                                               \
-            unsigned char *p_[3] = {0};                                                              \
+            unsigned char *p_[3] = {0};                                                          \
             for (int o_ = 0; o_ < (it).nops; o_++) {                                             \
                 int64_t off_ = 0;                                                                \
                 for (int d_ = 0; d_ < inner_; d_++) off_ += idx_[d_] * (it).stride[o_][d_];      \
@@ -576,6 +579,25 @@ static kr_status check_dtypes(const char *op, const kr_tensor *a, const kr_tenso
     return KR_OK;
 }
 
+/* out = x op y elementwise: three operands of out's shape and dtype (x and y broadcast views
+ * that do not partly overlap out). */
+static void bin_apply(const kr_tensor *out, const kr_tensor *x, const kr_tensor *y, kr_binop op)
+{
+    const kr_tensor *ops[3] = {out, x, y};
+    iter it;
+    iter_init(&it, 3, ops);
+    unsigned char *base[3] = {kr_data(out), kr_data(x), kr_data(y)};
+    int in = it.ndim - 1;
+    if (out->dtype == KR_F64)
+        ITER_LOOP(it, 8, base,
+                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
+                          it.stride[1][in], it.stride[2][in], op));
+    else
+        ITER_LOOP(it, 4, base,
+                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
+                          it.stride[1][in], it.stride[2][in], op));
+}
+
 static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
                              const kr_tensor *b, kr_binop bop)
 {
@@ -603,19 +625,7 @@ static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
     if ((st = unalias(out, a, &ta, &ua)) || (st = unalias(out, b, &tb, &ub)) ||
         (st = broadcast_view(&va, ua, ndim, size)) || (st = broadcast_view(&vb, ub, ndim, size)))
         goto done;
-    const kr_tensor *ops[3] = {out, &va, &vb};
-    iter it;
-    iter_init(&it, 3, ops);
-    unsigned char *base[3] = {kr_data(out), kr_data(&va), kr_data(&vb)};
-    int in = it.ndim - 1;
-    if (a->dtype == KR_F64)
-        ITER_LOOP(it, 8, base,
-                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], bop));
-    else
-        ITER_LOOP(it, 4, base,
-                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], bop));
+    bin_apply(out, &va, &vb, bop);
 done:
     kr_tensor_release(&ta);
     kr_tensor_release(&tb);
@@ -649,20 +659,7 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
     vs.storage = &fake;
     vs.offset = 0;
     for (int d = 0; d < vs.ndim; d++) vs.stride[d] = 0;
-    const kr_tensor *x = scalar_first ? &vs : a, *y = scalar_first ? a : &vs;
-    const kr_tensor *ops[3] = {out, x, y};
-    iter it;
-    iter_init(&it, 3, ops);
-    unsigned char *base[3] = {kr_data(out), kr_data(x), kr_data(y)};
-    int in = it.ndim - 1;
-    if (a->dtype == KR_F64)
-        ITER_LOOP(it, 8, base,
-                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], op));
-    else
-        ITER_LOOP(it, 4, base,
-                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
-                          it.stride[1][in], it.stride[2][in], op));
+    bin_apply(out, scalar_first ? &vs : a, scalar_first ? a : &vs, op);
     kr_tensor_release(&ta);
     return KR_OK;
 }
@@ -716,10 +713,12 @@ kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op)
     int in = it.ndim - 1;
     if (a->dtype == KR_F64)
         ITER_LOOP(it, 8, base,
-                  un_f64((double *)p_[0], (double *)p_[1], n_, it.stride[0][in], it.stride[1][in], op));
+                  un_f64((double *)p_[0], (double *)p_[1], n_, it.stride[0][in], it.stride[1][in],
+                         op));
     else
         ITER_LOOP(it, 4, base,
-                  un_f32((float *)p_[0], (float *)p_[1], n_, it.stride[0][in], it.stride[1][in], op));
+                  un_f32((float *)p_[0], (float *)p_[1], n_, it.stride[0][in], it.stride[1][in],
+                         op));
     kr_tensor_release(&ta);
     return KR_OK;
 }
@@ -739,20 +738,30 @@ static kr_status check_into(const char *op, const kr_tensor *a, const kr_tensor 
     return KR_OK;
 }
 
+/* The set-up of a op= b (after check_into): b, or a copy of it in *tmp when it overlaps a
+ * (release *tmp afterwards), broadcast to a's shape in *view; *it walks a and *view. */
+static kr_status into_setup(const kr_tensor *a, const kr_tensor *b, kr_tensor *tmp,
+                            kr_tensor *view, iter *it)
+{
+    kr_status st = unalias(a, b, tmp, &b);
+    if (st) return st;
+    if ((st = broadcast_view(view, b, a->ndim, a->size))) {
+        kr_tensor_release(tmp);
+        return st;
+    }
+    const kr_tensor *ops[2] = {a, view};
+    iter_init(it, 2, ops);
+    return KR_OK;
+}
+
 kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
 {
     kr_status st;
     if ((st = check_dtypes("add_", a, b)) || (st = check_into("add_", a, b))) return st;
     if (kr_numel(a) == 0) return KR_OK;
     kr_tensor tb, vb;
-    if ((st = unalias(a, b, &tb, &b))) return st;
-    if ((st = broadcast_view(&vb, b, a->ndim, a->size))) {
-        kr_tensor_release(&tb);
-        return st;
-    }
-    const kr_tensor *ops[2] = {a, &vb};
     iter it;
-    iter_init(&it, 2, ops);
+    if ((st = into_setup(a, b, &tb, &vb, &it))) return st;
     unsigned char *base[3] = {kr_data(a), kr_data(&vb), NULL};
     int in = it.ndim - 1;
     int64_t sa = it.stride[0][in], sb = it.stride[1][in];
@@ -827,14 +836,8 @@ kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
     kr_tensor tb, vb;
-    if ((st = unalias(a, b, &tb, &b))) return st;
-    if ((st = broadcast_view(&vb, b, a->ndim, a->size))) {
-        kr_tensor_release(&tb);
-        return st;
-    }
-    const kr_tensor *ops[2] = {a, &vb};
     iter it;
-    iter_init(&it, 2, ops);
+    if ((st = into_setup(a, b, &tb, &vb, &it))) return st;
     unsigned char *base[3] = {kr_data(a), kr_data(&vb), NULL};
     int in = it.ndim - 1;
     int64_t sa = it.stride[0][in], sb = it.stride[1][in];

@@ -335,19 +335,6 @@ static int l_perm_shuffle(lua_State *L)
     return 0;
 }
 
-/* _perm_get(p): the permutation as a 1-based Lua table (for tests) */
-static int l_perm_get(lua_State *L)
-{
-    int64_t n;
-    int64_t *p = check_perm(L, 1, &n);
-    lua_createtable(L, (int)n, 0);
-    for (int64_t i = 0; i < n; i++) {
-        lua_pushinteger(L, p[i] + 1);
-        lua_rawseti(L, -2, i + 1);
-    }
-    return 1;
-}
-
 /* _gather(dst, src, p, start): dst's samples = src's samples p[start], p[start+1], ... */
 static int l_gather(lua_State *L)
 {
@@ -714,24 +701,30 @@ static int l_mlp_load(lua_State *L)
 }
 
 /* ---- the MLP: methods ------------------------------------------------------------------- */
-/* Y = net:forward(X): Y is a view of the network's output workspace (overwritten next call). */
-static int mlp_forward(lua_State *L)
+/* Y = net:forward(X) (keep = 1: Y is a view of the network's output workspace, overwritten
+ * next call, and the state backward needs is kept) or Y = net:predict(X) (keep = 0: a new
+ * tensor; the state kept for backward is left alone). */
+static int mlp_run(lua_State *L, int keep)
 {
-    mlp_ud *u = check_idle_mlp(L, 1, "MLP:forward");
+    const char *op = keep ? "MLP:forward" : "MLP:predict";
+    mlp_ud *u = check_idle_mlp(L, 1, op);
     kr_tensor *X = kr_lua_check_tensor(L, 2);
     lua_settop(L, 2);
     lua_getiuservalue(L, 1, 1);
-    hook_ctx hc = { L, 3, "MLP:forward" };
+    hook_ctx hc = { L, 3, op };
     kr_act_hooks hooks = { hook_forward, hook_grad_mul, &hc };
     kr_tensor *Y = kr_lua_push_header(L);
     uint64_t before = kr_alloc_stats_get().live_bytes;
     u->busy = 1;
-    kr_status st = kr_mlp_forward(u->net, Y, X, &hooks);
+    kr_status st = keep ? kr_mlp_forward(u->net, Y, X, &hooks)
+                        : kr_mlp_predict(u->net, Y, X, &hooks);
     u->busy = 0;
     kr_lua_check(L, st);
     account_since(L, before);
     return 1;
 }
+static int mlp_forward(lua_State *L) { return mlp_run(L, 1); }
+static int mlp_predict(lua_State *L) { return mlp_run(L, 0); }
 
 /* dX = net:backward(dY [, input_grad = true]): fills net.dW, net.db (overwriting them) */
 static int mlp_backward(lua_State *L)
@@ -749,25 +742,6 @@ static int mlp_backward(lua_State *L)
     u->busy = 0;
     kr_lua_check(L, st);
     return want_dx;
-}
-
-/* Y = net:predict(X): a new tensor; the state kept for backward is left alone. */
-static int mlp_predict(lua_State *L)
-{
-    mlp_ud *u = check_idle_mlp(L, 1, "MLP:predict");
-    kr_tensor *X = kr_lua_check_tensor(L, 2);
-    lua_settop(L, 2);
-    lua_getiuservalue(L, 1, 1);
-    hook_ctx hc = { L, 3, "MLP:predict" };
-    kr_act_hooks hooks = { hook_forward, hook_grad_mul, &hc };
-    kr_tensor *Y = kr_lua_push_header(L);
-    uint64_t before = kr_alloc_stats_get().live_bytes;
-    u->busy = 1;
-    kr_status st = kr_mlp_predict(u->net, Y, X, &hooks);
-    u->busy = 0;
-    kr_lua_check(L, st);
-    account_since(L, before);
-    return 1;
 }
 
 static int mlp_zero_grad(lua_State *L)
@@ -863,7 +837,7 @@ static const luaL_Reg nn_functions[] = {
     {"softmax_cross_entropy", l_softmax_ce}, {"softmax", l_softmax}, {"accuracy", l_accuracy},
     {"_act_forward", l_act_forward}, {"_act_backward", l_act_backward},
     {"_onehot", l_onehot}, {"_perm_new", l_perm_new}, {"_perm_shuffle", l_perm_shuffle},
-    {"_perm_get", l_perm_get}, {"_gather", l_gather}, {"_isatty", l_isatty},
+    {"_gather", l_gather}, {"_isatty", l_isatty},
     {NULL, NULL}};
 
 void kr_lua_open_nn(lua_State *L, int mod, int ctx)

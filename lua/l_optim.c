@@ -27,11 +27,6 @@ static kr_tensor *opt_tensor(lua_State *L, int idx)
     return lua_isnoneornil(L, idx) ? NULL : kr_lua_check_tensor(L, idx);
 }
 
-static void raise_status(lua_State *L, kr_status st)
-{
-    if (st != KR_OK) luaL_error(L, "%s", kr_last_error());
-}
-
 /* Returns 0 results when st is KR_OK, else the message. */
 static int push_status(lua_State *L, kr_status st)
 {
@@ -128,7 +123,7 @@ static int l_sgd_step(lua_State *L)
     const kr_tensor *dW = kr_lua_check_tensor(L, 2);
     kr_tensor *buf = opt_tensor(L, 3);
     kr_sgd_opts o = sgd_opts(L, 4);
-    raise_status(L, kr_sgd_step(W, dW, buf, &o));
+    kr_lua_check(L, kr_sgd_step(W, dW, buf, &o));
     return 0;
 }
 
@@ -140,7 +135,7 @@ static int l_adam_step(lua_State *L)
     kr_tensor *v = opt_tensor(L, 4);
     lua_Integer t = luaL_checkinteger(L, 5);
     kr_adam_opts o = adam_opts(L, 6);
-    raise_status(L, kr_adam_step(W, dW, m, v, (int64_t)t, &o));
+    kr_lua_check(L, kr_adam_step(W, dW, m, v, (int64_t)t, &o));
     return 0;
 }
 
@@ -151,7 +146,7 @@ static int l_rmsprop_step(lua_State *L)
     kr_tensor *v = opt_tensor(L, 3);
     kr_tensor *buf = opt_tensor(L, 4);
     kr_rmsprop_opts o = rmsprop_opts(L, 5);
-    raise_status(L, kr_rmsprop_step(W, dW, v, buf, &o));
+    kr_lua_check(L, kr_rmsprop_step(W, dW, v, buf, &o));
     return 0;
 }
 

@@ -64,21 +64,12 @@ synthetic shapes (28x28, class = circle or square; no files needed).]],
   },
 }
 
-local opts = cli.parse(arg, spec)
-
--- Options the command line set explicitly (presets only fill in the others).
-local given = {}
-for _, a in ipairs(arg) do
-  local name = a:match("^%-%-([%w%-]+)")
-  if name then given[(name:gsub("^no%-", ""):gsub("%-", "_"))] = true end
+-- The presets only fill in the options the command line did not give.
+local opts, given = cli.parse(arg, spec)
+if opts.deep then cli.preset(opts, given, { sizes = DEEP_SIZES, epochs = 20 }) end
+if opts.quick then
+  cli.preset(opts, given, { n_train = 2000, n_test = 500, epochs = 3, batch = 100 })
 end
-local function preset(values)
-  for k, v in pairs(values) do
-    if not given[k] then opts[k] = v end
-  end
-end
-if opts.deep then preset { sizes = DEEP_SIZES, epochs = 20 } end
-if opts.quick then preset { n_train = 2000, n_test = 500, epochs = 3, batch = 100 } end
 
 local sizes = opts.sizes
 local L = #sizes - 1
@@ -111,19 +102,8 @@ do
     ytest = F:row(1):clone()
     classes = { "circle", "square" }
   else
-    local load = opts.data == "mnist" and kr.data.mnist or kr.data.fashion_mnist
-    if not load then cli.fail(spec, "this build of kairo has no kr.data." .. (opts.data == "mnist"
-      and "mnist" or "fashion_mnist")) end
-    local dir = opts.dir ~= "" and opts.dir or nil
-    local ok, a, _, c = pcall(load, { split = "train", dtype = opts.dtype, dir = dir })
-    if not ok then cli.fail(spec, tostring(a)) end
-    local b, lb
-    b, lb = load { split = "test", dtype = opts.dtype, dir = dir }
-    Xtrain, Xtest, ytest, classes = a, b, lb, c
-    if opts.n_train > 0 and opts.n_train < Xtrain:size(2) then Xtrain = Xtrain:narrow(2, 1, opts.n_train) end
-    if opts.n_test > 0 and opts.n_test < Xtest:size(2) then
-      Xtest, ytest = Xtest:narrow(2, 1, opts.n_test), ytest:narrow(1, 1, opts.n_test)
-    end
+    Xtrain, Xtest, ytest, classes = ae.load_images(opts.data, opts)
+    if not Xtrain then cli.fail(spec, Xtest) end
   end
   if Xtrain:size(1) ~= sizes[1] then
     cli.fail(spec, string.format("the data has %d features per image, --sizes starts with %d",
@@ -268,11 +248,4 @@ local function figures()
   return files
 end
 
-if opts.plot then
-  local ok, files = pcall(figures)
-  if ok then
-    print("wrote " .. table.concat(files, ", "))
-  else
-    print("note: no figures (" .. tostring(files) .. "); the numbers are complete")
-  end
-end
+if opts.plot then cli.figures(figures, "the numbers") end

@@ -64,19 +64,12 @@ approximately); both (the default) runs each depth from both.  e = --init-scale.
   },
 }
 
-local opts = cli.parse(arg, spec)
+local opts, given = cli.parse(arg, spec)
 if opts.quick then
-  -- Overrides only what the command line left at its default.
-  local given = {}
-  for _, a in ipairs(arg) do
-    local name = a:match("^%-%-([%w%-]+)")
-    if name then given[name:gsub("%-", "_")] = true end
-  end
-  local quick = { size = 12, rank = 2, observed = 0.5, depths = { 1, 2, 3 }, steps = 2000,
-                  lr = 0.005, checks = 10, record = 10, init_scale = 1e-2 }
-  for k, v in pairs(quick) do
-    if not given[k] then opts[k] = v end
-  end
+  -- Overrides only what the command line did not give.
+  cli.preset(opts, given, { size = 12, rank = 2, observed = 0.5, depths = { 1, 2, 3 },
+                            steps = 2000, lr = 0.005, checks = 10, record = 10,
+                            init_scale = 1e-2 })
 end
 if opts.rank > opts.size then
   cli.fail(spec, string.format("--rank %d exceeds --size %d", opts.rank, opts.size))
@@ -467,11 +460,4 @@ local function figures()
   return files
 end
 
-if opts.plot then
-  local ok, files = pcall(figures)
-  if ok then
-    print("wrote " .. table.concat(files, ", "))
-  else
-    print("note: no figures (" .. tostring(files) .. "); the table and the CSV are complete")
-  end
-end
+if opts.plot then cli.figures(figures, "the table and the CSV") end

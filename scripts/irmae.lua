@@ -59,18 +59,10 @@ irmae_summary.csv.]],
   },
 }
 
-local opts = cli.parse(arg, spec)
-local given = {}
-for _, a in ipairs(arg) do
-  local name = a:match("^%-%-([%w%-]+)")
-  if name then given[(name:gsub("^no%-", ""):gsub("%-", "_"))] = true end
-end
+local opts, given = cli.parse(arg, spec)
 if opts.quick then
-  local quick = { n_train = 3000, n_test = 1000, epochs = 8, latent = 16, hidden = { 128 },
-                  batch = 32, lr = 1e-3 }
-  for k, v in pairs(quick) do
-    if not given[k] then opts[k] = v end
-  end
+  cli.preset(opts, given, { n_train = 3000, n_test = 1000, epochs = 8, latent = 16,
+                            hidden = { 128 }, batch = 32, lr = 1e-3 })
 end
 local ls = { opts.layers }
 if opts.sweep then
@@ -90,15 +82,8 @@ do
     Xtest = kr.data.shapes { n = opts.n_test > 0 and opts.n_test or 5000, rng = g,
                              dtype = opts.dtype }
   else
-    local load = opts.data == "mnist" and kr.data.mnist or kr.data.fashion_mnist
-    if not load then cli.fail(spec, "this build of kairo has no kr.data." .. (opts.data == "mnist"
-      and "mnist" or "fashion_mnist")) end
-    local dir = opts.dir ~= "" and opts.dir or nil
-    local ok, a = pcall(load, { split = "train", dtype = opts.dtype, dir = dir })
-    if not ok then cli.fail(spec, tostring(a)) end
-    Xtrain, Xtest = a, load { split = "test", dtype = opts.dtype, dir = dir }
-    if opts.n_train > 0 and opts.n_train < Xtrain:size(2) then Xtrain = Xtrain:narrow(2, 1, opts.n_train) end
-    if opts.n_test > 0 and opts.n_test < Xtest:size(2) then Xtest = Xtest:narrow(2, 1, opts.n_test) end
+    Xtrain, Xtest = ae.load_images(opts.data, opts)
+    if not Xtrain then cli.fail(spec, Xtest) end
   end
   print(string.format("data: %s, %d training and %d test images of %d pixels (%.1f s)", opts.data,
     Xtrain:size(2), Xtest:size(2), Xtrain:size(1), clock:wall()))
@@ -278,11 +263,4 @@ local function figures()
   return files
 end
 
-if opts.plot then
-  local ok, files = pcall(figures)
-  if ok then
-    print("wrote " .. table.concat(files, ", "))
-  else
-    print("note: no figures (" .. tostring(files) .. "); the numbers are complete")
-  end
-end
+if opts.plot then cli.figures(figures, "the numbers") end

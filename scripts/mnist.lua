@@ -67,17 +67,9 @@ on the command line override the preset.]],
   },
 }
 
-local opts = cli.parse(arg, spec)
-
 -- Options the command line names explicitly win over the preset.
-local given = {}
-for _, a in ipairs(arg) do
-  local name = a:match("^%-%-([%w%-]+)")
-  if name then given[(name:gsub("^no%-", ""):gsub("%-", "_"))] = true end
-end
-for key, value in pairs(PRESETS[opts.preset]) do
-  if not given[key] then opts[key] = value end
-end
+local opts, given = cli.parse(arg, spec)
+cli.preset(opts, given, PRESETS[opts.preset])
 if opts.quick then
   for key, value in pairs(QUICK) do opts[key] = value end
 end
@@ -270,17 +262,4 @@ local function figures(plot)
   return out
 end
 
-if opts.plot then
-  local plot = kr.plot
-  if not plot.available() then
-    print("note: gnuplot not found (install the Debian package gnuplot-nox): no figures; "
-      .. "the CSVs are complete")
-  else
-    local ok, res = pcall(figures, plot)
-    if ok then
-      print("wrote " .. table.concat(res, ", "))
-    else
-      print("note: the figures failed (" .. tostring(res) .. "); the CSVs are complete")
-    end
-  end
-end
+if opts.plot then cli.figures(figures, "the CSVs") end

@@ -190,18 +190,4 @@ local function figures(plot)
   return files
 end
 
-if opts.plot then
-  local plot = kr.plot
-  if not plot.available() then
-    print("note: gnuplot not found (install the Debian package gnuplot-nox): no figures; "
-      .. "the table and the CSV are complete")
-  else
-    local ok, files = pcall(figures, plot)
-    if ok then
-      print("wrote " .. table.concat(files, ", "))
-    else
-      print("note: the figures failed (" .. tostring(files) .. "); the table and the CSV "
-        .. "are complete")
-    end
-  end
-end
+if opts.plot then cli.figures(figures, "the table and the CSV") end

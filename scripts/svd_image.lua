@@ -183,12 +183,5 @@ local function figures()
   return files
 end
 
-if opts.plot then
-  local ok, files = pcall(figures)
-  if ok then
-    print("wrote " .. table.concat(files, ", "))
-  else
-    print("note: no figures (" .. tostring(files) .. "); the numbers, CSV and images are complete")
-  end
-end
+if opts.plot then cli.figures(figures, "the numbers, CSV and images") end
 if not agree then os.exit(1) end

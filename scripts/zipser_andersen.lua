@@ -246,17 +246,4 @@ local function figures(plot)
   return out
 end
 
-if opts.plot then
-  local plot = kr.plot
-  if not plot.available() then
-    print("note: gnuplot not found (install the Debian package gnuplot-nox): no figures; "
-      .. "the CSVs are complete")
-  else
-    local ok, res = pcall(figures, plot)
-    if ok then
-      print("wrote " .. table.concat(res, ", "))
-    else
-      print("note: the figures failed (" .. tostring(res) .. "); the CSVs are complete")
-    end
-  end
-end
+if opts.plot then cli.figures(figures, "the CSVs") end

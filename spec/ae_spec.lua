@@ -2,7 +2,7 @@
 local kr = require "kairo"
 local ae = require "kairo.ae"
 
-local function maxdiff(a, b) return (a - b):abs():max() end
+local maxdiff = require("helpers").maxdiff
 
 describe("ae.slice", function()
   it("runs layers first..last of a network with its weights", function()
@@ -102,5 +102,40 @@ describe("ae.pca", function()
     local s = ae.code_spectrum(X)
     -- the mean squared error of rank 1 is the second variance (times (N - 1) / N)
     assert.is_true(math.abs(ae.pca_error(X, mu1, P1) - s:get(2) * 499 / 500) < 1e-8 * s:get(2))
+  end)
+end)
+
+describe("ae.load_images", function()
+  local H = require "helpers"
+  -- A miniature MNIST: 3 images of 2x2 pixels in each split, labels 7, 0, 9.
+  local dir = H.tmpdir()
+  teardown(function() H.rmdir(dir) end)
+  for _, split in ipairs { "train", "t10k" } do
+    H.write(dir .. "/" .. split .. "-images-idx3-ubyte",
+      H.idx_bytes(0x08, { 3, 2, 2 }, "B", { 0, 255, 51, 102, 1, 2, 3, 4, 255, 0, 255, 0 }))
+    H.write(dir .. "/" .. split .. "-labels-idx1-ubyte",
+      H.idx_bytes(0x08, { 3 }, "B", { 7, 0, 9 }))
+  end
+
+  it("reads both splits and keeps the first n_train and n_test images", function()
+    local Xtr, Xte, yte, classes = ae.load_images("mnist",
+      { dir = dir, dtype = "f64", n_train = 2, n_test = 0 })
+    assert.are.same({ 4, 2 }, Xtr:shape())
+    assert.are.same({ 4, 3 }, Xte:shape())
+    assert.are.same({ 8, 1, 10 }, yte:totable())
+    assert.are.equal(10, #classes)
+    assert.are.equal(1, Xtr:get(2, 1))
+    local _, Xte2, yte2 = ae.load_images("mnist", { dir = dir, dtype = "f32", n_train = 0,
+                                                    n_test = 1 })
+    assert.are.same({ 4, 1 }, Xte2:shape())
+    assert.are.same({ 8 }, yte2:totable())
+    assert.are.equal("float32", Xte2:dtype())
+  end)
+
+  it("returns nil and the reader's message when the training set is missing", function()
+    local X, msg = ae.load_images("mnist", { dir = dir .. "/none", dtype = "f64", n_train = 0,
+                                             n_test = 0 })
+    assert.is_nil(X)
+    assert.matches("/none", msg, 1, true)
   end)
 end)

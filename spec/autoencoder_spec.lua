@@ -1,20 +1,9 @@
 -- scripts/autoencoder.lua on --quick configurations, and the encoder/decoder split it uses.
 local kr = require "kairo"
 local ae = require "kairo.ae"
+local H = require "helpers"
 
-local function tmpdir()
-  local p = os.tmpname()
-  os.remove(p)
-  assert(os.execute("mkdir -p '" .. p .. "'"))
-  return p
-end
-
-local function run(args)
-  local p = assert(io.popen("lua5.4 scripts/autoencoder.lua " .. args .. " 2>&1", "r"))
-  local out = p:read("a")
-  local ok = p:close()
-  return out, ok == true
-end
+local function run(args) return H.run_script("autoencoder.lua", args) end
 
 local function history(dir)
   local t, names = kr.csv.read(dir .. "/autoencoder_history.csv")
@@ -23,20 +12,17 @@ local function history(dir)
 end
 
 local function fashion_present()
-  if not kr.data.fashion_mnist then return false end
-  local f = io.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", "rb")
-  if f then f:close() end
-  return f ~= nil
+  return kr.data.fashion_mnist ~= nil and H.fashion_present("t10k-images-idx3-ubyte.gz")
 end
 
 describe("scripts/autoencoder.lua", function()
   local dir
-  before_each(function() dir = tmpdir() end)
-  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
 
   it("lowers the loss on the shapes (quick)", function()
-    local out, ok = run("--quick --data shapes --no-plot --out " .. dir)
-    assert.is_true(ok, out)
+    local out, code = run("--quick --data shapes --no-plot --out " .. dir)
+    assert.are.equal(0, code, out)
     local h = history(dir)
     local E = h:size(1)
     assert.are.equal(3, E)
@@ -52,8 +38,8 @@ describe("scripts/autoencoder.lua", function()
       pending("Fashion-MNIST or kr.data.fashion_mnist is missing (Debian package dataset-fashion-mnist)")
       return
     end
-    local out, ok = run("--quick --no-plot --out " .. dir)
-    assert.is_true(ok, out)
+    local out, code = run("--quick --no-plot --out " .. dir)
+    assert.are.equal(0, code, out)
     local h = history(dir)
     assert.is_true(h:get(3, 2) < h:get(1, 2) and h:get(3, 3) < h:get(1, 3), out)
     assert.matches("PCA with 2 components", out)
@@ -74,20 +60,18 @@ describe("scripts/autoencoder.lua", function()
       pending("gnuplot is not installed")
       return
     end
-    local out, ok = run("--quick --data shapes --epochs 1 --out " .. dir)
-    assert.is_true(ok, out)
+    local out, code = run("--quick --data shapes --epochs 1 --out " .. dir)
+    assert.are.equal(0, code, out)
     for _, f in ipairs({ "autoencoder_loss.png", "autoencoder_reconstructions.png",
                          "autoencoder_interpolation.png", "autoencoder_codes.png",
                          "autoencoder_codes.csv" }) do
-      local h = io.open(dir .. "/" .. f, "rb")
-      assert.is_not_nil(h, f)
-      h:close()
+      assert.is_true(H.exists(dir .. "/" .. f), f)
     end
   end)
 
   it("rejects sizes that are not a symmetric autoencoder", function()
-    local out, ok = run("--quick --data shapes --sizes 784,100,2,50,784 --out " .. dir)
-    assert.is_false(ok)
+    local out, code = run("--quick --data shapes --sizes 784,100,2,50,784 --out " .. dir)
+    assert.are_not.equal(0, code, out)
     assert.matches("%-%-sizes must be symmetric: sizes%[2%] = 100 but sizes%[4%] = 50", out)
   end)
 end)

@@ -53,6 +53,13 @@ describe("cli.check", function()
     assert.equal(3, assert(cli.check({ "--steps", "2", "--steps", "3" }, spec)).steps)
   end)
 
+  it("returns the set of the options the command line gave", function()
+    local _, given = cli.check({ "--steps", "2", "--init-scale=1", "--no-plot", "--quick" },
+      spec)
+    assert.same({ steps = true, init_scale = true, plot = true, quick = true }, given)
+    assert.same({}, select(2, cli.check({}, spec)))
+  end)
+
   it("reports --help", function()
     assert.same({ nil, "help" }, { cli.check({ "--steps", "2", "--help" }, spec) })
     assert.same({ nil, "help" }, { cli.check({ "-h" }, spec) })
@@ -115,6 +122,17 @@ describe("cli.check", function()
   end)
 end)
 
+describe("cli.preset", function()
+  it("fills in only the options the command line did not give", function()
+    local opts, given = cli.check({ "--steps", "2", "--no-plot" }, spec)
+    cli.preset(opts, given, { steps = 9, dt = 0.25, plot = true, sizes = { 7 } })
+    assert.equal(2, opts.steps)
+    assert.equal(0.25, opts.dt)
+    assert.is_false(opts.plot)
+    assert.same({ 7 }, opts.sizes)
+  end)
+end)
+
 describe("cli.usage", function()
   local text = cli.usage(spec)
 
@@ -161,6 +179,31 @@ describe("cli.join", function()
   it("joins with single slashes", function()
     assert.equal("a/b/c.csv", cli.join("a", "b/", "c.csv"))
     assert.equal("/x/y", cli.join("/x", "y"))
+  end)
+end)
+
+describe("cli.figures", function()
+  -- What f prints, with print captured.
+  local function printed(f)
+    local lines, saved = {}, _G.print
+    _G.print = function(...) lines[#lines + 1] = table.concat({ ... }, "\t") end
+    local ok, err = pcall(f)
+    _G.print = saved
+    assert(ok, err)
+    return table.concat(lines, "\n")
+  end
+
+  it("prints the files written, or a note when a figure fails", function()
+    if not kr.plot.available() then return pending("gnuplot is not installed") end
+    assert.equal("wrote a.png, b.png", printed(function()
+      cli.figures(function(plot)
+        assert.equal(kr.plot, plot)
+        return { "a.png", "b.png" }
+      end, "the CSVs")
+    end))
+    assert.equal("note: the figures failed (boom); the numbers are complete", printed(function()
+      cli.figures(function() error("boom", 0) end, "the numbers")
+    end))
   end)
 end)
 

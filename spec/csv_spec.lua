@@ -1,39 +1,12 @@
 -- kr.csv: exact round trips, header handling, atomic writes, and every error message.
 local kr = require "kairo"
+local H = require "helpers"
 
-local function sh(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local slurp, spit, listing = H.read, H.write, H.listing
 
 local dir
-setup(function()
-  dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. sh(dir)))
-end)
-teardown(function()
-  os.execute("rm -rf " .. sh(dir))
-end)
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function spit(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
-
-local function listing(d)
-  local p = io.popen("ls -A " .. sh(d))
-  local names = {}
-  for l in p:lines() do names[#names + 1] = l end
-  p:close()
-  table.sort(names)
-  return names
-end
+setup(function() dir = H.tmpdir() end)
+teardown(function() H.rmdir(dir) end)
 
 local function bits(v) return string.pack("<d", v) end
 

@@ -1,51 +1,22 @@
 -- kr.data: IDX files, the image sets, and the chapter's generators (spiral, Zipser-Andersen).
 local kr = require "kairo"
-
-local FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+local H = require "helpers"
 
 -- ---- helpers ---------------------------------------------------------------------------
 
-local tmpfiles = {}
-local function tmpname(suffix)
-  local p = os.tmpname() .. (suffix or "")
-  tmpfiles[#tmpfiles + 1] = p
-  return p
-end
-
-local function write_file(path, bytes)
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-  return path
-end
-
-local function read_file(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local tmpname, write_file, read_file = H.tmpname, H.write, H.read
 
 -- gzip a file with the system tool; returns the .gz path.
 local function gzip(path)
-  assert(os.execute(string.format("gzip -c '%s' > '%s.gz'", path, path)))
-  tmpfiles[#tmpfiles + 1] = path .. ".gz"
-  return path .. ".gz"
+  assert(os.execute(string.format("gzip -c %s > %s", H.sh(path), H.sh(path .. ".gz"))))
+  return H.remove_later(path .. ".gz")
 end
 
--- An IDX file's bytes: magic 00 00 type ndim, big-endian uint32 sizes, then the packed values.
-local function idx_bytes(type_code, dims, fmt, values)
-  local parts = { string.char(0, 0, type_code, #dims) }
-  for _, d in ipairs(dims) do parts[#parts + 1] = string.pack(">I4", d) end
-  for _, v in ipairs(values) do parts[#parts + 1] = string.pack(fmt, v) end
-  return table.concat(parts)
-end
+local idx_bytes = H.idx_bytes
 
 local function escape(s) return (s:gsub("%p", "%%%0")) end
 
-teardown(function()
-  for _, p in ipairs(tmpfiles) do os.remove(p) end
-end)
+teardown(H.cleanup)
 
 -- ---- IDX -------------------------------------------------------------------------------
 
@@ -166,8 +137,7 @@ end)
 
 describe("kr.data.mnist", function()
   -- A miniature MNIST: 3 images of 2x2 pixels, written as the four original files.
-  local dir = tmpname(".d")
-  assert(os.execute("mkdir -p '" .. dir .. "'"))
+  local dir = H.tmpdir()
   local pixels = { 0, 255, 51, 102, 1, 2, 3, 4, 255, 0, 255, 0 }
   local images = idx_bytes(0x08, { 3, 2, 2 }, "B", pixels)
   local labels = idx_bytes(0x08, { 3 }, "B", { 7, 0, 9 })
@@ -176,7 +146,7 @@ describe("kr.data.mnist", function()
     write_file(dir .. "/" .. split .. "-labels-idx1-ubyte", labels)
   end
   gzip(dir .. "/t10k-images-idx3-ubyte")
-  teardown(function() os.execute("rm -rf '" .. dir .. "'") end)
+  teardown(function() H.rmdir(dir) end)
 
   it("returns features x samples in [0, 1], each sample's pixels contiguous", function()
     local X, y, classes = kr.data.mnist { dir = dir }
@@ -219,10 +189,7 @@ describe("kr.data.mnist", function()
 end)
 
 describe("kr.data.fashion_mnist", function()
-  local present = io.open(FASHION_DIR .. "/t10k-labels-idx1-ubyte.gz", "rb")
-  if present then present:close() end
-
-  if not present then
+  if not H.fashion_present("t10k-labels-idx1-ubyte.gz") then
     pending("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
     return
   end

@@ -1,19 +1,8 @@
 -- scripts/deep_linear.lua on its --quick configuration (12x12, rank 2, depths 1-3, small step).
 local kr = require "kairo"
+local H = require "helpers"
 
-local function tmpdir()
-  local p = os.tmpname()
-  os.remove(p)
-  assert(os.execute("mkdir -p '" .. p .. "'"))
-  return p
-end
-
-local function run(args)
-  local p = assert(io.popen("lua5.4 scripts/deep_linear.lua " .. args .. " 2>&1", "r"))
-  local out = p:read("a")
-  local ok = p:close()
-  return out, ok == true
-end
+local function run(args) return H.run_script("deep_linear.lua", args) end
 
 -- The summary CSV as one table per row, keyed by column name.
 local function summary(dir)
@@ -29,12 +18,12 @@ end
 
 describe("scripts/deep_linear.lua", function()
   local dir
-  before_each(function() dir = tmpdir() end)
-  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
 
   it("matches Theorem 3 within 1e-3 from a balanced start with a small step", function()
-    local out, ok = run("--quick --init balanced --no-plot --out " .. dir)
-    assert.is_true(ok, out)
+    local out, code = run("--quick --init balanced --no-plot --out " .. dir)
+    assert.are.equal(0, code, out)
     local rows = summary(dir)
     assert.are.equal(3, #rows)
     for _, row in ipairs(rows) do
@@ -49,8 +38,8 @@ describe("scripts/deep_linear.lua", function()
   end)
 
   it("predicts each check's rates, as the CSV shows", function()
-    local out, ok = run("--quick --init balanced --depths 3 --no-plot --out " .. dir)
-    assert.is_true(ok, out)
+    local out, code = run("--quick --init balanced --depths 3 --no-plot --out " .. dir)
+    assert.are.equal(0, code, out)
     local t, names = kr.csv.read(dir .. "/deep_linear_theorem3.csv")
     assert.are.same({ "balanced", "depth", "step", "r", "predicted", "measured_flow", "measured_gd" },
       names)
@@ -67,8 +56,8 @@ describe("scripts/deep_linear.lua", function()
   end)
 
   it("shows the low-rank bias: depth lowers the effective rank and the unseen error", function()
-    local out, ok = run("--quick --init balanced --no-plot --out " .. dir)
-    assert.is_true(ok, out)
+    local out, code = run("--quick --init balanced --no-plot --out " .. dir)
+    assert.are.equal(0, code, out)
     local rows = summary(dir)
     -- depth 1 never changes an unseen entry: the error there stays that of W(0) = 0 (about 1)
     assert.is_true(math.abs(rows[1].test_error - 1) < 0.05)
@@ -77,8 +66,8 @@ describe("scripts/deep_linear.lua", function()
   end)
 
   it("reports an approximate balance from a random start", function()
-    local out, ok = run("--quick --init random --depths 2 --no-plot --out " .. dir)
-    assert.is_true(ok, out)
+    local out, code = run("--quick --init random --depths 2 --no-plot --out " .. dir)
+    assert.are.equal(0, code, out)
     local rows = summary(dir)
     assert.are.equal(0, rows[1].balanced)
     assert.is_true(rows[1].imbalance > 1e-6) -- not exactly balanced
@@ -86,8 +75,8 @@ describe("scripts/deep_linear.lua", function()
   end)
 
   it("rejects a rank above the size", function()
-    local out, ok = run("--quick --size 4 --rank 5 --out " .. dir)
-    assert.is_false(ok)
+    local out, code = run("--quick --size 4 --rank 5 --out " .. dir)
+    assert.are_not.equal(0, code, out)
     assert.matches("%-%-rank 5 exceeds %-%-size 4", out)
   end)
 end)

@@ -1,29 +1,10 @@
 -- The chapter's classification experiments (scripts/spiral.lua, zipser_andersen.lua,
 -- mnist.lua): each --quick run reaches its documented target and writes its files.
 local kr = require "kairo"
+local H = require "helpers"
 
-local LUA = os.getenv("LUA") or "lua5.4"
-
-local function tmpdir()
-  local p = os.tmpname()
-  os.remove(p)
-  assert(os.execute("mkdir -p '" .. p .. "'"))
-  return p
-end
-
--- Runs a script; returns its output (stdout and stderr) and exit code.
-local function run(script, args)
-  local p = assert(io.popen(string.format("%s scripts/%s %s 2>&1", LUA, script, args or "")))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code
-end
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
+-- run(script, args) -> output, exit code
+local run, tmpdir, exists = H.run_script, H.tmpdir, H.exists
 
 local function number_after(out, pattern)
   local v = out:match(pattern)
@@ -54,7 +35,7 @@ describe("scripts/spiral.lua", function()
         assert.is_true(exists(dir .. "/" .. f), f)
       end
     end
-    os.execute("rm -rf '" .. dir .. "'")
+    H.rmdir(dir)
   end)
 
   it("is repeatable with --seed", function()
@@ -63,7 +44,7 @@ describe("scripts/spiral.lua", function()
     local b = run("spiral.lua", "--epochs 20 --seed 3 --no-plot --out " .. dir)
     local strip = function(s) return (s:gsub("[%d.]+ s", "")) end
     assert.equal(strip(a), strip(b))
-    os.execute("rm -rf '" .. dir .. "'")
+    H.rmdir(dir)
   end)
 
   it("--help lists the options; a bad option is a usage error", function()
@@ -99,7 +80,7 @@ describe("scripts/zipser_andersen.lua", function()
         assert.is_true(exists(dir .. "/" .. f), f)
       end
     end
-    os.execute("rm -rf '" .. dir .. "'")
+    H.rmdir(dir)
   end)
 
   it("--book and --eye-code monotonic run (96 inputs)", function()
@@ -109,14 +90,12 @@ describe("scripts/zipser_andersen.lua", function()
     assert.equal(0, code, out)
     assert.matches("book Adam (stateless)", out, 1, true)
     assert.matches("MLP [96, 16, 64]", out, 1, true)
-    os.execute("rm -rf '" .. dir .. "'")
+    H.rmdir(dir)
   end)
 end)
 
 describe("scripts/mnist.lua", function()
-  local present = io.open("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "rb")
-  if present then present:close() end
-  if not present then
+  if not H.fashion_present("train-images-idx3-ubyte.gz") then
     pending("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
     return
   end
@@ -144,7 +123,7 @@ describe("scripts/mnist.lua", function()
     local out2, code2 = run("mnist.lua", "--load " .. net .. " --no-plot --out " .. dir .. "/load")
     assert.equal(0, code2, out2)
     assert.equal(acc, number_after(out2, "\ntest accuracy ([%d.]+)%%"))
-    os.execute("rm -rf '" .. dir .. "'")
+    H.rmdir(dir)
   end)
 
   it("says what to do when the data set is missing", function()

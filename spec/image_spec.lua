@@ -1,26 +1,9 @@
 -- kr.image: load/save round trips, grey conversion, PNM details, and clear errors.
 local kr = require "kairo"
+local H = require "helpers"
 
--- A fresh temporary name with the given extension; every one is removed after each test.
-local made = {}
-local function tmpname(ext)
-  local base = os.tmpname()
-  made[#made + 1] = base
-  made[#made + 1] = base .. ext
-  return base .. ext
-end
-local function write_bytes(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-local function read_bytes(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-local function maxdiff(a, b) return (a - b):abs():max() end
+-- Temporary names (removed after each test), whole files, max |a - b|.
+local tmpname, write_bytes, read_bytes, maxdiff = H.tmpname, H.write, H.read, H.maxdiff
 
 -- A baseline JPEG, 8x8 RGB, R = (row-1)/7, G = (col-1)/7, B = 1/2, as hex.
 local JPEG_FIXTURE = table.concat {
@@ -49,10 +32,7 @@ local function ramp(rows, cols)
   return t
 end
 
-after_each(function()
-  for _, p in ipairs(made) do os.remove(p) end
-  made = {}
-end)
+after_each(H.cleanup)
 
 describe("kr.image.save and kr.image.load", function()
   it("round-trip an 8-bit grey image exactly through PNG and PGM", function()

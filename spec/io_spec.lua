@@ -3,33 +3,14 @@
 -- bytes with a final newline, then the raw data), so reading is checked against the format
 -- and not only against our own writer.
 local kr = require "kairo"
+local H = require "helpers"
 
 local dir -- a fresh directory for this suite
 
 local function path(name) return dir .. "/" .. name end
-
-local function write(name, bytes)
-  local f = assert(io.open(path(name), "wb"))
-  f:write(bytes)
-  f:close()
-  return path(name)
-end
-
-local function read(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function listing()
-  local p = assert(io.popen("ls -A '" .. dir .. "'"))
-  local names = {}
-  for line in p:lines() do names[#names + 1] = line end
-  p:close()
-  table.sort(names)
-  return names
-end
+local function write(name, bytes) return H.write(path(name), bytes) end
+local read = H.read
+local function listing() return H.listing(dir) end
 
 -- A .npy file from the format's rules: header text padded with spaces to a multiple of 64
 -- (counting the 10-byte preamble, or 12 for version 2.0) and ended by "\n".
@@ -65,24 +46,10 @@ local function values(t)
   return out
 end
 
--- the error message without its position, and with Lua's name for the function reduced to
--- the last part ('kairo.load' or 'lib.load' -> 'load')
-local function err_of(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  return (tostring(e):gsub("^.-:%d+: ", ""):gsub("to '[%w_.]*%.([%w_]+)'", "to '%1'"))
-end
+local err_of = H.err_of
 
-setup(function()
-  local p = assert(io.popen("mktemp -d /tmp/kairo-io-spec.XXXXXX"))
-  dir = p:read("l")
-  p:close()
-  assert(dir and #dir > 0)
-end)
-
-teardown(function()
-  if dir then os.execute("rm -rf '" .. dir .. "'") end
-end)
+setup(function() dir = H.tmpdir() end)
+teardown(function() H.rmdir(dir) end)
 
 describe("kr.save then kr.load", function()
   local shapes = { {}, { 1 }, { 5 }, { 3, 4 }, { 4, 1 }, { 2, 3, 4 }, { 2, 1, 3, 2 }, { 0 }, { 3, 0 } }
@@ -359,7 +326,7 @@ describe("a failed kr.save", function()
 
   it("over a directory leaves the directory and no temporary file", function()
     local p = path("adir")
-    os.execute("mkdir '" .. p .. "'")
+    assert(os.execute("mkdir " .. H.sh(p)))
     local before = listing()
     assert.are.equal("save: cannot replace '" .. p .. "': Is a directory",
                      err_of(kr.save, p, kr.zeros(2)))
@@ -372,15 +339,13 @@ describe("a failed kr.save", function()
     local before = listing()
     -- a child process limited to 64 KiB files, with SIGXFSZ ignored so write() fails with EFBIG
     local script = os.tmpname()
-    local f = assert(io.open(script, "w"))
-    f:write(("package.cpath = 'lua/?.so;' .. package.cpath\n"
+    H.write(script, ("package.cpath = 'lua/?.so;' .. package.cpath\n"
              .. "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path\n"
              .. "local kr = require 'kairo'\n"
              .. "local ok, e = pcall(kr.save, %q, kr.zeros(1000, 100))\n"
              .. "io.write(ok and 'saved' or e)\n"):format(p))
-    f:close()
-    local lua = os.getenv("LUA") or "lua5.4"
-    local proc = assert(io.popen(("sh -c \"trap '' XFSZ; ulimit -f 128; exec %s '%s'\""):format(lua, script)))
+    local proc = assert(io.popen(("sh -c \"trap '' XFSZ; ulimit -f 128; exec %s '%s'\""):format(H.LUA,
+      script)))
     local out = proc:read("a")
     proc:close()
     os.remove(script)

@@ -1,8 +1,9 @@
 -- IRMAE: the backward chained by hand through three networks, and scripts/irmae.lua --quick.
 local kr = require "kairo"
 local ae = require "kairo.ae"
+local H = require "helpers"
 
-local function maxdiff(a, b) return (a - b):abs():max() end
+local maxdiff = H.maxdiff
 
 -- encoder [6, 5, 3] (relu, identity), linear [3, 3, 3] (no bias), decoder [3, 5, 6] (relu,
 -- sigmoid), float64.
@@ -72,17 +73,12 @@ end)
 
 describe("scripts/irmae.lua --quick", function()
   local dir
-  before_each(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p '" .. dir .. "'"))
-  end)
-  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
 
   it("gives a lower effective rank with linear layers than without, on the shapes", function()
-    local p = assert(io.popen("lua5.4 scripts/irmae.lua --quick --no-plot --out " .. dir .. " 2>&1"))
-    local out = p:read("a")
-    assert.is_true(p:close() == true, out)
+    local out, code = H.run_script("irmae.lua", "--quick --no-plot --out " .. dir)
+    assert.are.equal(0, code, out)
     local t, names = kr.csv.read(dir .. "/irmae_summary.csv")
     assert.are.same({ "layers", "train_mse", "test_mse", "rank", "erank", "seconds" }, names)
     assert.are.equal(0, t:get(1, 1))

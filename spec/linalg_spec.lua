@@ -9,11 +9,7 @@ local SAXE = { { 1, 1, 1, 1 }, { 1, 1, 0, 0 }, { 0, 0, 1, 1 }, { 1, 0, 0, 0 },
 
 local TOL = { float64 = 1e-12, float32 = 1e-5 }
 
-local function err_of(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  return (tostring(e):gsub("^.-:%d+: ", ""):gsub("to '[%w_.]*%.([%w_]+)'", "to '%1'"))
-end
+local err_of = require("helpers").err_of
 
 local function max_abs(A)
   local m = 0

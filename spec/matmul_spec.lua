@@ -3,16 +3,11 @@
 -- preallocated (possibly strided) out.
 local kr = require "kairo"
 
--- A small LCG (Knuth's MMIX constants), so the data does not depend on kr's generator.
-local function lcg(seed)
-  local s = seed
-  return function()
-    s = s * 6364136223846793005 + 1442695040888963407 -- wraps modulo 2^64
-    return ((s >> 11) / 2 ^ 53) * 2 - 1                -- uniform in [-1, 1)
-  end
-end
+local H = require "helpers"
 
-local rnd = lcg(20240611)
+-- Uniform in [-1, 1), from an LCG, so the data does not depend on kr's generator.
+local uniform = H.lcg(20240611)
+local function rnd() return uniform() * 2 - 1 end
 
 local function rand_table(...)
   local dims = { ... }
@@ -56,26 +51,9 @@ end
 -- |got - want| <= tol * (1 + |want|) element-wise; tol fits the dtype.
 local function tol_of(t) return t:dtype() == "float32" and 1e-5 or 1e-12 end
 
-local function assert_close(got, want, tol)
-  local g = got:totable()
-  local function cmp(x, y, path)
-    if type(y) == "table" then
-      assert(type(x) == "table" and #x == #y, "shape differs at " .. path)
-      for i = 1, #y do cmp(x[i], y[i], path .. "[" .. i .. "]") end
-    else
-      assert(math.abs(x - y) <= tol * (1 + math.abs(y)),
-        string.format("at %s: got %.10g, expected %.10g", path, x, y))
-    end
-  end
-  cmp(g, want, "")
-end
+local function assert_close(got, want, tol) H.near(got:totable(), want, tol) end
 
-local function raises(text, f)
-  local ok, err = pcall(f)
-  assert(not ok, "expected an error containing: " .. text)
-  assert(type(err) == "string" and err:find(text, 1, true),
-    string.format("error %q does not contain %q", tostring(err), text))
-end
+local raises = H.raises -- raises(text, f)
 
 local dtypes = { "f64", "f32" }
 
@@ -92,6 +70,35 @@ describe("A * B", function()
       end
       local A, B = rand(dt, 37, 53), rand(dt, 53, 29)
       assert_close(A * B, naive(A, B), tol_of(A))
+    end
+  end)
+
+  it("takes the BLAS path and the small-product loops alike for every kind of view", function()
+    -- products up to 4096 multiply-adds run as plain loops, larger ones through BLAS
+    for _, dt in ipairs(dtypes) do
+      for _, sz in ipairs({ { 3, 5, 4 }, { 31, 23, 17 } }) do
+        local m, k, n = sz[1], sz[2], sz[3]
+        local views = {
+          function(r, c) return rand(dt, r, c) end,
+          function(r, c) return rand(dt, c, r):t() end,
+          function(r, c) return rand(dt, r, c + 3):narrow(2, 2, c) end,
+          function(r, c) return rand(dt, r, c, 2):select(3, 2) end,
+        }
+        for _, va in ipairs(views) do
+          for _, vb in ipairs(views) do
+            local A, B = va(m, k), vb(k, n)
+            assert_close(A * B, naive(A, B), tol_of(A))
+            local out = rand(dt, n, m):t()
+            kr.matmul(A, B, out, 2, 0)
+            local want = naive(A, B)
+            for i = 1, m do for j = 1, n do want[i][j] = 2 * want[i][j] end end
+            assert_close(out, want, tol_of(A))
+          end
+          local x = rand(dt, k, 2):select(2, 1)
+          local A = va(m, k)
+          assert_close(A * x, naive(A, x), tol_of(A))
+        end
+      end
     end
   end)
 

@@ -3,6 +3,7 @@
 -- step), network files, and the error messages.
 local kr = require "kairo"
 local nn = kr.nn
+local H = require "helpers"
 
 -- ---- an independent reference: the formulas with Lua tables -------------------------------
 local f = {
@@ -412,11 +413,9 @@ end)
 
 -- ---- files ---------------------------------------------------------------------------------
 describe("MLP save and load", function()
-  local dir = os.tmpname()
-  os.remove(dir)
-  os.execute("mkdir -p " .. dir)
+  local dir = H.tmpdir()
   local function path(name) return dir .. "/" .. name end
-  teardown(function() os.execute("rm -rf " .. dir) end)
+  teardown(function() H.rmdir(dir) end)
 
   it("round-trips sizes, activations, dtype and parameters exactly", function()
     local g = kr.Generator(12)
@@ -445,24 +444,11 @@ describe("MLP save and load", function()
     a:save(path("x.bin"))
     b:save(path("x.bin"))
     assert.are.same(b.W[1]:totable(), nn.load(path("x.bin")).W[1]:totable())
-    local p = io.popen("ls " .. dir)
-    local listing = p:read("a")
-    p:close()
-    assert.is_nil(listing:find("tmp"))
+    assert.is_nil(table.concat(H.listing(dir), "\n"):find("tmp"))
   end)
 
-  local function write(name, bytes)
-    local fh = assert(io.open(path(name), "wb"))
-    fh:write(bytes)
-    fh:close()
-    return path(name)
-  end
-  local function read(name)
-    local fh = assert(io.open(path(name), "rb"))
-    local s = fh:read("a")
-    fh:close()
-    return s
-  end
+  local function write(name, bytes) return H.write(path(name), bytes) end
+  local function read(name) return H.read(path(name)) end
 
   it("rejects a file that is not a network", function()
     local p = write("other.txt", "hello, this is not a network at all")

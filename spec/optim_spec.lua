@@ -2,6 +2,7 @@
 -- the printed book's stateless Adam, weight decay, schedules, state keying, bad input and the
 -- promise that steps after the first allocate nothing.
 local kr = require "kairo"
+local H = require "helpers"
 
 local DTYPES = { "f64", "f32" }
 local TOL = { f64 = 1e-12, f32 = 2e-5 } -- relative to max(1, |expected|)
@@ -45,14 +46,7 @@ local function assert_close(expected, actual, tol, what)
 end
 
 -- Runs f, which must raise; the message must contain text (plain, not a pattern).
-local function raises(f, text)
-  local ok, err = pcall(f)
-  assert.is_false(ok, "expected an error containing: " .. text)
-  err = tostring(err)
-  if not err:find(text, 1, true) then
-    error(string.format("error message\n  %s\ndoes not contain\n  %s", err, text), 2)
-  end
-end
+local function raises(f, text) H.raises(text, f) end
 
 local function copy(a)
   local b = {}

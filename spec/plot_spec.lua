@@ -3,38 +3,16 @@
 -- The drawing tests need gnuplot (Debian gnuplot-nox, installed by `make deps`); without it
 -- they are reported as pending, and the error tests still run.
 local kr = require "kairo"
-
-local function sh(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local H = require "helpers"
 
 local has_gnuplot = kr.plot.available()
 local it_draws = has_gnuplot and it or function(name) pending(name .. " (gnuplot not installed)") end
 
+local slurp, listing = H.read, H.listing
+
 local dir
-setup(function()
-  dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. sh(dir)))
-end)
-teardown(function()
-  os.execute("rm -rf " .. sh(dir))
-end)
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function listing(d)
-  local p = io.popen("ls -A " .. sh(d) .. " 2>/dev/null")
-  local names = {}
-  for l in p:lines() do names[#names + 1] = l end
-  p:close()
-  table.sort(names)
-  return names
-end
+setup(function() dir = H.tmpdir() end)
+teardown(function() H.rmdir(dir) end)
 
 -- A PNG of the requested size (signature, IHDR width and height) with real content.
 local function assert_png(path, w, h)
@@ -448,11 +426,9 @@ describe("a missing gnuplot", function()
       local ok, err = pcall(kr.plot.lines, { path = arg[1], series = { { y = { 1 } } } })
       io.write(err, "\n")]]
     local script = dir .. "/env_check.lua"
-    local f = assert(io.open(script, "w"))
-    f:write(code)
-    f:close()
+    H.write(script, code)
     local cmd = string.format("KAIRO_GNUPLOT=/nonexistent LUA_PATH='lua/?.lua;;' LUA_CPATH='lua/?.so;;' %s %s %s 2>&1",
-      os.getenv("LUA") or "lua5.4", sh(script), sh(dir .. "/env.png"))
+      H.LUA, H.sh(script), H.sh(dir .. "/env.png"))
     local p = io.popen(cmd)
     local out = p:read("a")
     p:close()

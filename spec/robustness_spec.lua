@@ -605,7 +605,6 @@ function AREAS.nn()
   sweep { call = "kr.nn._perm_new", names = { "perm", "batches" }, args = function() return { 5 } end }
   sweep { call = "kr.nn._perm_shuffle", names = { "perm", "shuffle", "batches" },
     args = function() return { nn._perm_new(5), kr.Generator(1) } end }
-  sweep { call = "kr.nn._perm_get", names = { "perm" }, args = function() return { nn._perm_new(5) } end }
   sweep { call = "kr.nn._gather", names = { "gather" },
     args = function() return { kr.empty(3, 2), kr.rand(3, 5), nn._perm_new(5), 1 } end }
   sweep { call = "kr.nn._isatty", names = { "isatty" }, args = function() return {} end }

@@ -1,8 +1,7 @@
 -- kairo.saxe (the Saxe et al. 2019 learning-dynamics experiment) and scripts/saxe.lua.
 local kr = require "kairo"
 local saxe = require "kairo.saxe"
-
-local LUA = os.getenv("LUA") or "lua5.4"
+local H = require "helpers"
 
 -- The tree in plain Lua: the number of tree nodes (properties) items i and j share, which is
 -- (Σʸˣᵀ Σʸˣ)ᵢⱼ.  Items are 0-based leaves of a binary tree of the given depth.
@@ -245,14 +244,9 @@ end)
 
 -- ------------------------------------------------------------------------------- the script
 
-local function run(args, env)
-  local p = assert(io.popen((env and ("env " .. env .. " ") or "") .. LUA .. " scripts/saxe.lua "
-    .. args .. " 2>&1", "r"))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code
-end
+local function run(args, env) return H.run_script("saxe.lua", args, env) end
 
+-- A fresh path with no folder there yet: the script makes it.
 local function tmpdir()
   local d = os.tmpname()
   os.remove(d)
@@ -316,7 +310,7 @@ describe("scripts/saxe.lua", function()
     local dir = tmpdir()
     local root = io.popen("pwd"):read("l")
     local p = io.popen(string.format("cd /tmp && env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 "
-      .. "-u LUA_CPATH_5_4 %s %s/scripts/saxe.lua --steps 5 --no-plot --out %s 2>&1", LUA, root,
+      .. "-u LUA_CPATH_5_4 %s %s/scripts/saxe.lua --steps 5 --no-plot --out %s 2>&1", H.LUA, root,
       dir))
     local out = p:read("a")
     local _, _, code = p:close()

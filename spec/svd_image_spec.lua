@@ -1,29 +1,17 @@
 -- scripts/svd_image.lua on its --quick configuration (a synthetic image, no file needed).
 local kr = require "kairo"
+local H = require "helpers"
 
-local function tmpdir()
-  local p = os.tmpname()
-  os.remove(p)
-  assert(os.execute("mkdir -p '" .. p .. "'"))
-  return p
-end
-
--- Runs the script; returns its output (stdout and stderr) and whether it exited with 0.
-local function run(args)
-  local p = assert(io.popen("lua5.4 scripts/svd_image.lua " .. args .. " 2>&1", "r"))
-  local out = p:read("a")
-  local ok = p:close()
-  return out, ok == true
-end
+local function run(args) return H.run_script("svd_image.lua", args) end
 
 describe("scripts/svd_image.lua", function()
   local dir
-  before_each(function() dir = tmpdir() end)
-  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+  before_each(function() dir = H.tmpdir() end)
+  after_each(function() H.rmdir(dir) end)
 
   it("measures errors equal to the Eckart-Young values", function()
-    local out, ok = run("--quick --no-plot --ranks 1,3,10,40 --out " .. dir)
-    assert.is_true(ok, out)
+    local out, code = run("--quick --no-plot --ranks 1,3,10,40 --out " .. dir)
+    assert.are.equal(0, code, out)
     assert.matches("within tolerance", out)
     local t, names = kr.csv.read(dir .. "/svd_image_errors.csv")
     assert.are.same({ "rank", "relative_error", "eckart_young", "abs_diff", "storage" }, names)
@@ -41,8 +29,8 @@ describe("scripts/svd_image.lua", function()
   it("agrees with an independent SVD of the same image", function()
     -- The saved original (8-bit) against the full-rank reconstruction, and the Eckart-Young
     -- identity on it computed here from kr.svdvals and kr.svd separately.
-    local out, ok = run("--quick --no-plot --ranks 2,48 --out " .. dir)
-    assert.is_true(ok, out)
+    local out, code = run("--quick --no-plot --ranks 2,48 --out " .. dir)
+    assert.are.equal(0, code, out)
     local X = kr.image.load(dir .. "/original.png")
     local full = kr.image.load(dir .. "/rank_048.png")
     assert.are.same({ 48, 64 }, X:shape())
@@ -61,23 +49,21 @@ describe("scripts/svd_image.lua", function()
       pending("gnuplot is not installed")
       return
     end
-    local out, ok = run("--quick --ranks 5,15 --out " .. dir)
-    assert.is_true(ok, out)
+    local out, code = run("--quick --ranks 5,15 --out " .. dir)
+    assert.are.equal(0, code, out)
     for _, f in ipairs({ "original.png", "rank_005.png", "rank_015.png", "svd_image.png",
                          "svd_image_spectrum.png", "svd_image_spectrum.csv" }) do
-      local h = io.open(dir .. "/" .. f, "rb")
-      assert.is_not_nil(h, f)
-      h:close()
+      assert.is_true(H.exists(dir .. "/" .. f), f)
     end
     assert.are.same({ 48, 64 }, kr.image.load(dir .. "/rank_005.png"):shape())
   end)
 
   it("names a bad image path and a rank that is too large", function()
-    local out, ok = run("--image " .. dir .. "/missing.png --out " .. dir)
-    assert.is_false(ok)
+    local out, code = run("--image " .. dir .. "/missing.png --out " .. dir)
+    assert.are_not.equal(0, code, out)
     assert.matches("cannot open '" .. dir:gsub("%p", "%%%0") .. "/missing.png': No such file", out)
-    out, ok = run("--quick --ranks 49 --out " .. dir)
-    assert.is_false(ok)
+    out, code = run("--quick --ranks 49 --out " .. dir)
+    assert.are_not.equal(0, code, out)
     assert.matches("rank 49 exceeds min%(rows, cols%) = 48 of the 48x64 image", out)
   end)
 end)

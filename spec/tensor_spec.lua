@@ -2,39 +2,13 @@
 -- reductions, printing, closing, and the errors every misuse raises.
 -- Matrix products are in matmul_spec.lua, memory bounds in memory_spec.lua.
 local kr = require "kairo"
+local H = require "helpers"
 
 -- ---- helpers ----------------------------------------------------------------------------
 
--- f() must raise an error whose text contains `text` (plain, not a pattern).
-local function raises(text, f)
-  local ok, err = pcall(f)
-  assert(not ok, "expected an error containing: " .. text)
-  assert.is_string(err)
-  assert(err:find(text, 1, true), string.format("error %q does not contain %q", err, text))
-end
-
--- Deep comparison of nested tables of numbers (or numbers) with an absolute+relative tolerance.
-local function near(got, want, tol, path)
-  tol = tol or 1e-12
-  path = path or ""
-  if type(want) == "table" then
-    assert(type(got) == "table", "at " .. path .. ": expected a table, got " .. tostring(got))
-    assert(#got == #want, string.format("at %s: length %d, expected %d", path, #got, #want))
-    for i = 1, #want do near(got[i], want[i], tol, path .. "[" .. i .. "]") end
-    return
-  end
-  if want ~= want then
-    assert(got ~= got, "at " .. path .. ": expected NaN, got " .. tostring(got))
-    return
-  end
-  if want == math.huge or want == -math.huge then
-    assert(got == want, string.format("at %s: got %s, expected %s", path, got, want))
-    return
-  end
-  local err = math.abs(got - want)
-  assert(err <= tol * (1 + math.abs(want)),
-    string.format("at %s: got %.17g, expected %.17g", path, got, want))
-end
+-- raises(text, f): f() raises an error containing text; near(got, want, tol): nested tables
+-- of numbers agree within tol (1 + |want|).
+local raises, near = H.raises, H.near
 
 local function check(t, want, tol) near(t:totable(), want, tol) end
 
@@ -674,9 +648,7 @@ describe("arithmetic operators", function()
 end)
 
 describe("element-wise operations on random strided views", function()
-  -- A small LCG (Knuth's MMIX constants), independent of kr's generator.
-  local s = 12345
-  local function rnd() s = s * 6364136223846793005 + 1442695040888963407; return (s >> 11) / 2 ^ 53 end
+  local rnd = H.lcg(12345) -- uniform in [0, 1), independent of kr's generator
   local function int(lo, hi) return lo + math.floor(rnd() * (hi - lo + 1)) end
 
   -- A random view with `ndim` dimensions: a bigger random tensor, axes permuted, narrowed.

@@ -18,6 +18,11 @@
 --   mean, P = ae.pca(X, k)               the mean and the top-k principal directions (n x k)
 --   err = ae.pca_error(X, mean, P)       mean per-sample squared error of the rank-k PCA
 --                                        reconstruction mean + P P^T (x - mean)
+--   Xtrain, Xtest, ytest, classes = ae.load_images(set, opts)   the training and test images
+--                                        of "fashion" (kr.data.fashion_mnist) or "mnist";
+--                                        opts.dtype, opts.dir ("": the default folder),
+--                                        opts.n_train, opts.n_test (0: all, else the first n);
+--                                        nil and a message when the training set cannot be read
 local kr = require "kairo"
 
 local ae = {}
@@ -119,6 +124,25 @@ function ae.predict(model, X, batch)
     out:narrow(2, start, len):copy_(Y)
   end
   return out
+end
+
+-- ------------------------------------------------------------------------------- data
+
+function ae.load_images(set, opts)
+  local name = set == "mnist" and "mnist" or "fashion_mnist"
+  local load = kr.data[name]
+  if not load then return nil, "this build of kairo has no kr.data." .. name end
+  local dir = opts.dir ~= "" and opts.dir or nil
+  local ok, Xtrain, _, classes = pcall(load, { split = "train", dtype = opts.dtype, dir = dir })
+  if not ok then return nil, tostring(Xtrain) end
+  local Xtest, ytest = load { split = "test", dtype = opts.dtype, dir = dir }
+  if opts.n_train > 0 and opts.n_train < Xtrain:size(2) then
+    Xtrain = Xtrain:narrow(2, 1, opts.n_train)
+  end
+  if opts.n_test > 0 and opts.n_test < Xtest:size(2) then
+    Xtest, ytest = Xtest:narrow(2, 1, opts.n_test), ytest:narrow(1, 1, opts.n_test)
+  end
+  return Xtrain, Xtest, ytest, classes
 end
 
 -- ------------------------------------------------------------------------------- codes

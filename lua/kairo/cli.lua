@@ -14,6 +14,10 @@
 --   })
 --   opts.steps, opts.init_scale (dashes in option names become underscores) ...
 --
+-- cli.parse also returns the set of the options the command line gave, for presets that
+-- fill in only the others:  local opts, given = cli.parse(arg, spec)
+--                           if opts.quick then cli.preset(opts, given, { steps = 100 }) end
+--
 -- An option entry is { name, type, default, help } plus optional fields:
 --   min, max   inclusive bounds for number/integer/numbers
 --   positive   true: the value (each value, for lists) must be > 0
@@ -28,11 +32,6 @@
 local cli = {}
 
 local function is_choice(ty) return type(ty) == "table" end
-
-local function type_name(ty)
-  if is_choice(ty) then return "one of " .. table.concat(ty, ", ") end
-  return ty
-end
 
 local function format_value(v)
   if type(v) == "table" then
@@ -122,7 +121,7 @@ local function declarations(spec)
     end
     if default ~= nil and not fits(ty, default) then
       error(string.format("cli: option --%s: the default %s is not of type %s", name,
-        show(default), type_name(ty)), 3)
+        show(default), is_choice(ty) and ("one of " .. table.concat(ty, ", ")) or ty), 3)
     end
     if help ~= nil and type(help) ~= "string" then
       error(string.format("cli: option --%s: help must be a string, got %s", name, type(help)), 3)
@@ -261,10 +260,12 @@ function cli.usage(spec)
 end
 
 --- Parses args (a list of strings, such as the script's `arg`) without printing or exiting.
--- Returns opts; or nil, "help"; or nil, message (a user error).
+-- Returns opts, given (the set of the options the command line set, keyed as in opts:
+-- given.init_scale is true after --init-scale 2, given.plot after --no-plot); or nil, "help";
+-- or nil, message (a user error).
 function cli.check(args, spec)
   local list, by_name = declarations(spec)
-  local opts = {}
+  local opts, given = {}, {}
   for _, d in ipairs(list) do
     local v = d.default
     if type(v) == "table" then
@@ -296,7 +297,7 @@ function cli.check(args, spec)
     if not d and value == nil and name:sub(1, 3) == "no-" then
       local flag = by_name[name:sub(4)]
       if flag and flag.type == "flag" then
-        opts[flag.key] = false
+        opts[flag.key], given[flag.key] = false, true
         d = false
       end
     end
@@ -316,17 +317,20 @@ function cli.check(args, spec)
         if v == nil then return nil, msg end
         opts[d.key] = v
       end
+      given[d.key] = true
     end
     i = i + 1
   end
-  return opts
+  return opts, given
 end
 
 --- Parses args; prints the help and exits 0 on --help; prints the problem and exits 2 on a
--- user error.  Returns the options table otherwise.
+-- user error.  Returns the options table and the set of the options given (as cli.check)
+-- otherwise.
 function cli.parse(args, spec)
-  local opts, msg = cli.check(args, spec)
-  if opts then return opts end
+  local opts, given = cli.check(args, spec)
+  if opts then return opts, given end
+  local msg = given -- no options: "help" or the user's error
   if msg == "help" then
     io.stdout:write(cli.usage(spec))
     io.stdout:flush()
@@ -339,6 +343,14 @@ function cli.parse(args, spec)
   os.exit(2)
 end
 
+--- Sets opts[k] = v for each k, v in values that the command line did not give (given as
+-- returned by cli.parse): a preset that fills in what the user left at its default.
+function cli.preset(opts, given, values)
+  for k, v in pairs(values) do
+    if not given[k] then opts[k] = v end
+  end
+end
+
 --- Prints the message on stderr, prefixed by the script's name, and exits with status 2 (a
 -- user error the parser could not see, such as two options that do not go together).
 function cli.fail(spec, msg)
@@ -347,6 +359,25 @@ function cli.fail(spec, msg)
   io.stderr:write(string.format("%s: %s\n", name, tostring(msg)))
   io.stderr:flush()
   os.exit(2)
+end
+
+--- Draws a script's figures: figures(plot) gets kr.plot and returns the list of the files it
+-- wrote, which is printed ("wrote a.png, b.png").  Without gnuplot, or when a figure fails,
+-- prints a note instead, saying that `rest` (what the script wrote anyway, such as "the CSVs")
+-- is complete; the script goes on either way.
+function cli.figures(figures, rest)
+  local plot = require "kairo.plot"
+  if not plot.available() then
+    print("note: gnuplot not found (install the Debian package gnuplot-nox): no figures; "
+      .. rest .. " are complete")
+    return
+  end
+  local ok, res = pcall(figures, plot)
+  if ok then
+    print("wrote " .. table.concat(res, ", "))
+  else
+    print("note: the figures failed (" .. tostring(res) .. "); " .. rest .. " are complete")
+  end
 end
 
 local function shell_quote(s)

@@ -6,13 +6,7 @@
 #include <unistd.h>
 
 #include "../../core/kairo.h"
-
-static int passed, failed;
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (cond) passed++;                                                                  \
-        else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); puts(""); } \
-    } while (0)
+#include "check.h"
 
 static double at(const kr_tensor *t, int64_t i, int64_t j)
 {
@@ -126,6 +120,5 @@ int main(void)
 {
     npy_checks();
     svd_checks();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }

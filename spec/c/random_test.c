@@ -5,13 +5,7 @@
 #include <string.h>
 
 #include "../../core/kairo.h"
-
-static int passed, failed;
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (cond) passed++;                                                                  \
-        else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); puts(""); } \
-    } while (0)
+#include "check.h"
 
 int main(void)
 {
@@ -131,6 +125,5 @@ int main(void)
     CHECK(kr_rng_fill_normal(&g, &t, 0, -1) == KR_EINVAL, "negative std rejected");
     kr_tensor_release(&t);
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }
