@@ -704,8 +704,20 @@ function AREAS.data()
   sweep { call = "kr.data.batches", opts = 4, keys = { "shuffle", "drop_last", "rng", "buffers" },
     bases = { function() return { kr.rand(2, 5), { 1, 2, 1, 2, 1 }, 2, { shuffle = true } } end,
       function() return { kr.rand(5, 2):t(), kr.rand(3, 5), 3, { drop_last = true, rng = kr.Generator(1) } } end,
-      function() return { kr.rand(2, 5), kr.tensor({ 1, 2, 3, 4, 5 }), 5, { buffers = {} } } end },
+      function() return { kr.rand(2, 5), kr.tensor({ 1, 2, 3, 4, 5 }), 5, { buffers = {} } } end,
+      function() -- buffers the caller spoilt between epochs
+        local T = { 1, 2, 1, 2, 1 }
+        return { kr.rand(2, 5), T, 2, { buffers = { X = closed_tensor(), T = 5, perm = "x",
+          perm_n = 5, labels_of = T, labels_src = closed_tensor() } } }
+      end },
     post = drain }
+  once({ "batches" }, "batches: X closed during the iteration", function()
+    local X = kr.rand(2, 5)
+    local it = kr.data.batches(X, { 1, 2, 1, 2, 1 }, 2)
+    it()
+    X:close()
+    return it()
+  end)
   sweep { call = "kr.data.onehot", args = function() return { { 1, 3, 2 }, 3, "f32" } end }
   sweep { call = "kr.data.onehot", args = function() return { kr.tensor({ 1, 3, 2 }), 3 } end }
   sweep { call = "kr.data.spiral", opts = 1, keys = { "rng", "dtype" },

@@ -105,6 +105,20 @@ describe("data.batches", function()
     assert.has_error(function() kr.data.batches(kr.zeros(2, 0), nil, 3) end,
       "batches: X has no samples (2x0)")
   end)
+
+  it("makes again buffers the caller closed, and stops when X is closed mid-way", function()
+    local bufs = {}
+    for _ in kr.data.batches(X, nil, 3, { buffers = bufs }) do end
+    bufs.X:close() -- it raised "calling 'size' on bad self"
+    local n = 0
+    for Xb in kr.data.batches(X, nil, 3, { buffers = bufs }) do n = n + Xb:size(2) end
+    assert.are.equal(7, n)
+    local Y = X:clone()
+    local it = kr.data.batches(Y, nil, 3)
+    it()
+    Y:close() -- it raised "bad argument #2 to '_gather'"
+    assert.has_error(it, "batches: a tensor of the data set or of its buffers was closed during the iteration")
+  end)
 end)
 
 describe("kr.train", function()
