@@ -3,12 +3,8 @@
  * Writing JPEG is left out on purpose: stb_image_write 1.16's JPEG encoder shifts signed ints
  * past their range (undefined behaviour that UBSan stops on), and no experiment needs it.
  *
- * stb_image and stb_image_write (Debian libstb-dev) are compiled into this file alone.  Their
- * functions get hidden visibility, so they never leak out of libkairo.so (static linkage would
- * not do: stb_image 2.27 declares stbi_set_unpremultiply_on_load_thread but defines it under
- * another name, which a static declaration turns into a warning at the end of this file).
- * Their code is not ours: the warnings it raises under our flags are silenced around the
- * include, and only there. */
+ * PNG, JPEG and the rest are decoded, and PNG written, by stb_image and stb_image_write
+ * (Debian libstb-dev), compiled in core/stb.c. */
 #include "image.h"
 #include "fileutil.h"
 
@@ -22,17 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-prototypes"
-#define STBIDEF extern __attribute__((visibility("hidden")))
-#define STBIWDEF extern __attribute__((visibility("hidden")))
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_FAILURE_USERMSG /* "Corrupt PNG" rather than "bad png sig" */
-#include <stb/stb_image.h>
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
+#include "stb.h"
 
 #define LOAD_FORMATS "PNG, JPEG, BMP, GIF, TGA, PSD, HDR, PIC and binary PGM/PPM"
 
@@ -140,13 +126,25 @@ static kr_status pnm_load(samples *px, FILE *f, const char *path, int *is_pnm)
     }
     long w = pnm_number(f), h = pnm_number(f), maxval = pnm_number(f);
     if (w < 1 || h < 1 || maxval < 1 || maxval > 65535 || w > 1 << 24 || h > 1 << 24)
-        return kr_fail(KR_EFORMAT, "image.load: '%s' has a malformed P%c header", path, m1);
+        return kr_fail(KR_EFORMAT, "image.load: '%s' has a malformed P%c header (kairo reads "
+                                   "width and height 1..16777216 and maxval 1..65535)", path, m1);
     px->w = (int)w;
     px->h = (int)h;
     px->comp = m1 == '5' ? 1 : 3;
     px->is16 = maxval > 255;
     px->scale = 1.0 / (double)maxval;
     size_t n = (size_t)w * (size_t)h * (size_t)px->comp, bytes = n * (px->is16 ? 2 : 1);
+    /* a header may claim terabytes: compare with what the file holds before allocating */
+    long here = ftell(f);
+    if (here >= 0 && fseek(f, 0, SEEK_END) == 0) {
+        long end = ftell(f);
+        if (end >= here && (size_t)(end - here) < bytes)
+            return kr_fail(KR_EFORMAT, "image.load: '%s' is truncated: its %ldx%ld P%c image "
+                                       "needs %zu bytes of samples, the file has %ld", path, w,
+                           h, m1, bytes, end - here);
+        if (fseek(f, here, SEEK_SET) != 0)
+            return kr_fail(KR_EIO, "image.load: cannot read '%s': seek failed", path);
+    }
     unsigned char *buf = malloc(bytes > 0 ? bytes : 1);
     if (buf == NULL)
         return kr_fail(KR_ENOMEM, "image.load: '%s': out of memory for %zu bytes", path, bytes);

@@ -106,11 +106,17 @@ static kr_status check_args(const char *op, const char *ry, const kr_tensor *Y,
 /* A loss that is a sum over elements: returns l(y, t) and sets *g = dl/dy. */
 typedef double (*element_loss)(double y, double t, double eps, double *g);
 
+/* Which operand of an element lies outside a loss's domain [0, 1]: 0 none, 1 the output y,
+ * 2 the target t.  NaN passes (and gives a NaN loss, which is visible). */
+typedef int (*element_domain)(double y, double t);
+
 /* *loss = (1/B) sum_ij l(y_ij, t_ij) and, when dY is given, dY_ij = dl/dy (y_ij, t_ij) / B.
- * ry and rdy name Y and dY in messages. */
+ * ry and rdy name Y and dY in messages; domain (may be NULL) refuses elements outside [0, 1],
+ * with hint added to the message about an output. */
 static kr_status elementwise_loss(const char *op, const char *ry, const char *rdy, double *loss,
                                   kr_tensor *dY, const kr_tensor *Y, const kr_tensor *T,
-                                  element_loss l, double eps)
+                                  element_loss l, double eps, element_domain domain,
+                                  const char *hint)
 {
     kr_status st = check_args(op, ry, Y, T, rdy, dY);
     if (st != KR_OK) return st;
@@ -119,8 +125,13 @@ static kr_status elementwise_loss(const char *op, const char *ry, const char *rd
     double sum = 0, inv_b = 1.0 / (double)B;
     for (int64_t j = 0; j < B; j++)
         for (int64_t i = 0; i < n; i++) {
-            double dl;
-            sum += l(mget(&y, i, j), mget(&t, i, j), eps, &dl);
+            double dl, yv = mget(&y, i, j), tv = mget(&t, i, j);
+            int bad = domain ? domain(yv, tv) : 0;
+            if (bad)
+                return kr_fail(KR_EINVAL, "%s: %s (%lld, %lld) is %g, outside [0, 1]%s", op,
+                               bad == 1 ? ry : "target", (long long)i + 1, (long long)j + 1,
+                               bad == 1 ? yv : tv, bad == 1 ? hint : "");
+            sum += l(yv, tv, eps, &dl);
             if (dY) mset(&g, i, j, dl * inv_b);
         }
     *loss = sum * inv_b;
@@ -138,7 +149,7 @@ static double mse_element(double y, double t, double eps, double *g)
 
 kr_status kr_mse(double *loss, kr_tensor *dY, const kr_tensor *Y, const kr_tensor *T)
 {
-    return elementwise_loss("mse", "output", "dY", loss, dY, Y, T, mse_element, 0);
+    return elementwise_loss("mse", "output", "dY", loss, dY, Y, T, mse_element, 0, NULL, "");
 }
 
 /* l = -[t log p + (1-t) log(1-p)], dl/dy = (p - t) / (p (1 - p)), p = y clamped to
@@ -150,12 +161,18 @@ static double bce_element(double y, double t, double eps, double *g)
     return -(t * log(p) + (1 - t) * log1p(-p));
 }
 
+/* Outputs are probabilities: clamping one outside [0, 1] would hide a forgotten sigmoid. */
+static int bce_domain(double y, double t)
+{
+    return y < 0 || y > 1 ? 1 : t < 0 || t > 1 ? 2 : 0;
+}
+
 kr_status kr_binary_cross_entropy(double *loss, kr_tensor *dY, const kr_tensor *Y,
                                   const kr_tensor *T)
 {
     double eps = Y && Y->dtype == KR_F64 ? 1e-12 : 1e-7;
     return elementwise_loss("binary_cross_entropy", "output", "dY", loss, dY, Y, T, bce_element,
-                            eps);
+                            eps, bce_domain, " (for logits use bce_with_logits)");
 }
 
 static inline double sigmoid(double x)
@@ -173,11 +190,17 @@ static double bce_logits_element(double x, double t, double eps, double *g)
     return fmax(x, 0.0) - x * t + log1p(exp(-fabs(x)));
 }
 
+static int target_domain(double y, double t)
+{
+    (void)y;
+    return t < 0 || t > 1 ? 2 : 0;
+}
+
 kr_status kr_bce_with_logits(double *loss, kr_tensor *dU, const kr_tensor *U,
                              const kr_tensor *T)
 {
     return elementwise_loss("bce_with_logits", "logits", "dU", loss, dU, U, T,
-                            bce_logits_element, 0);
+                            bce_logits_element, 0, target_domain, "");
 }
 
 /* Column j's max m and log sum_i exp(u_ij - m). */

@@ -55,9 +55,19 @@ static void sample_view(kr_tensor *dst, const kr_tensor *buf, int64_t n, int64_t
     dst->stride[1] = n;
 }
 
-static kr_status new_buffer(kr_tensor *t, kr_dtype dt, int64_t count)
+/* A failed allocation of the tensor core says "tensor: ..."; the caller's name says more. */
+static kr_status relabel(kr_status st, const char *op)
 {
-    return kr_tensor_empty(t, dt, 1, &count);
+    const char *msg = kr_last_error();
+    if (st == KR_OK || strncmp(msg, "tensor: ", 8) != 0) return st;
+    char why[400];
+    snprintf(why, sizeof why, "%s", msg + 8);
+    return kr_fail(st, "%s: %s", op, why);
+}
+
+static kr_status new_buffer(kr_tensor *t, kr_dtype dt, int64_t count, const char *op)
+{
+    return relabel(kr_tensor_empty(t, dt, 1, &count), op);
 }
 
 /* How a batch matrix Z (n x B) reaches BLAS as Z^T (B x n), row-major:
@@ -209,6 +219,7 @@ kr_status kr_mlp_new(kr_mlp **out, const kr_mlp_config *cfg, kr_rng *g)
         if (st == KR_OK) st = kr_tensor_zeros(&net->dW[l], net->dtype, 2, wsize);
         if (st == KR_OK && net->bias) st = kr_tensor_zeros(&net->b[l], net->dtype, 1, wsize);
         if (st == KR_OK && net->bias) st = kr_tensor_zeros(&net->db[l], net->dtype, 1, wsize);
+        st = relabel(st, "MLP");
     }
     if (st == KR_OK) st = kr_mlp_reinit(net, cfg->init, cfg->init_scale, g);
     if (st != KR_OK) {
@@ -274,7 +285,7 @@ void kr_mlp_zero_grad(kr_mlp *net)
 
 /* ---- workspaces ------------------------------------------------------------------------- */
 /* Makes the workspaces hold B samples; allocates only when B exceeds what they hold. */
-static kr_status ensure_capacity(kr_mlp *net, int64_t B)
+static kr_status ensure_capacity(kr_mlp *net, int64_t B, const char *op)
 {
     if (B <= net->capacity) return KR_OK;
     int L = net->nlayers;
@@ -282,10 +293,10 @@ static kr_status ensure_capacity(kr_mlp *net, int64_t B)
     kr_tensor dx = { 0 };
     kr_status st = Z && D ? KR_OK : kr_fail(KR_ENOMEM, "MLP: out of memory for workspaces");
     for (int l = 1; l <= L && st == KR_OK; l++)
-        st = new_buffer(&Z[l], net->dtype, net->sizes[l] * B);
+        st = new_buffer(&Z[l], net->dtype, net->sizes[l] * B, op);
     for (int l = 0; l < L && st == KR_OK; l++)
-        st = new_buffer(&D[l], net->dtype, net->sizes[l + 1] * B);
-    if (st == KR_OK) st = new_buffer(&dx, net->dtype, net->sizes[0] * B);
+        st = new_buffer(&D[l], net->dtype, net->sizes[l + 1] * B, op);
+    if (st == KR_OK) st = new_buffer(&dx, net->dtype, net->sizes[0] * B, op);
     if (st == KR_OK) {
         for (int l = 0; l <= L; l++) {
             release(&net->Z[l]);
@@ -366,7 +377,7 @@ kr_status kr_mlp_forward(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
     const char *op = "MLP:forward";
     kr_status st = check_input(op, net, X);
     if (st == KR_OK) st = check_hooks(op, net, hooks);
-    if (st == KR_OK) st = ensure_capacity(net, X->size[1]);
+    if (st == KR_OK) st = ensure_capacity(net, X->size[1], op);
     if (st != KR_OK) return st;
     int L = net->nlayers;
     int64_t n0 = net->sizes[0], B = X->size[1];
@@ -376,7 +387,7 @@ kr_status kr_mlp_forward(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
     if (!blas_operand(X, &in) || aliases_workspace(net, X)) {
         if (!net->xcopy.storage || kr_numel(&net->xcopy) < n0 * B) {
             release(&net->xcopy);
-            st = new_buffer(&net->xcopy, net->dtype, n0 * B);
+            st = new_buffer(&net->xcopy, net->dtype, n0 * B, op);
             if (st != KR_OK) return st;
         }
         sample_view(&input, &net->xcopy, n0, B);
@@ -426,7 +437,7 @@ kr_status kr_mlp_predict(const kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
     operand in;
     if (!blas_operand(X, &in)) {
         kr_tensor v;
-        st = new_buffer(&xc, net->dtype, n0 * B);
+        st = new_buffer(&xc, net->dtype, n0 * B, op);
         if (st == KR_OK) {
             sample_view(&v, &xc, n0, B);
             st = kr_copy_(&v, X);
@@ -437,8 +448,8 @@ kr_status kr_mlp_predict(const kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
         in.ld = n0;
     }
     for (int i = 0; i < 2 && i < L - 1 && st == KR_OK; i++)
-        st = new_buffer(&buf[i], net->dtype, wmax * B);
-    if (st == KR_OK) st = new_buffer(&ybuf, net->dtype, net->sizes[L] * B);
+        st = new_buffer(&buf[i], net->dtype, wmax * B, op);
+    if (st == KR_OK) st = new_buffer(&ybuf, net->dtype, net->sizes[L] * B, op);
     for (int l = 0; l < L && st == KR_OK; l++) {
         const kr_tensor *out = l == L - 1 ? &ybuf : &buf[l % 2];
         st = layer_forward(net, l, &in, out, B, hooks);

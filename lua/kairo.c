@@ -10,6 +10,40 @@ void kr_lua_setfuncs(lua_State *L, const luaL_Reg *funcs, int ctx_idx)
     luaL_setfuncs(L, funcs, 1);
 }
 
+static int new_userdata(lua_State *L)
+{
+    const size_t *nbytes = lua_touserdata(L, 1);
+    lua_newuserdatauv(L, *nbytes, (int)lua_tointeger(L, 2));
+    return 1;
+}
+
+void *kr_lua_new_buffer(lua_State *L, size_t nbytes, int nuv, const char *op)
+{
+    lua_pushcfunction(L, new_userdata);
+    lua_pushlightuserdata(L, &nbytes);
+    lua_pushinteger(L, nuv);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        luaL_error(L, "%s: cannot allocate %I bytes (out of memory)", op, (lua_Integer)nbytes);
+    }
+    return lua_touserdata(L, -1);
+}
+
+const char *kr_lua_typename(lua_State *L, int idx)
+{
+    const kr_tensor *t = luaL_testudata(L, idx, KR_TENSOR_MT);
+    if (t) return t->storage ? "tensor" : "closed tensor";
+    int mt = luaL_getmetafield(L, idx, "__name");
+    if (mt == LUA_TSTRING) {
+        const char *name = lua_tostring(L, -1); /* held by the metatable */
+        lua_pop(L, 1);
+        return name;
+    }
+    if (mt != LUA_TNIL) lua_pop(L, 1);
+    if (lua_type(L, idx) == LUA_TLIGHTUSERDATA) return "light userdata";
+    return luaL_typename(L, idx);
+}
+
 int luaopen_kairo(lua_State *L);
 int luaopen_kairo(lua_State *L)
 {

@@ -9,9 +9,31 @@
  * Several areas add functions to kr.data (this file, l_nn.c, data.lua); each opener adds to the
  * table if it exists and creates it if not. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "l_kairo.h"
+
+/* luaL_argerror with printf's formats (%g), which lua_pushfstring lacks. */
+static int data_argerror(lua_State *L, int arg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int data_argerror(lua_State *L, int arg, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return luaL_argerror(L, arg, msg);
+}
+
+/* The value on top of the stack for a message: a number or a string as it is, else its type. */
+static const char *value_str(lua_State *L)
+{
+    int t = lua_type(L, -1);
+    return t == LUA_TNUMBER || t == LUA_TSTRING ? lua_tostring(L, -1) : kr_lua_typename(L, -1);
+}
 
 /* Pushes kr.data, creating it when absent. */
 static void push_data_table(lua_State *L, int mod)
@@ -35,7 +57,7 @@ static double opt_number(lua_State *L, int idx, const char *name, double def)
         v = lua_tonumberx(L, -1, &ok);
         if (!ok)
             luaL_argerror(L, idx, lua_pushfstring(L, "option '%s' must be a number, got %s", name,
-                                                  luaL_typename(L, -1)));
+                                                  kr_lua_typename(L, -1)));
     }
     lua_pop(L, 1);
     return v;
@@ -62,7 +84,7 @@ static kr_dtype opt_dtype(lua_State *L, int idx, kr_dtype def)
             return i < 3 ? KR_F64 : KR_F32;
         }
     return luaL_argerror(L, idx, lua_pushfstring(L, "option 'dtype' must be \"f64\" or \"f32\", got %s",
-                                                 s ? s : luaL_typename(L, -1)));
+                                                 s ? s : kr_lua_typename(L, -1)));
 }
 
 /* kr.data.idx(path [, opts]) -> tensor with the file's dimensions. */
@@ -91,11 +113,11 @@ static kr_za_grid opt_grid(lua_State *L, int idx)
     double step = opt_number(L, idx, "step", 10.0);
     double width = opt_number(L, idx, "width", 15.0);
     double n = 2.0 * theta_max / step;
-    if (!(theta_max > 0 && step > 0 && width > 0) || fabs(n - floor(n + 0.5)) > 1e-9 || n > 256)
-        luaL_argerror(L, idx, lua_pushfstring(L, "the grid needs theta_max > 0, step > 0, "
-                                                 "width > 0 and 2*theta_max/step a whole number "
-                                                 "up to 256, got %f, %f, %f",
-                                              theta_max, step, width));
+    if (!(theta_max > 0 && step > 0 && width > 0) || fabs(n - floor(n + 0.5)) > 1e-9 ||
+        !(n >= 1 && n <= 256))
+        data_argerror(L, idx, "the grid needs theta_max > 0, step > 0, width > 0 and "
+                              "2*theta_max/step a whole number in 1..256, got theta_max %g, "
+                              "step %g, width %g", theta_max, step, width);
     kr_za_grid g = {(int)floor(n + 0.5), -theta_max, step, sqrt(2.0) * width / 4.0};
     return g;
 }
@@ -107,7 +129,9 @@ static kr_tensor *opt_out(lua_State *L, int idx, kr_dtype dt, int64_t rows, int6
         lua_getfield(L, idx, "out");
         if (!lua_isnil(L, -1)) {
             kr_tensor *t = kr_lua_test_tensor(L, -1);
-            if (!t) luaL_argerror(L, idx, "option 'out' must be a tensor");
+            if (!t)
+                luaL_argerror(L, idx, lua_pushfstring(L, "option 'out' must be a tensor, got %s",
+                                                      kr_lua_typename(L, -1)));
             return t;
         }
         lua_pop(L, 1);
@@ -141,7 +165,7 @@ static int l_za_peaks(lua_State *L)
         if (name && strcmp(name, "fit") == 0) m = KR_ZA_PEAK_FIT;
         else if (!lua_isnil(L, -1) && !(name && strcmp(name, "argmax") == 0))
             luaL_argerror(L, 2, lua_pushfstring(L, "option 'method' must be \"argmax\" or "
-                                                   "\"fit\", got %s", luaL_tolstring(L, -1, NULL)));
+                                                   "\"fit\", got %s", value_str(L)));
         lua_pop(L, 1);
     }
     int64_t N = maps->ndim == 2 ? maps->size[1] : 0;
@@ -158,7 +182,7 @@ static int l_za_eye_code(lua_State *L)
     double units = opt_number(L, 2, "units", 8);
     double range = opt_number(L, 2, "range", 80);
     if (!(units >= 1 && units <= 1 << 20) || units != floor(units))
-        luaL_argerror(L, 2, "option 'units' must be a positive whole number");
+        data_argerror(L, 2, "option 'units' must be a whole number in 1..2^20, got %g", units);
     int64_t N = eye->ndim == 2 ? eye->size[1] : 0;
     kr_tensor *out = opt_out(L, 2, eye->dtype, 4 * (int64_t)units, N);
     kr_lua_check(L, kr_za_eye_code(out, eye, (int)units, range));

@@ -24,7 +24,9 @@ static int l_load(lua_State *L)
         else if (name != NULL && (strcmp(name, "f64") == 0 || strcmp(name, "float64") == 0))
             dt = KR_F64;
         else if (!lua_isnil(L, 3))
-            return luaL_argerror(L, 2, "dtype must be \"f64\", \"float64\", \"f32\" or \"float32\"");
+            return luaL_argerror(L, 2, lua_pushfstring(L, "dtype must be \"f64\", \"float64\", "
+                                                          "\"f32\" or \"float32\", got %s",
+                                                       name ? name : kr_lua_typename(L, 3)));
         lua_pop(L, 1);
         lua_getfield(L, 2, "channels");
         if (lua_isboolean(L, -1)) {
@@ -33,7 +35,11 @@ static int l_load(lua_State *L)
             int isnum = 0;
             lua_Integer n = lua_tointegerx(L, -1, &isnum);
             if (!isnum || n < 1 || n > 4)
-                return luaL_argerror(L, 2, "channels must be true, false or an integer 1..4");
+                return luaL_argerror(L, 2, lua_pushfstring(L, "channels must be true, false or an "
+                                                              "integer 1..4, got %s",
+                                                           lua_type(L, -1) == LUA_TNUMBER
+                                                               ? lua_tostring(L, -1)
+                                                               : kr_lua_typename(L, -1)));
             channels = (int)n;
         }
         lua_pop(L, 1);

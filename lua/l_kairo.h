@@ -31,6 +31,15 @@ typedef struct kr_lua_ctx {
 /* Sets funcs into the table just below the top, each with the context at `ctx_idx` as upvalue. */
 void kr_lua_setfuncs(lua_State *L, const luaL_Reg *funcs, int ctx_idx);
 
+/* Pushes a new userdata of nbytes (with nuv user values) and returns its block; when that
+ * much memory cannot be had, raises "op: cannot allocate N bytes (out of memory)" instead of
+ * Lua's unnamed "not enough memory".  For scratch buffers whose size comes from the user. */
+void *kr_lua_new_buffer(lua_State *L, size_t nbytes, int nuv, const char *op);
+
+/* The type of the value at idx for messages, as luaL_typeerror names it: "tensor" (or
+ * "closed tensor"), a metatable's __name ("kairo.MLP", "FILE*"), else the basic type. */
+const char *kr_lua_typename(lua_State *L, int idx);
+
 /* Argument checks that raise Lua's own "bad argument" errors. */
 kr_tensor *kr_lua_check_tensor(lua_State *L, int idx);
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx); /* NULL when not a live tensor */

@@ -24,6 +24,7 @@
 
 typedef struct mlp_ud {
     kr_mlp *net;
+    int busy; /* inside forward, backward or predict (a user's activation may call back) */
 } mlp_ud;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -46,11 +47,30 @@ static kr_mlp *check_mlp(lua_State *L, int idx)
     return u->net;
 }
 
-/* Pushes a new n x B tensor that keeps each sample contiguous (strides {1, n}). */
-static kr_tensor *push_samples(lua_State *L, kr_dtype dt, int64_t n, int64_t B)
+/* The network at idx for a pass that uses its workspaces: not while another pass of the same
+ * network runs (a user-defined activation calling it back would reallocate them under it). */
+static mlp_ud *check_idle_mlp(lua_State *L, int idx, const char *op)
+{
+    check_mlp(L, idx);
+    mlp_ud *u = lua_touserdata(L, idx);
+    if (u->busy)
+        luaL_error(L, "%s: the network is already running a pass (called from one of its own "
+                      "activations?)", op);
+    return u;
+}
+
+/* Pushes a new n x B tensor that keeps each sample contiguous (strides {1, n}); a failed
+ * allocation raises under the name op ("onehot: too many elements requested (...)"). */
+static kr_tensor *push_samples(lua_State *L, kr_dtype dt, int64_t n, int64_t B, const char *op)
 {
     int64_t size[2] = { B, n };
-    kr_tensor *t = kr_lua_push_empty(L, dt, 2, size);
+    kr_tensor *t = kr_lua_push_header(L);
+    if (kr_tensor_empty(t, dt, 2, size) != KR_OK) {
+        const char *msg = kr_last_error();
+        if (strncmp(msg, "tensor: ", 8) == 0) msg += 8;
+        nn_error(L, "%s: %s", op, msg);
+    }
+    kr_lua_account(L, t->storage->nbytes);
     t->size[0] = n;
     t->size[1] = B;
     t->stride[0] = 1;
@@ -76,17 +96,17 @@ static kr_rng *opt_rng(lua_State *L, int idx, const char *op)
 {
     if (lua_isnoneornil(L, idx)) return &kr_lua_ctx_of(L)->rng;
     void *g = luaL_testudata(L, idx, GENERATOR_MT);
-    if (!g) nn_error(L, "%s: rng must be a kr.Generator, got %s", op, luaL_typename(L, idx));
+    if (!g) nn_error(L, "%s: rng must be a kr.Generator, got %s", op, kr_lua_typename(L, idx));
     return (kr_rng *)g;
 }
 
-static int64_t *labels_scratch(lua_State *L, int64_t n)
+static int64_t *labels_scratch(lua_State *L, int64_t n, const char *op)
 {
     size_t need = (size_t)(n > 64 ? n : 64) * sizeof(int64_t);
     lua_getfield(L, LUA_REGISTRYINDEX, LABELS_KEY);
     void *p = lua_touserdata(L, -1);
     if (!p || lua_rawlen(L, -1) < need) {
-        p = lua_newuserdatauv(L, need, 0);
+        p = kr_lua_new_buffer(L, need, 0, op);
         lua_setfield(L, LUA_REGISTRYINDEX, LABELS_KEY); /* the registry keeps it alive */
     }
     lua_pop(L, 1);
@@ -106,7 +126,7 @@ static int64_t labels_count(lua_State *L, int idx, const char *op)
     }
     if (!lua_istable(L, idx))
         nn_error(L, "%s: labels must be a table or a 1-D tensor, got %s", op,
-                   luaL_typename(L, idx));
+                   kr_lua_typename(L, idx));
     return (int64_t)luaL_len(L, idx);
 }
 
@@ -118,7 +138,7 @@ static int64_t *check_labels(lua_State *L, int idx, int64_t B, int64_t K, const 
     if (count != B)
         nn_error(L, "%s: %lld labels for a batch of %lld", op, (long long)count, (long long)B);
     kr_tensor *t = kr_lua_test_tensor(L, idx);
-    int64_t *out = labels_scratch(L, B);
+    int64_t *out = labels_scratch(L, B, op);
     for (int64_t j = 0; j < B; j++) {
         double v;
         if (t) {
@@ -129,7 +149,7 @@ static int64_t *check_labels(lua_State *L, int idx, int64_t B, int64_t K, const 
             v = lua_tonumberx(L, -1, &isnum);
             if (!isnum)
                 nn_error(L, "%s: label %lld is %s, not a number", op, (long long)(j + 1),
-                           luaL_typename(L, -1));
+                           kr_lua_typename(L, -1));
             lua_pop(L, 1);
         }
         if (v != floor(v))
@@ -145,14 +165,14 @@ static int64_t *check_labels(lua_State *L, int idx, int64_t B, int64_t K, const 
 
 /* The tensor at idx, pushed again on top, or (when idx is none/nil) a new n x B one like Y;
  * Y must be 2-D (run `check` to get the core's message otherwise). */
-static kr_tensor *out_or_new(lua_State *L, int idx, const kr_tensor *Y)
+static kr_tensor *out_or_new(lua_State *L, int idx, const kr_tensor *Y, const char *op)
 {
     if (!lua_isnoneornil(L, idx)) {
         kr_tensor *o = kr_lua_check_tensor(L, idx);
         lua_pushvalue(L, idx);
         return o;
     }
-    return push_samples(L, Y->dtype, Y->size[0], Y->size[1]);
+    return push_samples(L, Y->dtype, Y->size[0], Y->size[1], op);
 }
 
 /* Raises the core's own message about a non-2-D Y (a call with no output fails on it). */
@@ -190,30 +210,36 @@ static int l_act_backward(lua_State *L) { return act_apply(L, 1); }
 typedef kr_status (*loss_fn)(double *, kr_tensor *, const kr_tensor *, const kr_tensor *);
 
 /* loss, dY = f(Y, T [, dY]) */
-static int loss_call(lua_State *L, loss_fn f)
+static int loss_call(lua_State *L, loss_fn f, const char *op)
 {
     kr_tensor *Y = kr_lua_check_tensor(L, 1), *T = kr_lua_check_tensor(L, 2);
     check_2d_via(L, Y, f, T);
-    kr_tensor *dY = out_or_new(L, 3, Y);
+    kr_tensor *dY = out_or_new(L, 3, Y, op);
     double loss;
     kr_lua_check(L, f(&loss, dY, Y, T));
     lua_pushnumber(L, loss);
     lua_insert(L, -2);
     return 2;
 }
-static int l_mse(lua_State *L) { return loss_call(L, kr_mse); }
-static int l_bce(lua_State *L) { return loss_call(L, kr_binary_cross_entropy); }
-static int l_bce_logits(lua_State *L) { return loss_call(L, kr_bce_with_logits); }
+static int l_mse(lua_State *L) { return loss_call(L, kr_mse, "mse"); }
+static int l_bce(lua_State *L)
+{
+    return loss_call(L, kr_binary_cross_entropy, "binary_cross_entropy");
+}
+static int l_bce_logits(lua_State *L)
+{
+    return loss_call(L, kr_bce_with_logits, "bce_with_logits");
+}
 
 /* loss, dU = softmax_cross_entropy(U, labels | T [, dU]) */
 static int l_softmax_ce(lua_State *L)
 {
     const char *op = "softmax_cross_entropy";
     kr_tensor *U = kr_lua_check_tensor(L, 1), *T = kr_lua_test_tensor(L, 2);
-    if (T && T->ndim == 2) return loss_call(L, kr_softmax_cross_entropy);
+    if (T && T->ndim == 2) return loss_call(L, kr_softmax_cross_entropy, op);
     check_2d_via(L, U, kr_softmax_cross_entropy, U);
     int64_t *labels = check_labels(L, 2, U->size[1], U->size[0], op);
-    kr_tensor *dU = out_or_new(L, 3, U);
+    kr_tensor *dU = out_or_new(L, 3, U, op);
     double loss;
     kr_lua_check(L, kr_softmax_cross_entropy_labels(&loss, dU, U, labels));
     lua_pushnumber(L, loss);
@@ -226,7 +252,7 @@ static int l_softmax(lua_State *L)
 {
     kr_tensor *U = kr_lua_check_tensor(L, 1);
     if (U->ndim != 2) kr_lua_check(L, kr_softmax(U, U)); /* the core's message */
-    kr_tensor *P = out_or_new(L, 2, U);
+    kr_tensor *P = out_or_new(L, 2, U, "softmax");
     kr_lua_check(L, kr_softmax(P, U));
     return 1;
 }
@@ -241,13 +267,15 @@ static int l_accuracy(lua_State *L)
     if (Y->ndim != 2)
         nn_error(L, "%s: output must be 2-D (classes x batch), got %s", op,
                    kr_tensor_shape_str(Y, s1, sizeof s1));
+    if (Y->size[0] == 0 || Y->size[1] == 0) /* before the labels are checked against 1..0 */
+        nn_error(L, "%s: output is empty (%s)", op, kr_tensor_shape_str(Y, s1, sizeof s1));
     int64_t *labels;
     if (T && T->ndim == 2) {
         if (!kr_same_shape(Y, T))
             nn_error(L, "%s: output is %s, target is %s", op,
                        kr_tensor_shape_str(Y, s1, sizeof s1),
                        kr_tensor_shape_str(T, s2, sizeof s2));
-        labels = labels_scratch(L, Y->size[1]);
+        labels = labels_scratch(L, Y->size[1], op);
         kr_lua_check(L, kr_argmax_columns(labels, T));
     } else {
         labels = check_labels(L, 2, Y->size[1], Y->size[0], op);
@@ -267,8 +295,7 @@ static int l_onehot(lua_State *L)
     kr_dtype dt = kr_lua_opt_dtype(L, 3, kr_lua_ctx_of(L)->default_dtype);
     int64_t B = labels_count(L, 1, op);
     int64_t *labels = check_labels(L, 1, B, K, op);
-    kr_tensor *t = push_samples(L, dt, K, B);
-    kr_lua_account(L, (size_t)(K * B) * kr_dtype_size(dt));
+    kr_tensor *t = push_samples(L, dt, K, B, op);
     kr_fill_(t, 0.0);
     for (int64_t j = 0; j < B; j++) {
         int64_t idx[2] = { labels[j], j };
@@ -281,8 +308,8 @@ static int l_onehot(lua_State *L)
 static int l_perm_new(lua_State *L)
 {
     lua_Integer n = luaL_checkinteger(L, 1);
-    luaL_argcheck(L, n >= 0, 1, "size must be >= 0");
-    int64_t *p = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *p, 1);
+    luaL_argcheck(L, n >= 0 && n <= ((lua_Integer)1 << 40), 1, "size must be in 0..2^40");
+    int64_t *p = kr_lua_new_buffer(L, (size_t)(n > 0 ? n : 1) * sizeof *p, 1, "batches");
     lua_pushinteger(L, n);
     lua_setiuservalue(L, -2, 1);
     luaL_setmetatable(L, PERM_MT);
@@ -316,9 +343,9 @@ static int l_gather(lua_State *L)
     int64_t *p = check_perm(L, 3, &n);
     lua_Integer start = luaL_checkinteger(L, 4);
     int64_t m = dst->ndim >= 1 ? dst->size[dst->ndim - 1] : 0;
-    if (start < 0 || start > n || m > n - start)
-        nn_error(L, "gather: samples %lld..%lld are outside the permutation of %lld",
-                   (long long)start + 1, (long long)(start + m), (long long)n);
+    if (start < 0 || start > n || m > n - start) /* in doubles: start + m may overflow */
+        nn_error(L, "gather: samples %.0f..%.0f are outside the permutation of %lld",
+                 (double)start + 1, (double)start + (double)m, (long long)n);
     kr_lua_check(L, kr_gather_columns(dst, src, p + start));
     return 0;
 }
@@ -336,67 +363,71 @@ typedef struct hook_ctx {
     const char *op;
 } hook_ctx;
 
-/* Pushes custom[layer + 1][field]. */
-static void push_custom(hook_ctx *h, int layer, const char *field)
-{
-    lua_getfield(h->L, h->state, "custom");
-    lua_geti(h->L, -1, layer + 1);
-    lua_getfield(h->L, -1, field);
-}
+/* One call of a user's activation, made in protected mode (hook_body) so that no Lua error
+ * can jump through the C core: target = f(arg) (forward) or target .*= f'(arg) (backward). */
+typedef struct hook_call {
+    hook_ctx *h;
+    int layer;
+    const char *field; /* "forward" or "backward" */
+    kr_tensor *target;
+    const kr_tensor *arg;
+    kr_status st;
+} hook_call;
 
-/* Calls the user's function (on the stack with its argument); returns its tensor result,
- * of `like`'s shape, or NULL with the message set. */
-static kr_tensor *call_user(hook_ctx *h, int layer, const char *field, const kr_tensor *like,
-                            kr_status *st)
+/* hook_body(call, state): calls state.custom[layer + 1][field](view of arg), checks that it
+ * returned a tensor of arg's shape, and applies it; a misfit result sets call->st. */
+static int hook_body(lua_State *L)
 {
-    lua_State *L = h->L;
+    hook_call *c = lua_touserdata(L, 1);
     char s1[200], s2[200];
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        const char *msg = lua_tostring(L, -1);
-        *st = kr_fail(KR_EINVAL, "%s: %s of layer %d's activation failed: %s", h->op, field,
-                      layer + 1, msg ? msg : "(error object is not a string)");
-        return NULL;
-    }
+    lua_getfield(L, 2, "custom");
+    lua_geti(L, -1, c->layer + 1);
+    lua_getfield(L, -1, c->field);
+    push_view(L, c->arg);
+    lua_call(L, 1, 1);
     kr_tensor *r = kr_lua_test_tensor(L, -1);
     if (!r) {
-        *st = kr_fail(KR_EINVAL, "%s: %s of layer %d's activation returned %s, not a tensor",
-                      h->op, field, layer + 1, luaL_typename(L, -1));
-        return NULL;
+        c->st = kr_fail(KR_EINVAL, "%s: %s of layer %d's activation returned %s, not a tensor",
+                        c->h->op, c->field, c->layer + 1, kr_lua_typename(L, -1));
+    } else if (!kr_same_shape(r, c->arg)) {
+        c->st = kr_fail(KR_EINVAL, "%s: %s of layer %d's activation returned %s for %s",
+                        c->h->op, c->field, c->layer + 1, kr_tensor_shape_str(r, s1, sizeof s1),
+                        kr_tensor_shape_str(c->arg, s2, sizeof s2));
+    } else if (strcmp(c->field, "forward") == 0) {
+        c->st = kr_copy_(c->target, r); /* u = f(u) */
+    } else {
+        c->st = kr_binary(c->target, c->target, r, KR_MUL); /* g .*= f'(y) */
     }
-    if (!kr_same_shape(r, like)) {
-        *st = kr_fail(KR_EINVAL, "%s: %s of layer %d's activation returned %s for %s", h->op,
-                      field, layer + 1, kr_tensor_shape_str(r, s1, sizeof s1),
-                      kr_tensor_shape_str(like, s2, sizeof s2));
-        return NULL;
+    return 0;
+}
+
+static kr_status run_hook(hook_ctx *h, int layer, const char *field, kr_tensor *target,
+                          const kr_tensor *arg)
+{
+    lua_State *L = h->L;
+    int top = lua_gettop(L);
+    hook_call c = { h, layer, field, target, arg, KR_OK };
+    lua_pushvalue(L, lua_upvalueindex(1)); /* the context, for push_view */
+    lua_pushcclosure(L, hook_body, 1);
+    lua_pushlightuserdata(L, &c);
+    lua_pushvalue(L, h->state);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        c.st = kr_fail(KR_EINVAL, "%s: %s of layer %d's activation failed: %s", h->op, field,
+                       layer + 1, msg ? msg : "(error object is not a string)");
     }
-    *st = KR_OK;
-    return r;
+    lua_settop(L, top);
+    return c.st;
 }
 
 static kr_status hook_forward(void *ud, int layer, kr_tensor *u)
 {
-    hook_ctx *h = ud;
-    int top = lua_gettop(h->L);
-    kr_status st;
-    push_custom(h, layer, "forward");
-    push_view(h->L, u);
-    kr_tensor *r = call_user(h, layer, "forward", u, &st);
-    if (r) st = kr_copy_(u, r); /* u = f(u) */
-    lua_settop(h->L, top);
-    return st;
+    return run_hook(ud, layer, "forward", u, u);
 }
 
 static kr_status hook_grad_mul(void *ud, int layer, kr_tensor *g, const kr_tensor *y)
 {
-    hook_ctx *h = ud;
-    int top = lua_gettop(h->L);
-    kr_status st;
-    push_custom(h, layer, "backward");
-    push_view(h->L, y);
-    kr_tensor *r = call_user(h, layer, "backward", y, &st);
-    if (r) st = kr_binary(g, g, r, KR_MUL); /* g .*= f'(y) */
-    lua_settop(h->L, top);
-    return st;
+    return run_hook(ud, layer, "backward", g, y);
 }
 
 /* ---- the MLP: construction -------------------------------------------------------------- */
@@ -446,7 +477,8 @@ static void parse_activation(lua_State *L, int v, int layer, kr_activation *a, i
         }
     }
     nn_error(L, "MLP: the activation of layer %d must be a name or a table with forward and "
-                  "backward functions, got %s", layer + 1, luaL_typename(L, v));
+                  "backward functions, got %s", layer + 1,
+             lua_istable(L, v) ? "a table without them" : kr_lua_typename(L, v));
 }
 
 /* A list of activations (one per layer), as opposed to one activation. */
@@ -545,6 +577,7 @@ static mlp_ud *push_mlp(lua_State *L)
 {
     mlp_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->net = NULL;
+    u->busy = 0;
     luaL_setmetatable(L, MLP_MT);
     lua_newtable(L);
     lua_newtable(L);
@@ -560,7 +593,7 @@ static kr_dtype parse_dtype(lua_State *L, int v, kr_dtype def)
     if (s && (!strcmp(s, "f64") || !strcmp(s, "float64") || !strcmp(s, "double"))) return KR_F64;
     if (s && (!strcmp(s, "f32") || !strcmp(s, "float32") || !strcmp(s, "float"))) return KR_F32;
     nn_error(L, "MLP: unknown dtype %s%s%s (use \"f64\" or \"f32\")", s ? "'" : "",
-               s ? s : luaL_typename(L, v), s ? "'" : "");
+               s ? s : kr_lua_typename(L, v), s ? "'" : "");
     return def;
 }
 
@@ -593,7 +626,8 @@ static int l_mlp_new(lua_State *L)
         lua_Integer n = lua_tointegerx(L, -1, &isint);
         if (!isint || n < 1)
             nn_error(L, "MLP: sizes[%d] must be a positive integer, got %s", l + 1,
-                       luaL_tolstring(L, -1, NULL));
+                     lua_type(L, -1) == LUA_TNUMBER ? luaL_tolstring(L, -1, NULL)
+                                                    : kr_lua_typename(L, -1));
         sizes[l] = n;
         lua_pop(L, 1);
     }
@@ -627,17 +661,17 @@ static int l_mlp_new(lua_State *L)
     kr_init init = KR_INIT_DEFAULT;
     if (!lua_isnil(L, 5)) {
         const char *name = lua_tostring(L, 5);
-        if (!name) nn_error(L, "MLP: init must be a name, got %s", luaL_typename(L, 5));
+        if (!name) nn_error(L, "MLP: init must be a name, got %s", kr_lua_typename(L, 5));
         if (kr_init_from_name(&init, name) != KR_OK) nn_error(L, "MLP: %s", kr_last_error());
     }
     double scale = 1.0;
     if (!lua_isnil(L, 6)) {
         if (!lua_isnumber(L, 6))
-            nn_error(L, "MLP: init_scale must be a number, got %s", luaL_typename(L, 6));
+            nn_error(L, "MLP: init_scale must be a number, got %s", kr_lua_typename(L, 6));
         scale = lua_tonumber(L, 6);
     }
     if (!lua_isnil(L, 7) && !lua_isboolean(L, 7))
-        nn_error(L, "MLP: bias must be true or false, got %s", luaL_typename(L, 7));
+        nn_error(L, "MLP: bias must be true or false, got %s", kr_lua_typename(L, 7));
     int bias = lua_isnil(L, 7) || lua_toboolean(L, 7);
     kr_dtype dt = parse_dtype(L, 8, kr_lua_ctx_of(L)->default_dtype);
     kr_rng *g = opt_rng(L, 9, "MLP");
@@ -672,15 +706,20 @@ static int l_mlp_load(lua_State *L)
  * tensor; the state kept for backward is left alone). */
 static int mlp_run(lua_State *L, int keep)
 {
-    kr_mlp *net = check_mlp(L, 1);
+    const char *op = keep ? "MLP:forward" : "MLP:predict";
+    mlp_ud *u = check_idle_mlp(L, 1, op);
     kr_tensor *X = kr_lua_check_tensor(L, 2);
     lua_settop(L, 2);
     lua_getiuservalue(L, 1, 1);
-    hook_ctx hc = { L, 3, keep ? "MLP:forward" : "MLP:predict" };
+    hook_ctx hc = { L, 3, op };
     kr_act_hooks hooks = { hook_forward, hook_grad_mul, &hc };
     kr_tensor *Y = kr_lua_push_header(L);
     uint64_t before = kr_alloc_stats_get().live_bytes;
-    kr_lua_check(L, keep ? kr_mlp_forward(net, Y, X, &hooks) : kr_mlp_predict(net, Y, X, &hooks));
+    u->busy = 1;
+    kr_status st = keep ? kr_mlp_forward(u->net, Y, X, &hooks)
+                        : kr_mlp_predict(u->net, Y, X, &hooks);
+    u->busy = 0;
+    kr_lua_check(L, st);
     account_since(L, before);
     return 1;
 }
@@ -690,7 +729,7 @@ static int mlp_predict(lua_State *L) { return mlp_run(L, 0); }
 /* dX = net:backward(dY [, input_grad = true]): fills net.dW, net.db (overwriting them) */
 static int mlp_backward(lua_State *L)
 {
-    kr_mlp *net = check_mlp(L, 1);
+    mlp_ud *u = check_idle_mlp(L, 1, "MLP:backward");
     kr_tensor *G = kr_lua_check_tensor(L, 2);
     int want_dx = lua_isnoneornil(L, 3) || lua_toboolean(L, 3);
     lua_settop(L, 3);
@@ -698,7 +737,10 @@ static int mlp_backward(lua_State *L)
     hook_ctx hc = { L, 4, "MLP:backward" };
     kr_act_hooks hooks = { hook_forward, hook_grad_mul, &hc };
     kr_tensor *dX = want_dx ? kr_lua_push_header(L) : NULL;
-    kr_lua_check(L, kr_mlp_backward(net, dX, G, &hooks));
+    u->busy = 1;
+    kr_status st = kr_mlp_backward(u->net, dX, G, &hooks);
+    u->busy = 0;
+    kr_lua_check(L, st);
     return want_dx;
 }
 
@@ -773,6 +815,8 @@ static int mlp_tostring(lua_State *L)
 static int mlp_gc(lua_State *L)
 {
     mlp_ud *u = luaL_checkudata(L, 1, MLP_MT);
+    /* a running pass holds the network on the stack, so only an explicit close gets here */
+    if (u->busy) luaL_error(L, "MLP: cannot close a network while it runs a pass");
     kr_mlp_free(u->net);
     u->net = NULL;
     return 0;

@@ -53,11 +53,13 @@ static int l_check_pair(lua_State *L)
     else
         snprintf(item, sizeof item, "%s: %s %lld", who, label, (long long)luaL_checkinteger(L, 2));
     if (!W) {
-        lua_pushfstring(L, "%s: the parameter is not a tensor (got %s)", item, luaL_typename(L, 3));
+        lua_pushfstring(L, "%s: the parameter is not a tensor (got %s)", item,
+                        kr_lua_typename(L, 3));
         return 1;
     }
     if (!dW) {
-        lua_pushfstring(L, "%s: the gradient is not a tensor (got %s)", item, luaL_typename(L, 4));
+        lua_pushfstring(L, "%s: the gradient is not a tensor (got %s)", item,
+                        kr_lua_typename(L, 4));
         return 1;
     }
     return push_status(L, kr_optim_check_pair(item, W, dW));

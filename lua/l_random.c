@@ -140,7 +140,7 @@ static int draw_permutation(lua_State *L, kr_rng *rng, int first)
 {
     lua_Integer n = luaL_checkinteger(L, first);
     luaL_argcheck(L, n >= 0 && n <= (1 << 30), first, "n must be in 0..2^30");
-    int64_t *p = lua_newuserdatauv(L, (size_t)n * sizeof *p + 1, 0); /* scratch, collected */
+    int64_t *p = kr_lua_new_buffer(L, (size_t)n * sizeof *p + 1, 0, "permutation"); /* scratch */
     kr_rng_permutation(rng, (int64_t)n, p);
     lua_createtable(L, (int)n, 0);
     for (lua_Integer i = 0; i < n; i++) {

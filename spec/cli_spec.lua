@@ -98,6 +98,27 @@ describe("cli.check", function()
     end, "cli: option --x declared twice")
     assert.has_error(function() cli.check({}, {}) end,
       "cli: spec must be a table with an 'options' list")
+    -- these were Lua runtime errors from inside the parser
+    assert.has_error(function() cli.check({}, { options = { 5 } }) end,
+      "cli: option #1 must be a table { name, type, default, help }, got number")
+    assert.has_error(function() cli.check({}, { options = { { "x", "integer", 2.5, "" } } }) end,
+      "cli: option --x: the default 2.5 is not of type integer")
+    assert.has_error(function() cli.check({}, { options = { { "x", "numbers", { 1, "a" }, "" } } }) end,
+      "cli: option --x: the default {1,a} is not of type numbers")
+    assert.has_error(function() cli.check({}, { options = { { "x", "number", 1, "", min = "0" } } }) end,
+      "cli: option --x: min must be a number, got '0'")
+    assert.has_error(function() cli.usage({ options = { { "x", "number", 1, {} } } }) end,
+      "cli: option --x: help must be a string, got table")
+    assert.has_error(function() cli.usage({ name = 5, options = {} }) end,
+      "cli: spec.name must be a string, got number")
+  end)
+
+  it("raises when the arguments are not strings (a bug in the script)", function()
+    local spec = { options = { { "n", "integer", 1, "" } } }
+    assert.has_error(function() cli.check(5, spec) end,
+      "cli: the arguments must be a list of strings (the script's arg), got number")
+    assert.has_error(function() cli.check({ "--n", 3 }, spec) end,
+      "cli: argument 2 must be a string, got number")
   end)
 end)
 
@@ -150,7 +171,7 @@ describe("cli.outdir", function()
     assert.is_false(ok)
     assert.truthy(err:find("cli.outdir: cannot create folder '" .. file .. "/sub' (", 1, true), err)
     os.remove(file)
-    assert.has_error(function() cli.outdir("") end, "cli.outdir: expected a folder path, got ")
+    assert.has_error(function() cli.outdir("") end, "cli.outdir: expected a folder path, got an empty string")
   end)
 end)
 
@@ -194,5 +215,11 @@ describe("cli.timer", function()
     assert.is_true(t:cpu() >= 0)
     assert.is_true(t:wall() >= 0)
     assert.truthy(tostring(t):match("^%d+%.%d%d%d s CPU$"))
+  end)
+
+  it("says so when a method is called without its timer", function()
+    local t = cli.timer()
+    assert.has_error(function() t.cpu() end,
+      "timer:cpu: expected a timer as self (call it as t:cpu()), got nil")
   end)
 end)

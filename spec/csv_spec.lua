@@ -69,6 +69,25 @@ describe("kr.csv.write", function()
       "kr.csv.write: cannot write '" .. dir .. "/afile/x.csv': cannot create the folder '" .. dir .. "/afile'")
     assert.is_nil(io.open(p, "rb"))
   end)
+
+  it("checks its options and reports closed tensors (they were Lua runtime errors)", function()
+    local p = dir .. "/bad.csv"
+    assert.has_error(function() kr.csv.write(p, { { 1 } }, nil, 5) end,
+      "kr.csv.write: options must be a table, got number")
+    assert.has_error(function() kr.csv.write(p, { { 1 } }, nil, { comment = { "x" } }) end,
+      "kr.csv.write: unknown option 'comment' (known: comments)")
+    local closed = kr.zeros(2)
+    closed:close()
+    assert.has_error(function() kr.csv.write(p, closed) end,
+      "kr.csv.write: expected a list of columns or a 2-D tensor, got a closed tensor")
+    assert.has_error(function() kr.csv.write(p, { closed }) end,
+      "kr.csv.write: column 1 must be a 1-D tensor or a list of numbers, got a closed tensor")
+    assert.has_error(function() kr.csv.write("", { { 1 } }) end,
+      "kr.csv.write: path must be a non-empty string, got an empty string")
+    assert.has_error(function() kr.csv.write(p, kr.tensor(1)) end,
+      "kr.csv.write: expected a 2-D tensor (rows x columns) or a list of columns, got a 0-D tensor (scalar)")
+    assert.is_nil(io.open(p, "rb"))
+  end)
 end)
 
 describe("kr.csv.read", function()
@@ -143,6 +162,11 @@ describe("kr.csv.read", function()
     local t, err = kr.csv.read(dir .. "/missing.csv")
     assert.is_nil(t)
     assert.are.equal(dir .. "/missing.csv: No such file or directory", err)
+  end)
+
+  it("refuses unknown options", function()
+    assert.has_error(function() kr.csv.read("x.csv", { headers = true }) end,
+      "kr.csv.read: unknown option 'headers' (known: header)")
   end)
 
   it("raises errors that name the file, the line and the column", function()

@@ -175,6 +175,17 @@ describe("kr.data.mnist", function()
     assert.matches("install the Debian package dataset-fashion-mnist", err, 1, true)
     assert.has_error(function() kr.data.mnist { dir = dir, split = "val" } end)
   end)
+
+  it("checks its options before looking for files (they were Lua runtime errors)", function()
+    assert.has_error(function() kr.data.mnist { dir = 5 } end,
+      "mnist: option 'dir' must be a folder name, got 5")
+    assert.has_error(function() kr.data.fashion_mnist { dtype = "int8" } end,
+      "fashion_mnist: option 'dtype' must be \"f64\" or \"f32\", got 'int8'")
+    assert.has_error(function() kr.data.fashion_mnist { n = 1e300 } end,
+      "fashion_mnist: option 'n' must be a whole number, got 1e+300")
+    assert.has_error(function() kr.data.fashion_mnist { folder = "x" } end,
+      "fashion_mnist: unknown option 'folder' (known: split, dtype, dir, n)")
+  end)
 end)
 
 describe("kr.data.fashion_mnist", function()
@@ -271,11 +282,24 @@ describe("kr.data.spiral", function()
 
   it("rejects bad options", function()
     assert.has_error(function() kr.data.spiral { classes = 0 } end,
-      "spiral: option 'classes' must be at least 1, got 0")
+      "spiral: option 'classes' must be in 1..2147483647, got 0")
     assert.has_error(function() kr.data.spiral { per_class = 2.5 } end,
       "spiral: option 'per_class' must be a whole number, got 2.5")
     assert.has_error(function() kr.data.spiral { noise = "big" } end,
-      "spiral: option 'noise' must be a number, got string")
+      "spiral: option 'noise' must be a finite number, got 'big'")
+    -- these were Lua runtime errors, a silent NaN or an error from kr.tensor
+    assert.has_error(function() kr.data.spiral { noise = 0 / 0 } end,
+      "spiral: option 'noise' must be a finite number, got " .. tostring(0 / 0))
+    assert.has_error(function() kr.data.spiral { rng = 42 } end,
+      "spiral: option 'rng' must be a kr.Generator, got 42")
+    assert.has_error(function() kr.data.spiral { dtype = "int" } end,
+      "spiral: option 'dtype' must be \"f64\" or \"f32\", got 'int'")
+    assert.has_error(function() kr.data.spiral { classes = 1e300 } end,
+      "spiral: option 'classes' must be a whole number, got 1e+300")
+    assert.has_error(function() kr.data.spiral { classes = 1 << 20, per_class = 1 << 20 } end,
+      "spiral: 1048576 classes of 1048576 points are more than 2147483647 points")
+    assert.has_error(function() kr.data.spiral { clases = 3 } end,
+      "spiral: unknown option 'clases' (known: classes, per_class, noise, rng, dtype)")
   end)
 end)
 
@@ -342,6 +366,14 @@ describe("kr.data.za_peaks", function()
     local ok, err = pcall(kr.data.za_peaks, kr.zeros(64, 3), { method = "best" })
     assert.is_false(ok)
     assert.matches("option 'method' must be \"argmax\" or \"fit\", got best", err, 1, true)
+    -- a table or tensor is named by its type (its address or contents were printed)
+    assert.has_error(function() kr.data.za_peaks(kr.zeros(64, 3), { method = {} }) end,
+      "bad argument #2 to 'za_peaks' (option 'method' must be \"argmax\" or \"fit\", got table)")
+    assert.has_error(function() kr.data.za_peaks(kr.zeros(64, 3), { out = {} }) end,
+      "bad argument #2 to 'za_peaks' (option 'out' must be a tensor, got table)")
+    assert.has_error(function() kr.data.za_peaks(kr.zeros(64, 3), { step = 1e12 }) end,
+      "bad argument #2 to 'za_peaks' (the grid needs theta_max > 0, step > 0, width > 0 and "
+      .. "2*theta_max/step a whole number in 1..256, got theta_max 40, step 1e+12, width 15)")
     assert.has_error(function() kr.data.za_peaks(kr.zeros(63, 3)) end,
       "za_peaks: maps must be 64xN, got 63x3")
     assert.has_error(function() kr.data.za_peaks(kr.zeros(64, 3), { theta_max = 35 }) end,
@@ -447,14 +479,28 @@ describe("kr.data.zipser_andersen", function()
     assert.same(kr.data.za_eye_code(pos.eye:narrow(2, 1, 5)):totable(),
       mono:narrow(1, 65, 32):totable())
     assert.has_error(function() kr.data.za_inputs(pos.retina, pos.eye, { eye_code = "x" }) end,
-      "za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", got x")
+      "za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", got 'x'")
+    assert.has_error(function() kr.data.za_inputs(5, pos.eye) end,
+      "za_inputs: r (the retinal positions) must be a 2 x n tensor (degrees), got 5")
+    assert.has_error(function() kr.data.za_inputs(pos.retina, pos.eye:narrow(2, 1, 3)) end,
+      "za_inputs: e (the eye positions) is a float64 tensor (2x3), the retinal positions are a "
+      .. "float64 tensor (2x4000)")
   end)
 
   it("rejects bad options", function()
     assert.has_error(function() kr.data.zipser_andersen { eye_code = "gaussian" } end,
-      "zipser_andersen: option 'eye_code' must be \"linear\" or \"monotonic\", got gaussian")
+      "zipser_andersen: option 'eye_code' must be \"linear\" or \"monotonic\", got 'gaussian'")
     assert.has_error(function() kr.data.zipser_andersen { n = 0 } end,
-      "zipser_andersen: option 'n' must be at least 1, got 0")
+      "zipser_andersen: option 'n' must be in 1..2147483647, got 0")
+    -- 2 * theta_max wrapped around for a huge integer; a huge step gave a 0 x 0 grid
+    assert.has_error(function() kr.data.zipser_andersen { theta_max = 1 << 62 } end,
+      "zipser_andersen: the grid needs theta_max > 0, step > 0, width > 0 and 2*theta_max/step "
+      .. "a whole number in 1..256, got theta_max 4.61169e+18, step 10, width 15")
+    assert.has_error(function() kr.data.zipser_andersen { step = 1 << 40 } end,
+      "zipser_andersen: the grid needs theta_max > 0, step > 0, width > 0 and 2*theta_max/step "
+      .. "a whole number in 1..256, got theta_max 40, step 1.09951e+12, width 15")
+    assert.has_error(function() kr.data.zipser_andersen { rng = {} } end,
+      "zipser_andersen: option 'rng' must be a kr.Generator, got table")
   end)
 end)
 

@@ -66,6 +66,31 @@ describe("gradcheck", function()
     assert.has_error(function() nn.gradcheck(net, nn.mse, kr.zeros(2, 1), kr.zeros(1, 1)) end,
       "gradcheck: the network is float32; gradient checks need float64")
   end)
+
+  it("names itself on bad arguments (they were Lua runtime errors from inside)", function()
+    local net = nn.MLP { sizes = { 2, 1 }, output = "identity" }
+    local X, T = kr.zeros(2, 3), kr.zeros(1, 3)
+    local cases = {
+      { { 5, nn.mse, X, T }, "gradcheck: net must be a kr.nn.MLP, got 5" },
+      { { net, "mse", X, T }, "gradcheck: loss_fn must be a function(Y, T) returning loss, dY, got 'mse'" },
+      { { net, nn.mse, X, T, 1e-4 },
+        "gradcheck: opts must be a table { h =, floor =, smooth =, input = }, got 0.0001" },
+      { { net, nn.mse, X, T, { h = -1 } }, "gradcheck: option 'h' must be a finite number > 0, got -1" },
+      { { net, nn.mse, X, T, { eps = 1 } }, "gradcheck: unknown option 'eps' (known: h, floor, smooth, input)" },
+      { { net, nn.mse, X, T, { input = 1 } }, "gradcheck: option 'input' must be true or false, got 1" },
+      { { net, nn.mse, kr.zeros(3, 3), T },
+        "gradcheck: MLP:forward: input has 3 rows, the network expects 2 (input is 3x3)" },
+      { { net, nn.mse, X, kr.zeros(2, 3) }, "gradcheck: mse: output is 1x3, target is 2x3" },
+      { { net, function() return 1 end, X, T },
+        "gradcheck: loss_fn must return loss, dY (a number and a tensor), got 1, nil" },
+    }
+    for _, c in ipairs(cases) do
+      assert.has_error(function() nn.gradcheck(table.unpack(c[1], 1, 5)) end, c[2])
+    end
+    getmetatable(net).__close(net)
+    assert.has_error(function() nn.gradcheck(net, nn.mse, X, T) end,
+      "gradcheck: the network has been closed")
+  end)
 end)
 
 describe("gradient check of every activation x loss x init, bias on and off, 1 to 4 layers", function()

@@ -194,7 +194,12 @@ describe("kr.image errors", function()
       "' is truncated: its 4x4 P5 image needs 16 bytes of samples, the file has 3")
     write_bytes(r, "P5\n4 x\n255\n")
     assert.has_error(function() kr.image.load(r) end,
-      "image.load: '" .. r .. "' has a malformed P5 header")
+      "image.load: '" .. r .. "' has a malformed P5 header (kairo reads width and height "
+      .. "1..16777216 and maxval 1..65535)")
+    -- a header claiming a huge image is refused before its samples are allocated
+    write_bytes(r, "P6\n16777216 16777216\n65535\n" .. string.rep("\0", 64))
+    assert.has_error(function() kr.image.load(r) end, "image.load: '" .. r .. "' is truncated: "
+      .. "its 16777216x16777216 P6 image needs 1688849860263936 bytes of samples, the file has 64")
     write_bytes(r, "P5\n1 1\n100\n" .. string.char(101))
     assert.has_error(function() kr.image.load(r) end,
       "image.load: '" .. r .. "' has a sample 101 above its maxval 100")
@@ -221,9 +226,9 @@ describe("kr.image errors", function()
     local ok, err = pcall(kr.image.save, tmpname(".png"), {})
     assert.matches("bad argument #2 to '.-' %(tensor expected, got table%)", err)
     ok, err = pcall(kr.image.load, "x.png", { dtype = "f16" })
-    assert.matches('dtype must be "f64", "float64", "f32" or "float32"', err)
+    assert.matches('dtype must be "f64", "float64", "f32" or "float32", got f16', err)
     ok, err = pcall(kr.image.load, "x.png", { channels = 5 })
-    assert.matches("channels must be true, false or an integer 1..4", err)
+    assert.matches("channels must be true, false or an integer 1..4, got 5", err)
     assert.has_error(function() kr.image.load("") end, "image.load: empty file name")
   end)
 end)

@@ -104,6 +104,17 @@ describe("binary_cross_entropy", function()
     local loss = nn.binary_cross_entropy(kr.tensor({ { 0 } }), kr.tensor({ { 1 } }))
     assert.is_true(close(loss, -math.log(1e-12), 1e-9))
   end)
+
+  it("refuses outputs and targets outside [0, 1] (clamping hid a forgotten sigmoid)", function()
+    assert.has_error(function() nn.binary_cross_entropy(kr.tensor({ { 0.5, 2 } }), kr.ones(1, 2)) end,
+      "binary_cross_entropy: output (1, 2) is 2, outside [0, 1] (for logits use bce_with_logits)")
+    assert.has_error(function() nn.binary_cross_entropy(kr.full({ 1, 2 }, 0.5), kr.tensor({ { 0, -1 } })) end,
+      "binary_cross_entropy: target (1, 2) is -1, outside [0, 1]")
+    assert.has_error(function() nn.bce_with_logits(kr.full({ 2, 1 }, 5), kr.tensor({ { 1 }, { 3 } })) end,
+      "bce_with_logits: target (2, 1) is 3, outside [0, 1]")
+    local loss = nn.binary_cross_entropy(kr.full({ 1, 1 }, 0 / 0), kr.ones(1, 1))
+    assert.is_true(loss ~= loss) -- NaN outputs still give a NaN loss, visible as such
+  end)
 end)
 
 describe("bce_with_logits", function()

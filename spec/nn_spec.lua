@@ -552,9 +552,63 @@ describe("MLP errors", function()
       { { sizes = { 3, 1 }, rng = 42 }, "MLP: rng must be a kr.Generator, got number" },
       { { sizes = { 3, 1 }, init_scale = -1 }, "MLP: init_scale must be finite and >= 0, got -1" },
       { { sizes = { 3, 1 }, bias = "no" }, "MLP: bias must be true or false, got string" },
+      { { sizes = { 3, {} } }, "MLP: sizes[2] must be a positive integer, got table" },
+      { { sizes = { 3, 1 }, rng = kr.zeros(1) }, "MLP: rng must be a kr.Generator, got tensor" },
+      { { sizes = { 3, 1 }, output = {} },
+        "MLP: the activation of layer 1 must be a name or a table with forward and backward functions, got a table without them" },
     }
     for _, c in ipairs(cases) do
       assert.has_error(function() nn.MLP(c[1]) end, c[2])
     end
+  end)
+end)
+
+describe("MLP allocations that fail", function()
+  it("raise under the network's name, not the tensor core's", function()
+    local ok, err = pcall(nn.MLP, { sizes = { 1 << 20, 1 << 20 } }) -- 2^40 weights
+    assert.is_false(ok)
+    assert.matches("^MLP: out of memory allocating 1099511627776 elements", err)
+    local net = nn.MLP { sizes = { 1, 1 << 20 } }
+    ok, err = pcall(net.forward, net, kr.zeros(1, 1 << 20)) -- 2^40-element workspaces
+    assert.is_false(ok)
+    assert.matches("^MLP:forward: out of memory allocating 1099511627776 elements", err)
+    ok, err = pcall(kr.data.onehot, { 1 }, 1 << 39)
+    assert.is_false(ok)
+    assert.matches("onehot: out of memory allocating 549755813888 elements", err, 1, true)
+  end)
+end)
+
+describe("MLP user-defined activations that misbehave", function()
+  local X = kr.ones(2, 3)
+  local function net_with(forward)
+    local act = { forward = forward, backward = function(y) return y end }
+    return nn.MLP { sizes = { 2, 2, 1 }, activation = act }
+  end
+
+  it("closing the network from inside its pass is refused (it was a use after free)", function()
+    local net
+    net = net_with(function(u) getmetatable(net).__close(net) return u end)
+    local ok, err = pcall(net.forward, net, X)
+    assert.is_false(ok)
+    assert.matches("MLP:forward: forward of layer 1's activation failed: .*MLP: cannot close a "
+      .. "network while it runs a pass", err)
+    assert.matches("^kairo.MLP 2%-2%-1 ", tostring(net)) -- not closed
+  end)
+
+  it("calling the same network again from inside its pass is refused", function()
+    local net, inner
+    net = net_with(function(u) inner = select(2, pcall(net.forward, net, kr.ones(2, 7))) return u end)
+    assert.has_no_error(function() net:forward(X) end)
+    assert.are.equal("MLP:forward: the network is already running a pass (called from one of "
+      .. "its own activations?)", inner)
+  end)
+
+  it("an error object that is not a string, or a closed tensor returned, is reported", function()
+    assert.has_error(function() net_with(function() error({}) end):forward(X) end,
+      "MLP:forward: forward of layer 1's activation failed: (error object is not a string)")
+    local closed = kr.zeros(2, 3)
+    closed:close()
+    assert.has_error(function() net_with(function() return closed end):forward(X) end,
+      "MLP:forward: forward of layer 1's activation returned closed tensor, not a tensor")
   end)
 end)

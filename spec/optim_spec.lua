@@ -652,10 +652,44 @@ describe("kr.optim.step_lr", function()
     raises(function() kr.optim.step_lr(opt, 1, { every = 0, gamma = 0.1 }) end,
       "step_lr: every must be an integer >= 1, got 0")
     raises(function() kr.optim.step_lr(opt, 1, { every = 2 }) end,
-      "step_lr: gamma must be a number > 0, got nil")
+      "step_lr: gamma must be a finite number > 0, got nil")
     raises(function() kr.optim.step_lr(opt, 1.5, { every = 2, gamma = 0.1 }) end,
-      "step_lr: epoch must be an integer, got 1.5")
+      "step_lr: epoch must be an integer >= 0, got 1.5")
     raises(function() kr.optim.step_lr({}, 1, { every = 2, gamma = 0.1 }) end,
       "step_lr: expected an optimizer, got table")
+  end)
+
+  it("never sets a NaN or infinite lr (it did, from base = NaN, gamma = inf or a huge epoch)", function()
+    local opt = kr.optim.SGD{}
+    raises(function() kr.optim.step_lr(opt, 1, { every = 1, gamma = 0.5, base = 0 / 0 }) end,
+      "step_lr: base must be a finite number >= 0, got ")
+    raises(function() kr.optim.step_lr(opt, 1, { every = 1, gamma = math.huge }) end,
+      "step_lr: gamma must be a finite number > 0, got inf")
+    raises(function() kr.optim.step_lr(opt, -3, { every = 1, gamma = 2 }) end,
+      "step_lr: epoch must be an integer >= 0, got -3")
+    raises(function() kr.optim.step_lr(opt, 5000, { every = 1, gamma = 2 }) end,
+      "step_lr: the schedule gives lr = inf (base 0.01, gamma 2, 5000 decays)")
+    assert.are.equal(0.01, opt.lr)
+  end)
+end)
+
+describe("optimizer methods called without their object", function()
+  it("say so instead of indexing a number", function()
+    local opt = kr.optim.Adam{}
+    raises(function() opt.step(3) end,
+      "step: expected an optimizer as self (call it as opt:step(...)), got number")
+    raises(function() opt.reset({}) end,
+      "reset: expected an optimizer as self (call it as opt:reset(...)), got table")
+  end)
+
+  it("a closed network is reported by the optimizer", function()
+    local net = kr.nn.MLP { sizes = { 2, 1 } }
+    getmetatable(net).__close(net)
+    raises(function() kr.optim.SGD{}:step(net) end, "SGD:step: network has been closed")
+  end)
+
+  it("weight_decay_ names itself for a bad lambda", function()
+    raises(function() kr.optim.weight_decay_(kr.ones(2), kr.ones(2), -1) end,
+      "weight_decay_: lambda must be a finite number >= 0, got -1")
   end)
 end)

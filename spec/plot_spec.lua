@@ -165,7 +165,7 @@ describe("kr.plot.lines", function()
     assert.has_error(function() kr.plot.lines { path = p, series = { { y = {} } } } end,
       "kr.plot.lines: series 1 is empty (y has no values)")
     assert.has_error(function() kr.plot.lines { path = p, series = { { y = { 1 }, style = "dotted" } } } end,
-      'kr.plot.lines: series 1.style must be "lines", "dashed", "points" or "linespoints", got dotted')
+      "kr.plot.lines: series 1.style must be \"lines\", \"dashed\", \"points\" or \"linespoints\", got 'dotted'")
     assert.has_error(function() kr.plot.lines { path = p, series = { { y = { 1 }, colour = "red" } } } end,
       "kr.plot.lines: unknown series 1 field 'colour'")
     assert.has_error(function() kr.plot.lines { path = p, series = one, ylog = true } end,
@@ -314,7 +314,7 @@ describe("kr.plot.image", function()
     assert.has_error(function() kr.plot.image { path = p, data = { { 1 } }, extent = { 0, 1, 0 } } end,
       "kr.plot.image: extent must be {x0, x1, y0, y1} (four finite numbers), got table")
     assert.has_error(function() kr.plot.image { path = p, data = { { 1 } }, origin = "left" } end,
-      "kr.plot.image: origin must be \"top\" or \"bottom\" (where row 1 goes), got left")
+      "kr.plot.image: origin must be \"top\" or \"bottom\" (where row 1 goes), got 'left'")
     assert.has_error(function() kr.plot.image { path = p, data = { { 1 } }, points = { { x = { 1, 2 }, y = { 1 } } } } end,
       "kr.plot.image: points[1]: x has 2 values, y has 1")
   end)
@@ -350,6 +350,19 @@ describe("kr.plot.images", function()
       "kr.plot.images: images[2] must be a 2-D tensor or a table of rows, got a 1-D tensor (4)")
     assert.has_error(function() kr.plot.images { path = p, images = { kr.zeros(2, 2) }, titles = { "a", "b" } } end,
       "kr.plot.images: titles has 2 entries for 1 images")
+    -- a closed tensor raised "calling 'dim' on bad self"; a tensor option was printed whole
+    local closed = kr.zeros(2, 2)
+    closed:close()
+    assert.has_error(function() kr.plot.images { path = p, images = { closed } } end,
+      "kr.plot.images: images[1] must be a 2-D tensor or a table of rows, got a closed tensor")
+    assert.has_error(function() kr.plot.images { path = p, images = { kr.zeros(2, 2) }, width = kr.zeros(3) } end,
+      "kr.plot.images: width must be a whole number of pixels (16..20000), got a 1-D tensor (3)")
+  end)
+
+  it_draws("draws a constant image of huge values (its colour range was empty)", function()
+    local p = dir .. "/huge.png"
+    kr.plot.images { path = p, images = { kr.full({ 2, 3 }, 1e300), kr.ones(1, 1) } }
+    assert.is_truthy(io.open(p, "rb"))
   end)
 end)
 

@@ -94,6 +94,31 @@ describe("data.batches", function()
     assert.has_error(function() kr.data.batches(X, nil, 0) end,
       "batches: batch_size must be a positive integer, got 0")
   end)
+
+  it("rejects bad options and an empty X (they were Lua runtime errors, n//0 for no samples)", function()
+    assert.has_error(function() kr.data.batches(X, nil, 3, 5) end,
+      "batches: opts must be a table { shuffle =, drop_last =, rng =, buffers = }, got number")
+    assert.has_error(function() kr.data.batches(X, nil, 3, { buffers = 1 }) end,
+      "batches: option 'buffers' must be a table, got number")
+    assert.has_error(function() kr.data.batches(X, nil, 3, { shufle = true }) end,
+      "batches: unknown option 'shufle' (known: shuffle, drop_last, rng, buffers)")
+    assert.has_error(function() kr.data.batches(kr.zeros(2, 0), nil, 3) end,
+      "batches: X has no samples (2x0)")
+  end)
+
+  it("makes again buffers the caller closed, and stops when X is closed mid-way", function()
+    local bufs = {}
+    for _ in kr.data.batches(X, nil, 3, { buffers = bufs }) do end
+    bufs.X:close() -- it raised "calling 'size' on bad self"
+    local n = 0
+    for Xb in kr.data.batches(X, nil, 3, { buffers = bufs }) do n = n + Xb:size(2) end
+    assert.are.equal(7, n)
+    local Y = X:clone()
+    local it = kr.data.batches(Y, nil, 3)
+    it()
+    Y:close() -- it raised "bad argument #2 to '_gather'"
+    assert.has_error(it, "batches: a tensor of the data set or of its buffers was closed during the iteration")
+  end)
 end)
 
 describe("kr.train", function()
@@ -255,5 +280,25 @@ describe("kr.train", function()
     assert.has_error(function() kr.train(with("epoch", 3)) end, "train: unknown option epoch")
     assert.has_error(function() kr.train(with("optimizer", {})) end,
       "train: optimizer must have a step method (kr.optim.SGD{...}, kr.optim.Adam{...})")
+    -- these were Lua runtime errors ("bad 'for' limit", "attempt to index a number value")
+    -- or errors named after the parts
+    assert.has_error(function() kr.train(with("epochs", kr.zeros(1))) end,
+      "train: epochs must be an integer >= 0, got kairo.Tensor")
+    assert.has_error(function() kr.train(with("X", 5)) end,
+      "train: X must be a 2-D tensor (features x samples), got number")
+    assert.has_error(function() kr.train(with("on_epoch", 1)) end,
+      "train: on_epoch must be a function(epoch, loss, accuracy), got number")
+    assert.has_error(function() kr.train(with("weight_decay", -1)) end,
+      "train: weight_decay must be a finite number >= 0, got -1")
+    assert.has_error(function() kr.train(with("rng", 7)) end,
+      "train: rng must be a kr.Generator, got number")
+    assert.has_error(function() kr.train(with("T", { 1, 2 })) end,
+      "train: batches: X has 4 samples (columns), T has 2 labels")
+    assert.has_error(function() kr.train(with("loss", function() return "x" end)) end,
+      "train: the loss must return loss, dY (a number and a tensor), got string, nil")
+    local ok, err = pcall(kr.train, with("on_epoch", function() error("stop here") end))
+    assert.is_false(ok)
+    assert.matches("^train: [^ ]*train_spec.lua:%d+: stop here$", err)
+    assert.has_error(function() kr.train(with("net", 3)) end, "train: net must be a kr.nn.MLP, got number")
   end)
 end)

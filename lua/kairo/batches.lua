@@ -21,9 +21,13 @@ local function sample_buffer(n, B, dtype)
   return kr.empty(B, n, dtype):t()
 end
 
+-- (a buffer the caller closed or replaced in opts.buffers is not reused but made again)
 local function fits(buf, n, B, dtype)
-  return buf and buf:size(1) == n and buf:size(2) == B and buf:dtype() == dtype
+  return kr.is_tensor(buf) and buf:dim() == 2 and buf:size(1) == n and buf:size(2) == B
+    and buf:dtype() == dtype
 end
+
+local PERM_MT = getmetatable(nn._perm_new(0))
 
 -- for Xb, Tb in kr.data.batches(X, T, batch_size [, opts]) do ... end
 -- opts: shuffle (default false): a fresh permutation per call, drawn from opts.rng (a
@@ -33,8 +37,23 @@ end
 --         epoch and nothing is allocated after the first (kr.train does).
 -- Xb (n x B) and Tb are views of reused buffers: the next batch overwrites them.  Labels come
 -- back as a 1-D float64 tensor of 1-based labels, which the losses and accuracy accept.
+local known = { shuffle = true, drop_last = true, rng = true, buffers = true }
+
 function data.batches(X, T, batch_size, opts)
   opts = opts or {}
+  if type(opts) ~= "table" then
+    error("batches: opts must be a table { shuffle =, drop_last =, rng =, buffers = }, got "
+      .. type(opts), 2)
+  end
+  for k in pairs(opts) do
+    if not known[k] then
+      error("batches: unknown option '" .. tostring(k) .. "' (known: shuffle, drop_last, rng, "
+        .. "buffers)", 2)
+    end
+  end
+  if opts.buffers ~= nil and type(opts.buffers) ~= "table" then
+    error("batches: option 'buffers' must be a table, got " .. type(opts.buffers), 2)
+  end
   if not kr.is_tensor(X) or X:dim() ~= 2 then
     error("batches: X must be a 2-D tensor (features x samples)", 2)
   end
@@ -42,6 +61,7 @@ function data.batches(X, T, batch_size, opts)
     error("batches: batch_size must be a positive integer, got " .. tostring(batch_size), 2)
   end
   local n, N = X:size(1), X:size(2)
+  if N == 0 then error("batches: X has no samples (" .. n .. "x0)", 2) end
   local bufs = opts.buffers or {}
   local Tsrc, tkind = nil, nil
   if T == nil then
@@ -53,7 +73,7 @@ function data.batches(X, T, batch_size, opts)
     end
     -- a table of labels becomes a tensor once, kept in bufs while T is the same table (so a
     -- table changed between epochs must be passed as a new table, or as a tensor)
-    if bufs.labels_of ~= T then
+    if bufs.labels_of ~= T or not kr.is_tensor(bufs.labels_src) then
       bufs.labels_src, bufs.labels_of = kr.tensor(T), T
     end
     Tsrc = bufs.labels_src
@@ -73,13 +93,13 @@ function data.batches(X, T, batch_size, opts)
 
   local bs = math.min(batch_size, N)
   if not fits(bufs.X, n, bs, X:dtype()) then bufs.X = sample_buffer(n, bs, X:dtype()) end
-  if tkind == "labels" and not (bufs.T and bufs.T:dim() == 1 and bufs.T:size(1) == bs
+  if tkind == "labels" and not (kr.is_tensor(bufs.T) and bufs.T:dim() == 1 and bufs.T:size(1) == bs
       and bufs.T:dtype() == Tsrc:dtype()) then
     bufs.T = kr.empty(bs, Tsrc:dtype())
   elseif tkind == "matrix" and not fits(bufs.T, Tsrc:size(1), bs, Tsrc:dtype()) then
     bufs.T = sample_buffer(Tsrc:size(1), bs, Tsrc:dtype())
   end
-  if not bufs.perm or bufs.perm_n ~= N then
+  if getmetatable(bufs.perm) ~= PERM_MT or bufs.perm_n ~= N then
     bufs.perm, bufs.perm_n = nn._perm_new(N), N
   end
   if opts.shuffle then
@@ -94,6 +114,11 @@ function data.batches(X, T, batch_size, opts)
   local Xbuf, Tbuf, perm = bufs.X, bufs.T, bufs.perm
   return function()
     if k >= nbatches then return nil end
+    if not (kr.is_tensor(X) and kr.is_tensor(Xbuf) and (tkind == "none"
+        or kr.is_tensor(Tsrc) and kr.is_tensor(Tbuf))) then
+      error("batches: a tensor of the data set or of its buffers was closed during the "
+        .. "iteration", 2)
+    end
     local start = k * bs
     local m = math.min(bs, N - start)
     k = k + 1

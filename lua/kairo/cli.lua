@@ -47,22 +47,94 @@ end
 local known_types = { number = true, integer = true, string = true, flag = true,
                       numbers = true, integers = true }
 
+-- A value in a message: 3, 'x', {5,15}, or the type of anything else.
+local function show(v)
+  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  if type(v) == "string" then return "'" .. v .. "'" end
+  if type(v) == "table" and getmetatable(v) == nil then
+    local parts = {}
+    for i, x in ipairs(v) do
+      if type(x) ~= "number" and type(x) ~= "string" then return "a table" end
+      parts[i] = tostring(x)
+    end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  return type(v)
+end
+
+-- Whether `v` fits the option type `ty` (a default value).
+local function fits(ty, v)
+  if is_choice(ty) then
+    for _, c in ipairs(ty) do if c == v then return true end end
+    return false
+  elseif ty == "number" then return type(v) == "number"
+  elseif ty == "integer" then return math.type(v) == "integer"
+  elseif ty == "string" then return type(v) == "string"
+  elseif ty == "flag" then return type(v) == "boolean"
+  end
+  if type(v) ~= "table" then return false end -- numbers, integers: a list
+  for _, x in ipairs(v) do
+    local ok = ty == "integers" and math.type(x) == "integer"
+      or ty == "numbers" and type(x) == "number"
+    if not ok then
+      return false
+    end
+  end
+  return true
+end
+
 local function declarations(spec)
   if type(spec) ~= "table" or type(spec.options) ~= "table" then
     error("cli: spec must be a table with an 'options' list", 3)
   end
+  for _, k in ipairs { "name", "description", "epilog" } do
+    if spec[k] ~= nil and type(spec[k]) ~= "string" then
+      error(string.format("cli: spec.%s must be a string, got %s", k, type(spec[k])), 3)
+    end
+  end
   local list, by_name = {}, {}
   for i, o in ipairs(spec.options) do
+    if type(o) ~= "table" then
+      error(string.format("cli: option #%d must be a table { name, type, default, help }, got %s",
+        i, type(o)), 3)
+    end
     local name, ty, default, help = o[1] or o.name, o[2] or o.type, o[3], o[4] or o.help
     if default == nil then default = o.default end
     if type(name) ~= "string" or not name:match("^[%a][%w%-]*$") then
       error(string.format("cli: option #%d needs a name like 'init-scale'", i), 3)
     end
+    if is_choice(ty) then
+      for _, c in ipairs(ty) do
+        if type(c) ~= "string" then
+          error(string.format("cli: option --%s: the choices must be strings, got %s", name,
+            type(c)), 3)
+        end
+      end
+    end
     if not (known_types[ty] or (is_choice(ty) and #ty > 0)) then
-      error(string.format("cli: option --%s has unknown type '%s'", name, tostring(ty)), 3)
+      error(string.format("cli: option --%s has unknown type %s", name, show(ty)), 3)
     end
     if by_name[name] or name == "help" then
       error(string.format("cli: option --%s declared twice", name), 3)
+    end
+    if default ~= nil and not fits(ty, default) then
+      error(string.format("cli: option --%s: the default %s is not of type %s", name,
+        show(default), is_choice(ty) and ("one of " .. table.concat(ty, ", ")) or ty), 3)
+    end
+    if help ~= nil and type(help) ~= "string" then
+      error(string.format("cli: option --%s: help must be a string, got %s", name, type(help)), 3)
+    end
+    for _, k in ipairs { "min", "max" } do
+      if o[k] ~= nil and (type(o[k]) ~= "number" or o[k] ~= o[k]) then
+        error(string.format("cli: option --%s: %s must be a number, got %s", name, k,
+          show(o[k])), 3)
+      end
+    end
+    if o.positive ~= nil and type(o.positive) ~= "boolean" then
+      error(string.format("cli: option --%s: positive must be true or false, got %s", name,
+        type(o.positive)), 3)
     end
     local d = { name = name, key = name:gsub("%-", "_"), type = ty, default = default,
                 help = help or "", min = o.min, max = o.max, positive = o.positive }
@@ -204,7 +276,15 @@ function cli.check(args, spec)
     opts[d.key] = v
   end
   args = args or {}
+  if type(args) ~= "table" then
+    error("cli: the arguments must be a list of strings (the script's arg), got " .. type(args), 2)
+  end
   local i, n = 1, #args
+  for k = 1, n do
+    if type(args[k]) ~= "string" then
+      error(string.format("cli: argument %d must be a string, got %s", k, type(args[k])), 2)
+    end
+  end
   while i <= n do
     local a = args[i]
     if a == "-h" or a == "--help" then return nil, "help" end
@@ -274,8 +354,9 @@ end
 --- Prints the message on stderr, prefixed by the script's name, and exits with status 2 (a
 -- user error the parser could not see, such as two options that do not go together).
 function cli.fail(spec, msg)
-  local name = (spec and spec.name) or (arg and arg[0]) or "script"
-  io.stderr:write(string.format("%s: %s\n", name, msg))
+  local name = type(spec) == "table" and type(spec.name) == "string" and spec.name
+    or (arg and arg[0]) or "script"
+  io.stderr:write(string.format("%s: %s\n", name, tostring(msg)))
   io.stderr:flush()
   os.exit(2)
 end
@@ -307,7 +388,8 @@ end
 -- trailing slash.  Raises an error naming the folder when it cannot be created.
 function cli.outdir(path)
   if type(path) ~= "string" or path == "" then
-    error("cli.outdir: expected a folder path, got " .. tostring(path), 2)
+    error("cli.outdir: expected a folder path, got "
+      .. (path == "" and "an empty string" or show(path)), 2)
   end
   local clean = path:gsub("(.)/+$", "%1")
   local p = assert(io.popen("mkdir -p -- " .. shell_quote(clean) .. " 2>&1", "r"))
@@ -351,15 +433,28 @@ function cli.timer()
   return t
 end
 
+-- Raises "timer:<method>: ..." when self is not a timer (t.cpu() instead of t:cpu()).
+local function check_timer(self, method)
+  if getmetatable(self) ~= Timer then
+    error(string.format("timer:%s: expected a timer as self (call it as t:%s()), got %s", method,
+      method, type(self)), 3)
+  end
+end
+
 function Timer:reset()
+  check_timer(self, "reset")
   self.cpu0 = os.clock()
   self.up0 = uptime()
   self.time0 = os.time()
 end
 
-function Timer:cpu() return os.clock() - self.cpu0 end
+function Timer:cpu()
+  check_timer(self, "cpu")
+  return os.clock() - self.cpu0
+end
 
 function Timer:wall()
+  check_timer(self, "wall")
   local up = self.up0 and uptime()
   if up then return up - self.up0 end
   return os.difftime(os.time(), self.time0)

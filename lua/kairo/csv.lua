@@ -24,14 +24,22 @@ local fileutil = require "kairo.fileutil"
 
 local M = {}
 
+-- A live tensor (a closed one is not: it is reported as such).
 local function is_tensor(v)
-  if type(v) ~= "userdata" then return false end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__name == "kairo.Tensor"
+  return kr.is_tensor(v)
 end
 
 local function shape_str(t)
+  if t:dim() == 0 then return "scalar" end
   return table.concat(t:shape(), "x")
+end
+
+-- The type of v for messages ("a closed tensor" rather than "userdata").
+local function kind(v)
+  local mt = getmetatable(v)
+  if type(mt) == "table" and mt.__name == "kairo.Tensor" then return "a closed tensor" end
+  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  return type(v)
 end
 
 -- ---------------------------------------------------------------------------------- writing
@@ -76,7 +84,7 @@ local function column(v, j)
     return v
   end
   error(string.format("kr.csv.write: column %d must be a 1-D tensor or a list of numbers, got %s",
-    j, type(v)), 0)
+    j, kind(v)), 0)
 end
 
 -- The data as a list of columns (each a list of numbers) and the row count.
@@ -110,12 +118,13 @@ local function columns_of(data)
     return cols, n
   end
   error(string.format("kr.csv.write: expected a list of columns or a 2-D tensor, got %s",
-    type(data)), 0)
+    kind(data)), 0)
 end
 
 function M.write(path, data, names, opts)
   if type(path) ~= "string" or path == "" then
-    error("kr.csv.write: path must be a non-empty string, got " .. type(path), 2)
+    error("kr.csv.write: path must be a non-empty string, got "
+      .. (path == "" and "an empty string" or kind(path)), 2)
   end
   local ok, cols, nrows = pcall(columns_of, data)
   if not ok then error(cols, 2) end
@@ -130,6 +139,14 @@ function M.write(path, data, names, opts)
         error(string.format("kr.csv.write: names[%d] is %s, expected a string", j,
           type(names[j])), 2)
       end
+    end
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("kr.csv.write: options must be a table, got " .. type(opts), 2)
+  end
+  for k in pairs(opts or {}) do
+    if k ~= "comments" then
+      error("kr.csv.write: unknown option '" .. tostring(k) .. "' (known: comments)", 2)
     end
   end
   local comments = opts and opts.comments
@@ -227,6 +244,11 @@ function M.read(path, opts)
   end
   if opts ~= nil and type(opts) ~= "table" then
     error("kr.csv.read: options must be a table, got " .. type(opts), 2)
+  end
+  for k in pairs(opts or {}) do
+    if k ~= "header" then
+      error("kr.csv.read: unknown option '" .. tostring(k) .. "' (known: header)", 2)
+    end
   end
   local header = opts and opts.header
   if header ~= nil and type(header) ~= "boolean" then

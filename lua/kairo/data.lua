@@ -21,36 +21,117 @@ end
 
 -- ---- helpers ---------------------------------------------------------------------------
 
-local function options(opts, fname)
+-- A value for messages: 3, 'x', a float64 tensor (2x3), a closed tensor, kairo.MLP, table.
+local function kind(v)
+  if kr.is_tensor(v) then
+    local shape = v:dim() == 0 and "scalar" or table.concat(v:shape(), "x")
+    return string.format("a %s tensor (%s)", v:dtype(), shape)
+  end
+  if type(v) == "number" then return tostring(v) end
+  if type(v) == "string" then return "'" .. v .. "'" end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and mt.__name == "kairo.Tensor" then return "a closed tensor" end
+  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  return type(v)
+end
+
+-- The options table (or {}), with only the names in `known` (a list); errors at level 3.
+local function options(opts, fname, known)
   if opts == nil then return {} end
   if type(opts) ~= "table" then
     error(string.format("bad argument #1 to '%s' (options table expected, got %s)", fname,
       type(opts)), 3)
   end
+  local set = {}
+  for _, k in ipairs(known) do set[k] = true end
+  for k in pairs(opts) do
+    if not set[k] then
+      error(string.format("%s: unknown option '%s' (known: %s)", fname, tostring(k),
+        table.concat(known, ", ")), 3)
+    end
+  end
   return opts
 end
+
+-- Counts (samples, classes) stay below 2^31, so that products of two of them are exact and
+-- a typo such as n = 1e12 is an error here rather than in an allocation.
+local MAX_COUNT = 2 ^ 31 - 1
 
 local function count_option(opts, name, default, fname, min)
   local v = opts[name]
   if v == nil then return default end
-  if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) then
+  local i = type(v) == "number" and math.tointeger(v)
+  if not i then
     error(string.format("%s: option '%s' must be a whole number, got %s", fname, name,
-      tostring(v)), 3)
+      kind(v)), 3)
   end
-  v = math.tointeger(v)
-  if v < (min or 1) then
-    error(string.format("%s: option '%s' must be at least %d, got %d", fname, name, min or 1, v), 3)
+  if i < (min or 1) or i > MAX_COUNT then
+    error(string.format("%s: option '%s' must be in %d..%d, got %d", fname, name, min or 1,
+      MAX_COUNT, i), 3)
   end
-  return v
+  return i
 end
 
 local function number_option(opts, name, default, fname)
   local v = opts[name]
   if v == nil then return default end
-  if type(v) ~= "number" then
-    error(string.format("%s: option '%s' must be a number, got %s", fname, name, type(v)), 3)
+  if type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge then
+    error(string.format("%s: option '%s' must be a finite number, got %s", fname, name,
+      kind(v)), 3)
   end
   return v
+end
+
+-- opts.rng: nil (the global generator) or a kr.Generator.
+local function rng_option(opts, fname)
+  local g = opts.rng
+  local mt = getmetatable(g)
+  if g ~= nil and not (type(g) == "userdata" and type(mt) == "table"
+      and mt.__name == "kairo.Generator") then
+    error(string.format("%s: option 'rng' must be a kr.Generator, got %s", fname, kind(g)), 3)
+  end
+  return g
+end
+
+local dtype_names = { f64 = true, float64 = true, double = true, f32 = true, float32 = true,
+  float = true }
+
+-- opts.dtype: nil or a dtype name.
+local function dtype_option(opts, fname)
+  local d = opts.dtype
+  if d ~= nil and not (type(d) == "string" and dtype_names[d]) then
+    error(string.format("%s: option 'dtype' must be \"f64\" or \"f32\", got %s", fname,
+      kind(d)), 3)
+  end
+  return d
+end
+
+-- The Zipser-Andersen grid options, checked as kr.data.za_maps checks them.
+local function grid_options(opts, fname)
+  local tm = number_option(opts, "theta_max", 40, fname)
+  local step = number_option(opts, "step", 10, fname)
+  local width = number_option(opts, "width", 15, fname)
+  local n = 2.0 * tm / step -- in floats: 2 * tm wraps around for a huge integer tm
+  if not (tm > 0 and step > 0 and width > 0) or math.abs(n - math.floor(n + 0.5)) > 1e-9
+      or not (n >= 1 and n <= 256) then
+    error(string.format("%s: the grid needs theta_max > 0, step > 0, width > 0 and "
+      .. "2*theta_max/step a whole number in 1..256, got theta_max %g, step %g, width %g",
+      fname, tm, step, width), 3)
+  end
+  return { theta_max = tm, step = step, width = width }, math.floor(n + 0.5) ^ 2
+end
+
+-- A 2 x n tensor of positions (degrees); n must be `n` when given.
+local function positions(t, what, fname, like)
+  if not kr.is_tensor(t) or t:dim() ~= 2 or t:size(1) ~= 2 then
+    error(string.format("%s: %s must be a 2 x n tensor (degrees), got %s", fname, what,
+      kind(t)), 3)
+  end
+  if like and (t:size(2) ~= like:size(2) or t:dtype() ~= like:dtype()) then
+    error(string.format("%s: %s is %s, the retinal positions are %s", fname, what, kind(t),
+      kind(like)), 3)
+  end
+  return t
 end
 
 -- Draws from the generator `rng`, or from the global one.
@@ -114,12 +195,18 @@ end
 
 local function load_idx_set(which, opts)
   local set = SETS[which]
-  opts = options(opts, which)
+  opts = options(opts, which, { "split", "dtype", "dir", "n" })
   local split = opts.split or "train"
   local files = SPLITS[split]
   if not files then
     error(string.format("%s: option 'split' must be \"train\" or \"test\", got %s", which,
-      tostring(split)), 3)
+      kind(split)), 3)
+  end
+  dtype_option(opts, which)
+  local want = count_option(opts, "n", nil, which)
+  if opts.dir ~= nil and (type(opts.dir) ~= "string" or opts.dir == "") then
+    error(string.format("%s: option 'dir' must be a folder name, got %s", which,
+      kind(opts.dir)), 3)
   end
   local dir = (opts.dir or set.dir):gsub("/+$", "")
   local image_path, label_path = find_file(dir, files[1]), find_file(dir, files[2])
@@ -135,8 +222,7 @@ local function load_idx_set(which, opts)
       table.concat(labels:shape(), "x")), 3)
   end
   local n = images:size(1)
-  if opts.n ~= nil then
-    local want = count_option(opts, "n", n, which)
+  if want ~= nil then
     if want < n then
       images = images:narrow(1, 1, want):clone()
       labels = labels:narrow(1, 1, want):clone()
@@ -170,12 +256,18 @@ end
 -- phi = pi r_i + noise * N(0, 1) + 2 pi (k-1)/K, x = r (cos phi, sin phi).
 -- Returns X (2 x K*P) and labels (1-D, 1..K).
 function data.spiral(opts)
-  opts = options(opts, "spiral")
+  opts = options(opts, "spiral", { "classes", "per_class", "noise", "rng", "dtype" })
   local K = count_option(opts, "classes", 4, "spiral")
   local P = count_option(opts, "per_class", 100, "spiral")
   local noise = number_option(opts, "noise", 0.2, "spiral")
+  local rng = rng_option(opts, "spiral")
+  dtype_option(opts, "spiral")
+  if K > MAX_COUNT // P then
+    error(string.format("spiral: %d classes of %d points are more than %d points", K, P,
+      MAX_COUNT), 2)
+  end
   local N = K * P
-  local dtheta = randn(opts.rng, N):totable()
+  local dtheta = randn(rng, N):totable()
   local xs, ys, labels = {}, {}, {}
   for k = 1, K do
     for i = 1, P do
@@ -199,22 +291,20 @@ end
 --   pos: { retina = r, head = h, eye = e }, each 2 x n in degrees.
 -- Options theta_max = 40, step = 10, width = 15 (the spots' 1/e full width), dtype.
 function data.zipser_andersen(opts)
-  opts = options(opts, "zipser_andersen")
+  opts = options(opts, "zipser_andersen",
+    { "n", "rng", "eye_code", "theta_max", "step", "width", "dtype" })
   local n = count_option(opts, "n", 5000, "zipser_andersen")
   local code = opts.eye_code or "linear"
   if code ~= "linear" and code ~= "monotonic" then
     error(string.format("zipser_andersen: option 'eye_code' must be \"linear\" or \"monotonic\", "
-      .. "got %s", tostring(code)), 2)
+      .. "got %s", kind(code)), 2)
   end
-  local grid = {
-    theta_max = number_option(opts, "theta_max", 40, "zipser_andersen"),
-    step = number_option(opts, "step", 10, "zipser_andersen"),
-    width = number_option(opts, "width", 15, "zipser_andersen"),
-  }
+  local grid = grid_options(opts, "zipser_andersen")
+  local rng = rng_option(opts, "zipser_andersen")
+  dtype_option(opts, "zipser_andersen")
   local tm = grid.theta_max
-  local units = math.floor(2 * tm / grid.step + 0.5) ^ 2
-  local r = rand(opts.rng, 2, n) * (2 * tm) - tm
-  local h = rand(opts.rng, 2, n) * (2 * tm) - tm
+  local r = rand(rng, 2, n) * (2 * tm) - tm
+  local h = rand(rng, 2, n) * (2 * tm) - tm
   if opts.dtype then r, h = r:to(opts.dtype), h:to(opts.dtype) end
   local e = h - r
   local X = data.za_inputs(r, e, { eye_code = code, theta_max = tm, step = grid.step,
@@ -227,19 +317,20 @@ end
 -- the retinal spot map, then the eye code (opts.eye_code "linear": e / (2 theta_max);
 -- "monotonic": kr.data.za_eye_code with range 2 theta_max).  Grid options as above.
 function data.za_inputs(r, e, opts)
-  opts = options(opts, "za_inputs")
+  opts = options(opts, "za_inputs", { "eye_code", "theta_max", "step", "width" })
   local code = opts.eye_code or "linear"
-  local tm = number_option(opts, "theta_max", 40, "za_inputs")
-  local step = number_option(opts, "step", 10, "za_inputs")
-  local units = math.floor(2 * tm / step + 0.5) ^ 2
+  local grid, units = grid_options(opts, "za_inputs")
+  local tm, step = grid.theta_max, grid.step
   local n_eye = code == "linear" and 2 or code == "monotonic" and 32
   if not n_eye then
     error(string.format("za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", "
-      .. "got %s", tostring(code)), 2)
+      .. "got %s", kind(code)), 2)
   end
+  positions(r, "r (the retinal positions)", "za_inputs")
+  positions(e, "e (the eye positions)", "za_inputs", r)
   local X = kr.empty(units + n_eye, r:size(2), r:dtype())
   kr.data.za_maps(r, { out = X:narrow(1, 1, units), theta_max = tm, step = step,
-    width = opts.width })
+    width = grid.width })
   if code == "linear" then
     X:narrow(1, units + 1, 2):copy_(e / (2 * tm))
   else

@@ -37,6 +37,9 @@ end
 local known = { n = true, size = true, rng = true, dtype = true, radius = true, centre = true,
                 intensity = true }
 
+local dtypes = { f64 = true, float64 = true, double = true, f32 = true, float32 = true,
+                 float = true }
+
 function data.shapes(opts)
   opts = opts or {}
   if type(opts) ~= "table" then
@@ -58,7 +61,17 @@ function data.shapes(opts)
   local rlo, rhi = range_option(opts, "radius", { 3 * size / 32, 8 * size / 32 }, 0)
   local clo, chi = range_option(opts, "centre", { 8 * size / 32, 24 * size / 32 }, 0)
   local ilo, ihi = range_option(opts, "intensity", { 0.3, 1 }, 0)
+  if n * 1.0 * size * size > 2 ^ 40 then -- in floats: n * size * size could wrap around
+    error(string.format("shapes: %d images of %dx%d are too many pixels", n, size, size), 2)
+  end
   local g = opts.rng
+  local gmt = getmetatable(g)
+  if g ~= nil and not (type(gmt) == "table" and gmt.__name == "kairo.Generator") then
+    error("shapes: option 'rng' must be a kr.Generator, got " .. type(g), 2)
+  end
+  if opts.dtype ~= nil and not dtypes[opts.dtype] then
+    error("shapes: option 'dtype' must be \"f64\" or \"f32\", got " .. tostring(opts.dtype), 2)
+  end
   local function uniform(a, b)
     if g then return g:uniform(a, b) end
     return kr.uniform(a, b)

@@ -63,18 +63,83 @@ end
 -- should still check that few entries were skipped.  Returns the largest error, where it
 -- occurred ("W2[3,1]", "dX[2,5]") and the number of skipped entries.  The network must be
 -- float64; X is perturbed in place (then restored), so it must be a float64 tensor too.
+local function callable(f)
+  if type(f) == "function" then return true end
+  local mt = getmetatable(f)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
+-- A value for messages: 3, 'x', a float64 tensor (2x3), kairo.MLP, table, ...
+local function describe_value(v)
+  if kr.is_tensor(v) then
+    local shape = v:dim() == 0 and "scalar" or table.concat(v:shape(), "x")
+    return string.format("a %s tensor (%s)", v:dtype(), shape)
+  end
+  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  if type(v) == "string" then return "'" .. v .. "'" end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and type(mt.__name) == "string" and mt.__name or type(v)
+end
+
+local gradcheck_options = { h = true, floor = true, smooth = true, input = true }
+
+-- Errors from the network or the loss function, raised at level `level` with the name.
+local function gradcheck_call(level, f, ...)
+  local r = table.pack(pcall(f, ...))
+  if not r[1] then
+    local msg = tostring(r[2]):gsub("^[^\n:]*:%d+: ", "")
+    error("gradcheck: " .. msg, level + 1)
+  end
+  return table.unpack(r, 2, r.n)
+end
+
 function nn.gradcheck(net, loss_fn, X, T, opts)
+  local mt = getmetatable(net)
+  if type(net) ~= "userdata" or type(mt) ~= "table" or mt.__name ~= "kairo.MLP" then
+    error("gradcheck: net must be a kr.nn.MLP, got " .. describe_value(net), 2)
+  end
+  if tostring(net) == "kairo.MLP (closed)" then
+    error("gradcheck: the network has been closed", 2)
+  end
+  if not callable(loss_fn) then
+    error("gradcheck: loss_fn must be a function(Y, T) returning loss, dY, got "
+      .. describe_value(loss_fn), 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("gradcheck: opts must be a table { h =, floor =, smooth =, input = }, got "
+      .. describe_value(opts), 2)
+  end
   opts = opts or {}
+  for k in pairs(opts) do
+    if not gradcheck_options[k] then
+      error(string.format("gradcheck: unknown option '%s' (known: h, floor, smooth, input)",
+        tostring(k)), 2)
+    end
+  end
+  for _, k in ipairs { "h", "floor", "smooth" } do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or not (v > 0 and v < math.huge)) then
+      error(string.format("gradcheck: option '%s' must be a finite number > 0, got %s", k,
+        describe_value(v)), 2)
+    end
+  end
+  if opts.input ~= nil and type(opts.input) ~= "boolean" then
+    error("gradcheck: option 'input' must be true or false, got " .. describe_value(opts.input), 2)
+  end
   local h, floor, smooth = opts.h or 1e-4, opts.floor or 1e-4, opts.smooth or 1e-6
   if net.dtype ~= "float64" then
     error("gradcheck: the network is " .. net.dtype .. "; gradient checks need float64", 2)
   end
   if not kr.is_tensor(X) or X:dtype() ~= "float64" then
-    error("gradcheck: the input must be a float64 tensor", 2)
+    error("gradcheck: the input must be a float64 tensor, got " .. describe_value(X), 2)
   end
-  local Y = net:forward(X)
-  local _, dY = loss_fn(Y, T)
-  local dX = net:backward(dY):clone()
+  local Y = gradcheck_call(2, net.forward, net, X)
+  local loss0, dY = gradcheck_call(2, loss_fn, Y, T)
+  if type(loss0) ~= "number" or not kr.is_tensor(dY) then
+    error(string.format("gradcheck: loss_fn must return loss, dY (a number and a tensor), got "
+      .. "%s, %s", describe_value(loss0), describe_value(dY)), 2)
+  end
+  local dX = gradcheck_call(2, net.backward, net, dY):clone()
   local analytic = {}
   for i, g in ipairs(net:gradients()) do analytic[i] = g:clone() end
 

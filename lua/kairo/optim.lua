@@ -186,7 +186,16 @@ function Optimizer:__tostring()
   return "kr.optim." .. self.name .. "{ " .. table.concat(parts, ", ") .. " }"
 end
 
+-- Raises "<method>: ..." when self is not an optimizer (opt.step(x) instead of opt:step(x)).
+local function check_self(self, method)
+  if getmetatable(self) ~= Optimizer or type(settings[self.name]) ~= "table" then
+    error(string.format("%s: expected an optimizer as self (call it as opt:%s(...)), got %s",
+      method, method, type(self)), 3)
+  end
+end
+
 function Optimizer:reset()
+  check_self(self, "reset")
   self.state = {}
   self.calls = 0
   self.plan = nil
@@ -195,7 +204,8 @@ end
 -- opt:step(params, grads) or opt:step(net).  Two passes: check everything (settings, pairs,
 -- state keys), then update, so a bad item leaves every parameter as it was.
 function Optimizer:step(params, grads)
-  local who = self.who_step
+  check_self(self, "step")
+  local who = self.name .. ":step"
   if grads == nil then
     local net = params
     local ok = (type(net) == "table" or type(net) == "userdata")
@@ -204,7 +214,13 @@ function Optimizer:step(params, grads)
       error(who .. ": expected (params, grads) lists or a network with :parameters() and "
         .. ":gradients(), got " .. type(params) .. (params == nil and "" or " and no gradients"), 2)
     end
-    params, grads = net:parameters(), net:gradients()
+    local lok, p, g = pcall(function() return net:parameters(), net:gradients() end)
+    if not lok then
+      local msg = tostring(p):gsub("^[^\n:]*:%d+: ", "")
+      msg = msg:gsub("^calling '%w+' on bad self %((.*)%)$", "%1") -- "network has been closed"
+      error(who .. ": " .. msg, 2)
+    end
+    params, grads = p, g
   end
   if type(params) ~= "table" then
     error(who .. ": params must be a list of tensors, got " .. type(params), 2)
@@ -360,6 +376,9 @@ end
 
 function M.weight_decay_(W, dW, lambda)
   check_lambda("weight_decay_", "lambda", lambda)
+  if not (lambda >= 0 and lambda < math.huge) then
+    error(string.format("weight_decay_: lambda must be a finite number >= 0, got %s", lambda), 2)
+  end
   local err = C.check_pair("weight_decay_", nil, W, dW) or C.weight_decay(dW, W, lambda)
   if err then error(err, 2) end
 end
@@ -386,8 +405,8 @@ function M.step_lr(opt, epoch, s)
   if type(opt) ~= "table" or type(opt.lr) ~= "number" then
     error(who .. ": expected an optimizer, got " .. type(opt), 2)
   end
-  if type(epoch) ~= "number" or epoch % 1 ~= 0 then
-    error(who .. ": epoch must be an integer, got " .. tostring(epoch), 2)
+  if type(epoch) ~= "number" or epoch % 1 ~= 0 or epoch < 0 then
+    error(who .. ": epoch must be an integer >= 0, got " .. tostring(epoch), 2)
   end
   if type(s) ~= "table" then
     error(who .. ": expected a schedule table { every = | milestones =, gamma = }, got "
@@ -400,11 +419,12 @@ function M.step_lr(opt, epoch, s)
     end
   end
   local gamma, base = s.gamma, s.base or opt.initial_lr or opt.lr
-  if type(gamma) ~= "number" or not (gamma > 0) then
-    error(who .. ": gamma must be a number > 0, got " .. tostring(gamma), 2)
+  if type(gamma) ~= "number" or not (gamma > 0 and gamma < math.huge) then
+    error(who .. ": gamma must be a finite number > 0, got " .. tostring(gamma), 2)
   end
-  if type(base) ~= "number" then
-    error(who .. ": base must be a number, got " .. type(base), 2)
+  if type(base) ~= "number" or not (base >= 0 and base < math.huge) then
+    error(who .. ": base must be a finite number >= 0, got "
+      .. (type(base) == "number" and tostring(base) or type(base)), 2)
   end
   local k
   if (s.every == nil) == (s.milestones == nil) then
@@ -426,7 +446,12 @@ function M.step_lr(opt, epoch, s)
       if epoch >= e then k = k + 1 end
     end
   end
-  opt.lr = base * gamma ^ k
+  local lr = base * gamma ^ k
+  if not (lr < math.huge) then
+    error(string.format("%s: the schedule gives lr = %s (base %s, gamma %s, %d decays)", who,
+      tostring(lr), tostring(base), tostring(gamma), k), 2)
+  end
+  opt.lr = lr
   return opt.lr
 end
 

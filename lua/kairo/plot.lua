@@ -58,6 +58,7 @@
 --     classnames[c] names class c in the legend).  Takes lines' axis options.
 --     CSV: x,y,class.
 --   available([gnuplot]) -> boolean
+local kr = require "kairo"
 local csv = require "kairo.csv"
 local fileutil = require "kairo.fileutil"
 
@@ -77,18 +78,20 @@ end
 
 -- ----------------------------------------------------------------------------- inputs
 
+-- A live tensor; a closed one is described as such and accepted nowhere.
 local function is_tensor(v)
-  if type(v) ~= "userdata" then return false end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__name == "kairo.Tensor"
+  return kr.is_tensor(v)
 end
 
 local function shape_str(t)
+  if t:dim() == 0 then return "scalar" end
   return table.concat(t:shape(), "x")
 end
 
 local function describe(v)
   if is_tensor(v) then return string.format("a %d-D tensor (%s)", v:dim(), shape_str(v)) end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and mt.__name == "kairo.Tensor" then return "a closed tensor" end
   return type(v)
 end
 
@@ -144,6 +147,18 @@ local function matrix(v, what)
   return rows, nr, nc
 end
 
+-- A value in a message: numbers as they are, strings quoted, anything else by its type.
+local function show(v)
+  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  if type(v) == "string" then return "'" .. v .. "'" end
+  local mt = getmetatable(v)
+  if not is_tensor(v) and type(mt) == "table" and type(mt.__name) == "string"
+      and mt.__name ~= "kairo.Tensor" then
+    return mt.__name
+  end
+  return describe(v)
+end
+
 local function check_keys(t, allowed, where)
   for k in pairs(t) do
     if not allowed[k] then fail("unknown %s '%s'", where, tostring(k)) end
@@ -175,14 +190,14 @@ end
 
 local function opt_positive(v, what, default)
   if v == nil then return default end
-  if not finite(v) or v <= 0 then fail("%s must be a positive number, got %s", what, tostring(v)) end
+  if not finite(v) or v <= 0 then fail("%s must be a positive number, got %s", what, show(v)) end
   return v
 end
 
 local function opt_size(v, what, default)
   if v == nil then return default end
   if math.type(v) ~= "integer" and not (finite(v) and v == math.floor(v)) or v < 16 or v > 20000 then
-    fail("%s must be a whole number of pixels (16..20000), got %s", what, tostring(v))
+    fail("%s must be a whole number of pixels (16..20000), got %s", what, show(v))
   end
   return math.tointeger(v)
 end
@@ -192,9 +207,9 @@ local function opt_range(v, what)
   if type(v) ~= "table" then fail("%s must be a table {lo, hi}, got %s", what, type(v)) end
   local a, b = v[1], v[2]
   if (a ~= nil and not finite(a)) or (b ~= nil and not finite(b)) then
-    fail("%s must hold finite numbers (or nil for automatic), got {%s, %s}", what, tostring(a), tostring(b))
+    fail("%s must hold finite numbers (or nil for automatic), got {%s, %s}", what, show(a), show(b))
   end
-  if a and b and a == b then fail("%s is empty: {%s, %s}", what, tostring(a), tostring(b)) end
+  if a and b and a == b then fail("%s is empty: {%s, %s}", what, show(a), show(b)) end
   return { a, b }
 end
 
@@ -420,7 +435,8 @@ local function norm_series(s, where, k)
   end
   local style = s.style or "lines"
   if not styles[style] then
-    fail("%s.style must be \"lines\", \"dashed\", \"points\" or \"linespoints\", got %s", where, tostring(style))
+    fail("%s.style must be \"lines\", \"dashed\", \"points\" or \"linespoints\", got %s", where,
+      show(style))
   end
   return {
     x = x, y = y, label = opt_string(s.label, where .. ".label"), style = style,
@@ -462,7 +478,7 @@ local function norm_axes(o, where)
   local pre = where and (where .. ".") or ""
   local aspect = o.aspect
   if aspect ~= nil and aspect ~= "equal" and aspect ~= "auto" and not (finite(aspect) and aspect > 0) then
-    fail("%saspect must be \"equal\", \"auto\" or a positive ratio, got %s", pre, tostring(aspect))
+    fail("%saspect must be \"equal\", \"auto\" or a positive ratio, got %s", pre, show(aspect))
   end
   return {
     title = opt_string(o.title, pre .. "title"),
@@ -684,7 +700,7 @@ local panel_keys = set_of { "series", table.unpack(axes_keys) }
 local function grid_shape(n, rows, cols)
   for _, v in ipairs { { rows, "rows" }, { cols, "cols" } } do
     if v[1] ~= nil and (math.type(v[1]) ~= "integer" and not (finite(v[1]) and v[1] == math.floor(v[1])) or v[1] < 1) then
-      fail("%s must be a positive whole number, got %s", v[2], tostring(v[1]))
+      fail("%s must be a positive whole number, got %s", v[2], show(v[1]))
     end
   end
   rows, cols = rows and math.tointeger(rows), cols and math.tointeger(cols)
@@ -827,7 +843,10 @@ local function color_range(cname, rows_list, range)
     end
     lo, hi = lo or mn, hi or mx
   end
-  if lo == hi then lo, hi = lo - 0.5, hi + 0.5 end
+  if lo == hi then -- a constant image: a range around it (wide enough to change a huge lo)
+    local d = math.max(0.5, math.abs(lo) * 2 ^ -20)
+    lo, hi = lo - d, hi + d
+  end
   if lo > hi then fail("range {%s, %s} must have lo < hi", gn(lo), gn(hi)) end
   return lo, hi
 end
@@ -947,11 +966,11 @@ M.image = api("image", function(job, opts)
   end
   local origin = opts.origin or "top"
   if origin ~= "top" and origin ~= "bottom" then
-    fail("origin must be \"top\" or \"bottom\" (where row 1 goes), got %s", tostring(origin))
+    fail("origin must be \"top\" or \"bottom\" (where row 1 goes), got %s", show(origin))
   end
   local aspect = opts.aspect
   if aspect ~= nil and aspect ~= "auto" and aspect ~= "equal" and not (finite(aspect) and aspect > 0) then
-    fail("aspect must be \"auto\", \"equal\" or a positive ratio, got %s", tostring(aspect))
+    fail("aspect must be \"auto\", \"equal\" or a positive ratio, got %s", show(aspect))
   end
   local fmt = opts.annotate
   if fmt ~= nil and fmt ~= false then
@@ -963,7 +982,7 @@ M.image = api("image", function(job, opts)
       end
       if ints then fmt = "%.0f" end
     elseif type(fmt) ~= "string" or not pcall(string.format, fmt, 1.5) then
-      fail("annotate must be true, false or a number format such as \"%%.2f\", got %s", tostring(fmt))
+      fail("annotate must be true, false or a number format such as \"%%.2f\", got %s", show(fmt))
     end
   else
     fmt = nil

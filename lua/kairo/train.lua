@@ -34,6 +34,8 @@ local known = {
   accuracy = true, on_epoch = true, progress = true,
 }
 
+local run
+
 local function progress_bar(epoch, epochs, done, total, loss)
   local width = 30
   local filled = math.floor(width * done / total + 0.5)
@@ -44,16 +46,64 @@ local function progress_bar(epoch, epochs, done, total, loss)
   io.stderr:flush()
 end
 
+-- The type of v for messages: "number", "kairo.MLP", "a closed tensor", ...
+local function kind(v)
+  local mt = getmetatable(v)
+  if type(mt) == "table" and mt.__name == "kairo.Tensor" and not kr.is_tensor(v) then
+    return "a closed tensor"
+  end
+  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  return type(v)
+end
+
+local function check_options(o)
+  local function bad(fmt, ...) error("train: " .. string.format(fmt, ...), 4) end
+  local function whole(name, min)
+    local v = o[name]
+    if v ~= nil and not (math.type(v) == "integer" and v >= min) then
+      bad("%s must be an integer >= %d, got %s", name, min,
+        type(v) == "number" and tostring(v) or kind(v))
+    end
+  end
+  whole("epochs", 0)
+  whole("batch_size", 1)
+  local wd = o.weight_decay
+  if wd ~= nil and not (type(wd) == "number" and wd >= 0 and wd < math.huge) then
+    bad("weight_decay must be a finite number >= 0, got %s",
+      type(wd) == "number" and tostring(wd) or kind(wd))
+  end
+  for _, name in ipairs { "shuffle", "drop_last", "accuracy", "progress" } do
+    if o[name] ~= nil and type(o[name]) ~= "boolean" then
+      bad("%s must be true or false, got %s", name, kind(o[name]))
+    end
+  end
+  if o.on_epoch ~= nil and type(o.on_epoch) ~= "function" then
+    bad("on_epoch must be a function(epoch, loss, accuracy), got %s", kind(o.on_epoch))
+  end
+  local rmt = getmetatable(o.rng)
+  if o.rng ~= nil and not (type(rmt) == "table" and rmt.__name == "kairo.Generator") then
+    bad("rng must be a kr.Generator, got %s", kind(o.rng))
+  end
+  if not kr.is_tensor(o.X) or o.X:dim() ~= 2 then
+    bad("X must be a 2-D tensor (features x samples), got %s",
+      kr.is_tensor(o.X) and (o.X:dim() == 0 and "a scalar" or table.concat(o.X:shape(), "x"))
+        or kind(o.X))
+  end
+  if o.X:size(2) == 0 then bad("X has no samples (%dx0)", o.X:size(1)) end
+end
+
 local function train(o)
-  if type(o) ~= "table" then error("train: expected a table of options", 2) end
+  if type(o) ~= "table" then error("train: expected a table of options, got " .. kind(o), 2) end
   for k in pairs(o) do
     if not known[k] then error("train: unknown option " .. tostring(k), 2) end
   end
   local net, opt = o.net, o.optimizer
-  if getmetatable(net) == nil or type(net.forward) ~= "function" then
-    error("train: net must be a kr.nn.MLP", 2)
+  local nmt = getmetatable(net)
+  if type(nmt) ~= "table" or nmt.__name ~= "kairo.MLP" then
+    error("train: net must be a kr.nn.MLP, got " .. kind(net), 2)
   end
-  if opt == nil or type(opt.step) ~= "function" then
+  if tostring(net) == "kairo.MLP (closed)" then error("train: the network has been closed", 2) end
+  if type(opt) ~= "table" or type(opt.step) ~= "function" then
     error("train: optimizer must have a step method (kr.optim.SGD{...}, kr.optim.Adam{...})", 2)
   end
   local lossfn = o.loss
@@ -66,6 +116,20 @@ local function train(o)
   elseif type(lossfn) ~= "function" then
     error("train: loss must be a name or a function(Y, T, dY) returning loss, dY", 2)
   end
+  check_options(o)
+  -- errors from the parts (the batches, the network, the loss, the optimizer, on_epoch)
+  -- come back under train's name, at the caller's line
+  local ok, history = pcall(run, o, net, opt, lossfn)
+  if not ok then
+    -- the position of an error raised in kairo's own files, not in the user's
+    local msg = tostring(history):gsub("^[^\n:]*kairo/[%w_]+%.lua:%d+: ", "")
+    if not msg:find("^train: ") then msg = "train: " .. msg end
+    error(msg, 2)
+  end
+  return history
+end
+
+function run(o, net, opt, lossfn)
   local epochs, bs = o.epochs or 1, o.batch_size or 32
   local wd = o.weight_decay or 0
   local want_acc = o.accuracy
@@ -88,6 +152,10 @@ local function train(o)
       if not dYfull then dYfull = kr.empty(Xb:size(2), Y:size(1), Y:dtype()):t() end
       local dY = B == dYfull:size(2) and dYfull or dYfull:narrow(2, 1, B)
       local loss, g = lossfn(Y, Tb, dY)
+      if type(loss) ~= "number" or not kr.is_tensor(g) then
+        error(string.format("train: the loss must return loss, dY (a number and a tensor), "
+          .. "got %s, %s", kind(loss), kind(g)), 0)
+      end
       if want_acc then hits = hits + nn.accuracy(Y, Tb) * B end
       net:backward(g, false)
       if wd ~= 0 then kr.optim.weight_decay(net, wd) end
