@@ -198,6 +198,13 @@ describe("kr.config and kr.set_threads", function()
     assert.are.equal("float64", c.default_dtype)
   end)
 
+  it("prints one setting a line (for the REPL)", function()
+    local text = tostring(kr.config())
+    assert.is_truthy(text:match("\nthreads +%d+\n"))
+    assert.is_truthy(text:match("^blas +OpenBLAS"))
+    assert.is_truthy(text:match("version +" .. kr._VERSION:gsub("%.", "%%.") .. "$"))
+  end)
+
   it("sets the BLAS thread count and reads it back", function()
     local old = kr.config().threads
     assert.are.equal(1, kr.set_threads(1))

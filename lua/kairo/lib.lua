@@ -20,4 +20,20 @@ require "kairo.batches" -- kr.data.onehot, kr.data.batches
 require "kairo.data"    -- kr.data: IDX files, Fashion-MNIST/MNIST, spiral, Zipser-Andersen, CSV
 require "kairo.data_shapes" -- kr.data.shapes
 
+-- kr.config() prints itself in the REPL, one setting a line
+local config = kr.config
+local config_mt = {
+  __tostring = function(c)
+    local keys = {}
+    for k in pairs(c) do keys[#keys + 1] = k end
+    table.sort(keys)
+    local lines = {}
+    for i, k in ipairs(keys) do lines[i] = string.format("%-14s %s", k, tostring(c[k])) end
+    return table.concat(lines, "\n")
+  end,
+}
+function kr.config(...)
+  return setmetatable(config(...), config_mt)
+end
+
 return true  -- not the table: Lua would then name functions "lib.x" in error messages
