@@ -616,6 +616,22 @@ for _, dt in ipairs { "f32", "f64" } do
     for _, n in ipairs(r.reps[1].notes) do out("  " .. n) end
   end
 end
+-- Issue 3's figure: samples per second of the 784-256-256-10 epoch, and float32 against float64.
+local function epoch_seconds(id, impl)
+  local r = results[id] and results[id][impl]
+  if not r then return nil end
+  local xs = {}
+  for _, rep in ipairs(r.reps) do xs[#xs + 1] = rep.value end
+  return median(xs)
+end
+for _, impl in ipairs { "kairo", "kairo1" } do
+  local t32, t64 = epoch_seconds("mlp_f32", impl), epoch_seconds("mlp_f64", impl)
+  if t32 and t64 then
+    out(string.format("MLP training, kairo with %s: f32 %.0f samples/s, f64 %.0f samples/s, " ..
+      "f32 %.2fx faster", impl == "kairo" and "2 threads" or "1 thread", 60000 / t32,
+      60000 / t64, t64 / t32))
+  end
+end
 for _, n in ipairs(notes) do out("note: " .. n) end
 out(string.format("elapsed: %.0f s", elapsed))
 
