@@ -311,6 +311,30 @@ describe("MLP forward and backward", function()
     assert.are.same(Y:totable(), net:predict(X):totable())
   end)
 
+  it("predict over many samples equals forward, in every layout", function()
+    local g = kr.Generator(6)
+    local custom = { forward = function(u) return u:tanh() end,
+                     backward = function(y) return 1 - y:square() end }
+    for _, act in ipairs({ "relu", custom }) do
+      for _, dt in ipairs({ "f64", "f32" }) do
+        local net = nn.MLP { sizes = { 5, 7, 6, 3 }, activation = act, dtype = dt, rng = g }
+        local B = 2500
+        local layouts = {
+          g:randn(B, 5, dt):t(),                  -- one sample's features contiguous
+          g:randn(5, B, dt),                      -- one feature's samples contiguous
+          g:randn(5, 2 * B, dt):narrow(2, 3, B),  -- a narrowed view
+        }
+        for i, X in ipairs(layouts) do
+          local Y = net:forward(X):clone()
+          local P = net:predict(X)
+          assert.are.same({ 3, B }, P:shape())
+          local tol = dt == "f32" and 1e-5 or 1e-12
+          assert.is_true((P - Y):abs():max() <= tol, "layout " .. i .. " " .. dt)
+        end
+      end
+    end
+  end)
+
   it("handles batch sizes that change between calls", function()
     local g = kr.Generator(5)
     local net = nn.MLP { sizes = { 3, 4, 2 }, activation = "tanh", rng = g }
