@@ -13,10 +13,9 @@ import sys
 
 import numpy as np
 
-from peer_common import (emit, mnist_like, now, opt_int, parse_args, per_call, saxe_data,
+from peer_common import (run_case, emit, mnist_like, now, opt_int, parse_args, per_call, saxe_data,
                          spiral_like, vmhwm_kb)
 
-DTYPES = {"f32": np.float32, "f64": np.float64}
 
 
 # ---- the 784-256-256-10 MLP -------------------------------------------------------------------
@@ -212,26 +211,9 @@ def case_infer(opts, dtype):
 
 def main():
     case, opts = parse_args(sys.argv)
-    if case in ("mlp_f32", "mlp_f64"):
-        case_mlp(opts, DTYPES[case[-3:]])
-    elif case == "spiral":
-        case_spiral(opts)
-    elif case == "saxe_small":
-        case_saxe(opts, 4, 16, 7)
-    elif case == "saxe_large":
-        case_saxe(opts, 100, 100, 100)
-    elif case == "add":
-        case_add(opts, False)
-    elif case == "add_":
-        case_add(opts, True)
-    elif case == "svd_f64":
-        case_svd(opts, 1000, 1000, np.float64)
-    elif case == "svd_f32":
-        case_svd(opts, 784, 10000, np.float32)
-    elif case == "infer_f32":
-        case_infer(opts, np.float32)
-    else:
-        sys.exit("numpy_cases.py: unknown case '%s'" % case)
+    cases = {"mlp": case_mlp, "spiral": case_spiral, "saxe": case_saxe,
+             "add": case_add, "svd": case_svd, "infer": case_infer}
+    run_case("numpy_cases.py", case, opts, cases, np.float32, np.float64)
 
 
 if __name__ == "__main__":

@@ -132,3 +132,24 @@ def saxe_data(items, hidden, props, seed=0):
 
 def opt_int(opts, key, default):
     return int(opts[key]) if key in opts and opts[key] != "" else default
+
+
+def run_case(program, case, opts, cases, float32, float64):
+    """Runs the case named on the command line: the cases every peer implements, with the
+    peer's own float types, so the two programs list them once."""
+    table = {
+        "mlp_f32": lambda: cases["mlp"](opts, float32),
+        "mlp_f64": lambda: cases["mlp"](opts, float64),
+        "spiral": lambda: cases["spiral"](opts),
+        "saxe_small": lambda: cases["saxe"](opts, 4, 16, 7),
+        "saxe_large": lambda: cases["saxe"](opts, 100, 100, 100),
+        "add": lambda: cases["add"](opts, False),
+        "add_": lambda: cases["add"](opts, True),
+        "svd_f64": lambda: cases["svd"](opts, 1000, 1000, float64),
+        "svd_f32": lambda: cases["svd"](opts, 784, 10000, float32),
+        "infer_f32": lambda: cases["infer"](opts, float32),
+    }
+    if case not in table:
+        sys.exit("%s: unknown case '%s'" % (program, case))
+    table[case]()
+

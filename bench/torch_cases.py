@@ -15,10 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from peer_common import (emit, mnist_like, now, opt_int, parse_args, per_call, saxe_data,
+from peer_common import (run_case, emit, mnist_like, now, opt_int, parse_args, per_call, saxe_data,
                          spiral_like, vmhwm_kb)
 
-DTYPES = {"f32": torch.float32, "f64": torch.float64}
 
 
 def mlp(sizes, dtype):
@@ -153,26 +152,9 @@ def case_infer(opts, dtype):
 def main():
     case, opts = parse_args(sys.argv)
     torch.set_num_threads(opt_int(opts, "threads", 1))
-    if case in ("mlp_f32", "mlp_f64"):
-        case_mlp(opts, DTYPES[case[-3:]])
-    elif case == "spiral":
-        case_spiral(opts)
-    elif case == "saxe_small":
-        case_saxe(opts, 4, 16, 7)
-    elif case == "saxe_large":
-        case_saxe(opts, 100, 100, 100)
-    elif case == "add":
-        case_add(opts, False)
-    elif case == "add_":
-        case_add(opts, True)
-    elif case == "svd_f64":
-        case_svd(opts, 1000, 1000, torch.float64)
-    elif case == "svd_f32":
-        case_svd(opts, 784, 10000, torch.float32)
-    elif case == "infer_f32":
-        case_infer(opts, torch.float32)
-    else:
-        sys.exit("torch_cases.py: unknown case '%s'" % case)
+    cases = {"mlp": case_mlp, "spiral": case_spiral, "saxe": case_saxe,
+             "add": case_add, "svd": case_svd, "infer": case_infer}
+    run_case("torch_cases.py", case, opts, cases, torch.float32, torch.float64)
     emit("threads", "torch intra-op %d, inter-op %d" % (torch.get_num_threads(),
                                                        torch.get_num_interop_threads()))
 
