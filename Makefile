@@ -124,3 +124,7 @@ bench: all
 
 clean:
 	rm -rf build build-asan lua/kairo.so
+
+# Each area's own rules (an install, fuzz targets, an optional backend, ...) live in mk/NAME.mk;
+# a fragment may add packages with `DEB_PKGS += ...` and test steps under spec/steps/.
+-include $(sort $(wildcard mk/*.mk))

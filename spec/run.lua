@@ -46,6 +46,27 @@ elseif not ok and failed == 0 then
   failed = failed + 1
 end
 
+-- Further steps (an install test, the sanitized suite, MPI ranks, ...): each executable in
+-- spec/steps/, in name order, ends with its own "N passed, N failed" line.
+local steps = io.popen('ls spec/steps/ 2>/dev/null')
+for name in steps:lines() do
+  local step = 'spec/steps/' .. name
+  if name:match('^[%w_%-]+%.sh$') then
+    local seen2, ok2 = run('bash ' .. step, function(line)
+      local p, f = line:match('^(%d+) passed, (%d+) failed$')
+      if not p then return false end
+      passed, failed = passed + tonumber(p), failed + tonumber(f)
+      print(step .. ': ' .. line)
+      return true
+    end)
+    if not seen2 or not ok2 then
+      print(step .. ': did not finish cleanly')
+      failed = failed + 1
+    end
+  end
+end
+steps:close()
+
 local line = string.format('spec: %d passed, %d failed', passed, failed)
 if skipped > 0 then line = line .. string.format(', %d skipped', skipped) end
 print(line)
