@@ -49,6 +49,7 @@ static struct {
     bli_dgemm_fn dgemm;
     void (*set_threads)(bli_dim);
     char arch[32];   /* the kernel set in use, "skx" */
+    char version[32];
     char chosen[80]; /* who chose it: "BLIS's detection", "kairo, from the CPU flags (...)" */
     char why[200];   /* why BLIS is not in use, when it is not */
     int fast;        /* not the generic kernels */
@@ -133,6 +134,9 @@ static void load(void)
     }
     snprintf(blis.chosen, sizeof blis.chosen, "%s",
              user ? "BLIS_ARCH_TYPE" : preloaded ? "BLIS (loaded before kairo)" : "BLIS's detection");
+    /* BLIS 0.9 aborts when asked its sub-configuration before bli_init with BLIS_ARCH_TYPE set */
+    void (*init)(void) = (void (*)(void))dlsym(h, "bli_init");
+    if (user && init) init();
     const char *flags = "";
     int want;
     if (!user && !preloaded && arch_query(h) == ARCH_GENERIC && (want = arch_from_flags(&flags)) >= 0) {
@@ -143,7 +147,7 @@ static void load(void)
         snprintf(id, sizeof id, "%d", want);
         setenv("BLIS_ARCH_TYPE", id, 1);
         h = open_blis();
-        void (*init)(void) = h ? (void (*)(void))dlsym(h, "bli_init") : NULL;
+        init = h ? (void (*)(void))dlsym(h, "bli_init") : NULL;
         if (init) init();
         unsetenv("BLIS_ARCH_TYPE");
         if (!h) {
@@ -161,6 +165,8 @@ static void load(void)
         blis.dgemm = NULL;
         return;
     }
+    const char *(*version)(void) = (const char *(*)(void))dlsym(h, "bli_info_get_version_str");
+    snprintf(blis.version, sizeof blis.version, "%s", version ? version() : "?");
     int id = arch_query(h);
     snprintf(blis.arch, sizeof blis.arch, "%s", arch_name(h, id));
     blis.fast = id != ARCH_GENERIC;
@@ -189,10 +195,21 @@ void kr_blis_set_threads(int n)
     if (kr_blis_ready()) blis.set_threads(n);
 }
 
+int kr_blis_get_threads(void)
+{
+    return kr_blis_ready() ? blis.threads : 0;
+}
+
 const char *kr_blis_arch(void)
 {
     pthread_once(&blis.once, load);
     return blis.arch;
+}
+
+const char *kr_blis_version(void)
+{
+    pthread_once(&blis.once, load);
+    return blis.version;
 }
 
 const char *kr_blis_chosen_by(void)

@@ -16,6 +16,7 @@
 #include "gemm_backend.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,20 @@ const char *kr_gemm_mode(void)
     case MODE_BLIS: return "blis";
     default: return "auto";
     }
+}
+
+const char *kr_gemm_env_error(void)
+{
+    static char why[300];
+    const char *v = getenv("KAIRO_BLAS");
+    if (!v || !*v || strcmp(v, "auto") == 0 || strcmp(v, "openblas") == 0) return NULL;
+    if (strcmp(v, "blis") != 0) {
+        snprintf(why, sizeof why, "KAIRO_BLAS='%.40s': expected openblas, blis or auto", v);
+        return why;
+    }
+    if (kr_blis_ready()) return NULL;
+    snprintf(why, sizeof why, "KAIRO_BLAS=blis, but BLIS cannot be used: %s", kr_blis_why_not());
+    return why;
 }
 
 const char *kr_gemm_rule(void)

@@ -16,8 +16,11 @@ kr_gemm_lib kr_gemm_choose(kr_dtype dt, int64_t m, int64_t n, int64_t k, int *on
 /* The GEMMs each library has computed in this process (kr_gemm_lib indexes), for tests. */
 void kr_gemm_counts(uint64_t counts[2]);
 void kr_gemm_count(kr_gemm_lib lib);
-/* "auto", "openblas" or "blis" (KAIRO_BLAS), and the rule auto applies, in words. */
+/* "auto", "openblas" or "blis": what serves GEMMs (KAIRO_BLAS, or openblas when BLIS cannot be
+ * used), and the rule in words.  kr_gemm_env_error: NULL when KAIRO_BLAS is unset, "auto",
+ * "openblas", or "blis" with BLIS usable; else why not (for the binding to raise). */
 const char *kr_gemm_mode(void);
+const char *kr_gemm_env_error(void);
 const char *kr_gemm_rule(void);
 
 /* BLIS (blis.c).  kr_blis_ready: loaded with its typed gemm; kr_blis_fast: and its kernels
@@ -25,7 +28,9 @@ const char *kr_gemm_rule(void);
 int kr_blis_ready(void);
 int kr_blis_fast(void);
 void kr_blis_set_threads(int n);
+int kr_blis_get_threads(void); /* 0 when BLIS is not loaded */
 const char *kr_blis_arch(void);      /* "skx", "" when not loaded */
+const char *kr_blis_version(void);   /* "0.9.0" */
 const char *kr_blis_chosen_by(void); /* who chose the kernel set */
 const char *kr_blis_why_not(void);   /* "" when BLIS is loaded and fast, else why not */
 /* C = alpha A B + beta C with element strides: A m x k, B k x n, C m x n, on one thread or on
