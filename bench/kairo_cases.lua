@@ -127,22 +127,43 @@ local function step_gemms(dtype, B)
   return { calls = calls, flops = flops, run = run }
 end
 
--- The ceiling on its own, with the GFLOP/s of each GEMM and of a large square one (a note).
+-- The library that computes A * B into C (from kr.config's counts around one product)
+local function gemm_library(A, B, C)
+  local function counts()
+    local o, b = (kr.config().gemm_calls or ""):match("^openblas (%d+), blis (%d+)$")
+    return tonumber(o), tonumber(b)
+  end
+  local o0, b0 = counts()
+  if not o0 then return "OpenBLAS" end
+  kr.matmul(A, B, C)
+  local o1, b1 = counts()
+  return b1 > b0 and "BLIS" or o1 > o0 and "OpenBLAS" or "kairo's loops"
+end
+
+-- The ceiling on its own, with the GFLOP/s of each GEMM (its library, and its share of the FMA
+-- peak when run.lua passes peak=GFLOP/s) and of a large square one (a note).
 local function case_gemm(opts, dtype)
   local G = step_gemms(dtype, opt_int(opts, "batch", 128))
   emit("value", G.run(opt_int(opts, "batches", 5), 0.1))
+  local peak = tonumber(opts.peak or "")
+  local function describe(name, A, B, C, gflops)
+    return string.format("%s %s %.0f%s", name, gemm_library(A, B, C), gflops,
+      peak and string.format(" (%.0f%%)", 100 * gflops / peak) or "")
+  end
   local parts = {}
   for _, c in ipairs(G.calls) do
     local tc = per_call(function(n) for _ = 1, n do kr.matmul(c.A, c.B, c.C) end end, 10,
       3, 0.02)
-    parts[#parts + 1] = string.format("%s %.0f", c.name, c.flops / tc / 1e9)
+    parts[#parts + 1] = describe(c.name, c.A, c.B, c.C, c.flops / tc / 1e9)
   end
   local n = 2048
   local g = kr.Generator(2)
   local P, Q, R = g:rand(n, n, dtype), g:rand(n, n, dtype), kr.empty(n, n, dtype)
   local tp = per_call(function(k) for _ = 1, k do kr.matmul(P, Q, R) end end, 1, 3, 0.2)
-  emit("note", string.format("%s GFLOP/s: each GEMM of a step: %s; a %dx%d square GEMM %.0f",
-    dtype, table.concat(parts, ", "), n, n, 2 * n ^ 3 / tp / 1e9))
+  emit("note", string.format("%s GFLOP/s%s: each GEMM of a step: %s; %s", dtype,
+    peak and string.format(" (%% of the %s FMA peak, %.0f)", dtype, peak) or "",
+    table.concat(parts, ", "), describe(string.format("%dx%d square", n, n), P, Q, R,
+      2 * n ^ 3 / tp / 1e9)))
   emit("step_gemm_flops", G.flops)
 end
 

@@ -15,3 +15,6 @@ $(BUILD)/bench/fma_peak: bench/fma_peak.c
 
 bench-progs: $(BENCH_PROGS)
 .PHONY: bench-progs
+
+# make bench measures the FMA peak first (bench/run.lua runs the probe)
+bench: bench-progs
