@@ -55,6 +55,7 @@ int luaopen_kairo(lua_State *L)
     int ctxi = lua_gettop(L);
 
     kr_lua_open_tensor(L, mod, ctxi);
+    kr_lua_open_ops(L, mod, ctxi);
     kr_lua_open_random(L, mod, ctxi);
     kr_lua_open_linalg(L, mod, ctxi);
     kr_lua_open_io(L, mod, ctxi);
