@@ -256,6 +256,8 @@ kr_status kr_matmul(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double
     if (A->size[1] != B->size[0])
         return kr_fail(KR_EINVAL, "matmul: inner dimensions differ: %s * %s", SHAPE(A, sa),
                        SHAPE(B, sb));
+    kr_status st = kr_refuse_u8("matmul", A);
+    if (st) return st;
     if (A->dtype != B->dtype || C->dtype != A->dtype)
         return kr_fail(KR_EINVAL, "matmul: dtypes differ (A %s, B %s, out %s); convert with to()",
                        kr_dtype_name(A->dtype), kr_dtype_name(B->dtype), kr_dtype_name(C->dtype));

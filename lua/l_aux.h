@@ -58,7 +58,8 @@ const char *kr_lua_typename(lua_State *L, int idx);
 
 /* ---- arguments --------------------------------------------------------------------------- */
 
-kr_tensor *kr_lua_check_tensor(lua_State *L, int idx);  /* raises for a non- or closed tensor */
+kr_tensor *kr_lua_check_tensor(lua_State *L, int idx);  /* raises for a non- or closed tensor, or uint8 */
+kr_tensor *kr_lua_check_tensor_any(lua_State *L, int idx); /* the same, uint8 allowed (views, to) */
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx);   /* NULL when not a live tensor */
 
 /* The dtype names every function accepts, NULL-terminated ("f64", "float64", "double", "f32",

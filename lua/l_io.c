@@ -25,7 +25,7 @@ static const char *check_path(lua_State *L, int idx)
 static int l_save(lua_State *L)
 {
     const char *path = check_path(L, 1);
-    kr_tensor *t = kr_lua_check_tensor(L, 2);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 2);
     kr_lua_check(L, kr_npy_save(path, t));
     return 0;
 }
