@@ -62,6 +62,7 @@ int luaopen_kairo(lua_State *L)
     kr_lua_open_data(L, mod, ctxi);
     kr_lua_open_optim(L, mod, ctxi);
     kr_lua_open_image(L, mod, ctxi);
+    kr_lua_open_checkpoint(L, mod, ctxi);
     lua_settop(L, mod);
 
     lua_pushliteral(L, KR_VERSION);
