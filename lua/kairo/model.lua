@@ -21,7 +21,7 @@
 --
 -- kr.nn.MLP is one; kr.nn.Sequential{ m1, m2, ... } chains models and is one too.
 -- @module kairo.model
-local kr = require "kairo"
+local kr = require "kairo.core" -- loaded while kr is assembled (by kairo.nn)
 local nn = kr.nn
 
 local M = {}

@@ -8,7 +8,7 @@
 -- Models written in Lua, and MLPs with user-defined activations, cannot be saved this way
 -- (their code is not data); kr.train's checkpoints keep any model's parameters.
 -- @module kairo.model_io
-local kr = require "kairo"
+local kr = require "kairo.core" -- loaded while kr is assembled (by kairo.nn)
 local model = require "kairo.model"
 local serial = require "kairo.serial"
 

@@ -22,7 +22,7 @@
 -- it allocates (so a forged size cannot ask for more memory than the file holds), and limits
 -- the nesting depth to 32.  Errors are "NAME: PATH: what is wrong".
 -- @module kairo.serial
-local kr = require "kairo"
+local kr = require "kairo.core" -- loaded while kr is assembled (by kairo.nn)
 local C = kr._ckpt
 
 local M = {}

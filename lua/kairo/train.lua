@@ -25,6 +25,7 @@
 -- per-sample losses as each batch saw them, before that batch's update (the chapter's report).
 -- @module kairo.train
 local kr = require "kairo"
+local core = require "kairo.core"
 local nn = kr.nn
 local model = require "kairo.model"
 local serial = require "kairo.serial"
@@ -308,7 +309,7 @@ local function rewrite_log(run)
   run.log_cols = columns_of(h)
   local parts = { table.concat(run.log_cols, ",") .. "\n" }
   for e = 1, n do parts[#parts + 1] = log_row(h, run.log_cols, e) end
-  kr._ckpt.write(run.o.log, table.concat(parts), "kr.train")
+  core._ckpt.write(run.o.log, table.concat(parts), "kr.train")
 end
 
 local function append_log(run, e)
@@ -406,7 +407,7 @@ local function run_epochs(run)
   local N = X:size(2)
   local b = math.min(bs, N)
   local total = o.drop_last and N // b or (N + b - 1) // b
-  local Cw = kr._optim
+  local Cw = core._optim
   local decay_p, decay_g = {}, {}
   if wd > 0 then
     local flags = model.decay_flags(m)
