@@ -338,7 +338,7 @@ local function progress_bar(epoch, epochs, done, total, loss)
 end
 
 local function epoch_line(record, epochs, cols)
-  local parts = { string.format("epoch %*d/%d", #tostring(epochs), record.epoch, epochs) }
+  local parts = { string.format("epoch %" .. #tostring(epochs) .. "d/%d", record.epoch, epochs) }
   for _, k in ipairs(cols) do
     local v = record[k]
     if k ~= "epoch" and v ~= nil then
