@@ -268,7 +268,7 @@ local function fmt_value(x)
     if x:find('[,"\n]') then return '"' .. x:gsub('"', '""') .. '"' end
     return x
   end
-  return ""
+  return "nan" -- a column on_epoch fills only on some epochs
 end
 
 -- The columns of the log: the standard ones present, then the others, sorted.
