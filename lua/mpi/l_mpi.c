@@ -30,9 +30,10 @@
  * -z nodelete, so the handler's code is still mapped after lua_close has unloaded the C
  * modules.
  *
- * Tensors: a tensor is a full userdata with the metatable KR_TENSOR_MT holding a kr_tensor
- * header (lua/l_kairo.h); the core's public queries (kr_is_contiguous, kr_numel, kr_data)
- * read it.  This module never allocates tensors: the Lua half makes them with kr.empty. */
+ * Tensors: the binding's kr_lua_test_tensor (lua/l_aux.c, linked in; without the module's
+ * context upvalue it tests the metatable by name) finds the kr_tensor header, and the core's
+ * public queries (kr_is_contiguous, kr_numel, kr_data) read it.  This module never allocates
+ * tensors: the Lua half makes them with kr.empty. */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <pthread.h>
@@ -42,7 +43,7 @@
 
 #include <mpi.h>
 
-#include "../l_kairo.h"
+#include "../l_aux.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -192,9 +193,8 @@ static int check_root(lua_State *L, int idx, const char *fname)
 
 static kr_tensor *check_buffer(lua_State *L, int idx, const char *fname)
 {
-    kr_tensor *t = luaL_testudata(L, idx, KR_TENSOR_MT);
-    if (!t) luaL_error(L, "mpi.%s: expected a tensor, got %s", fname, luaL_typename(L, idx));
-    if (!t->storage) luaL_error(L, "mpi.%s: the tensor has been closed", fname);
+    kr_tensor *t = kr_lua_test_tensor(L, idx);
+    if (!t) luaL_error(L, "mpi.%s: expected a tensor, got %s", fname, kr_lua_typename(L, idx));
     if (!kr_is_contiguous(t))
         luaL_error(L, "mpi.%s: the tensor must be contiguous (a view with strides is not; "
                       "use t:contiguous() and copy back)", fname);
