@@ -1,16 +1,16 @@
 /* The choice of GEMM library and thread count per shape class (gemm_backend.h).
  *
- * Four classes, from measurements on a 2-core Zen 5 with AVX-512 (bench/gemm_shapes.c; the
+ * Two classes, from measurements on a 2-core Zen 5 with AVX-512 (bench/gemm_shapes.c; the
  * numbers are in the notes of issue 14):
- *   skinny  min(m, n, k) < MIN_DIM (a 10-class output layer: 128x10x256, 10x256x128,
- *           128x256x10): OpenBLAS on one thread.  BLIS's skx kernels gain little there, and
- *           a second thread costs more than it brings at these sizes in either library.
- *   small   below MID multiply-adds (64x64x64, 128x64x32): OpenBLAS as it decides itself;
- *           BLIS's per-call set-up (its objects, packing) outweighs its faster kernels.
- *   middle and large, m n k >= MID (100x100x100, the MLP's 128x256x784 layers, 1024^3): BLIS,
- *           whose AVX-512 kernels reach 1.5-2.3x OpenBLAS's Haswell ones; on one thread or on
- *           all, whichever blis.c has measured faster for that shape so far in this process
- *           (see there: BLIS's spinning barriers make threads a loss on a busy machine).
+ *   small   below MID multiply-adds, or a dimension below MIN_DIM (64x64x64; the MLP step's
+ *           10-class products 128x10x256, 10x256x128, 128x256x10): OpenBLAS on one thread.
+ *           BLIS's per-call set-up (its objects, packing) outweighs its faster kernels here,
+ *           and a second thread costs more than it brings at these sizes, the more so while
+ *           BLIS's own threads may still be spinning after its last call.
+ *   large   the rest (100x100x100, the MLP's 128x256x784 layers, 10000x256x784, 1024^3):
+ *           BLIS, whose AVX-512 kernels reach 1.5-2.3x OpenBLAS's Haswell ones; on one thread
+ *           or on all, whichever blis.c has measured faster for that shape so far in this
+ *           process (see there: BLIS's spinning barriers make threads a loss on a busy machine).
  * One library runs at a time and the other's threads are idle then, so kr_set_threads(n)
  * never puts more than n threads to work. */
 #include "gemm_backend.h"
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MIN_DIM = 32 };
+enum { MIN_DIM = 8 };
 static const int64_t MID = 1 << 19; /* multiply-adds: 524288, 80x80x80 */
 
 typedef enum mode { MODE_AUTO, MODE_OPENBLAS, MODE_BLIS } mode;
@@ -50,11 +50,11 @@ kr_gemm_lib kr_gemm_choose(kr_dtype dt, int64_t m, int64_t n, int64_t k, int *on
         *one_thread = !mid;
         return KR_GEMM_BLIS;
     }
-    if (least < MIN_DIM) {
+    if (least < MIN_DIM || !mid) {
         *one_thread = 1;
         return KR_GEMM_OPENBLAS;
     }
-    return mid ? KR_GEMM_BLIS : KR_GEMM_OPENBLAS;
+    return KR_GEMM_BLIS;
 }
 
 void kr_gemm_count(kr_gemm_lib lib)
@@ -99,7 +99,7 @@ const char *kr_gemm_rule(void)
     case MODE_OPENBLAS: return "OpenBLAS for every GEMM";
     case MODE_BLIS: return "BLIS for every GEMM (one thread below 512K multiply-adds)";
     default:
-        return "OpenBLAS (one thread) when m, n or k < 32; OpenBLAS below 512K multiply-adds; "
-               "else BLIS, threads per shape as measured";
+        return "OpenBLAS on one thread below 512K multiply-adds or when m, n or k < 8; else BLIS, "
+               "on one thread or all as measured per shape";
     }
 }

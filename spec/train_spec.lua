@@ -97,11 +97,11 @@ describe("data.batches", function()
 
   it("rejects bad options and an empty X (they were Lua runtime errors, n//0 for no samples)", function()
     assert.has_error(function() kr.data.batches(X, nil, 3, 5) end,
-      "batches: opts must be a table { shuffle =, drop_last =, rng =, buffers = }, got number")
+      "batches: opts must be a table { shuffle =, drop_last =, rng =, buffers =, dtype =, scale = }, got number")
     assert.has_error(function() kr.data.batches(X, nil, 3, { buffers = 1 }) end,
       "batches: option 'buffers' must be a table, got number")
     assert.has_error(function() kr.data.batches(X, nil, 3, { shufle = true }) end,
-      "batches: unknown option 'shufle' (known: shuffle, drop_last, rng, buffers)")
+      "batches: unknown option 'shufle' (known: shuffle, drop_last, rng, buffers, dtype, scale)")
     assert.has_error(function() kr.data.batches(kr.zeros(2, 0), nil, 3) end,
       "batches: X has no samples (2x0)")
   end)

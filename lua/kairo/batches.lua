@@ -49,7 +49,8 @@ local float_names = { f64 = "float64", float64 = "float64", double = "float64", 
 function data.batches(X, T, batch_size, opts)
   opts = opts or {}
   if type(opts) ~= "table" then
-    error("batches: opts must be a table { shuffle =, drop_last =, rng =, buffers = }, got "
+    error("batches: opts must be a table { shuffle =, drop_last =, rng =, buffers =, dtype =, "
+      .. "scale = }, got "
       .. type(opts), 2)
   end
   for k in pairs(opts) do
