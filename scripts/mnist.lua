@@ -257,8 +257,9 @@ local function figures(plot)
   local maps, mtitles = {}, {}
   for u = 1, n_maps do maps[u], mtitles[u] = image28(W1:row(u)), "unit " .. u end
   plot.images { path = fig(cli.join(outdir, "mnist_weights.png")), images = maps,
-    titles = mtitles, cols = 6, colormap = "gray", width = 800, height = 860,
-    title = string.format("Input weights of the first %d hidden units", n_maps) }
+    titles = mtitles, cols = 6, colormap = "bwr", colorbar = "shared", width = 860,
+    title = string.format("Input weights of the first %d hidden units (28x28; red positive, "
+      .. "blue negative)", n_maps) }
   return out
 end
 

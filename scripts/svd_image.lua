@@ -172,10 +172,10 @@ local function figures()
   local spec_png = cli.join(outdir, "svd_image_spectrum.png")
   kr.plot.figure { path = spec_png, rows = 1, cols = 2, width = 1000, height = 380, csv = true,
     panels = {
-      { title = "Singular values", xlabel = "i", ylabel = "s_i", logy = true,
-        series = { { x = ranks, y = sv, label = "s_i" } } },
+      { title = "Singular values", xlabel = "i", ylabel = "sᵢ", logy = true,
+        series = { { x = ranks, y = sv, label = "sᵢ" } } },
       { title = "Relative error of the rank-r approximation", xlabel = "rank r",
-        ylabel = "||X - X_r||_F / ||X||_F", logy = true,
+        ylabel = "‖X − Xᵣ‖ / ‖X‖ (Frobenius)", logy = true,
         series = { { x = ranks, y = eyall, label = "Eckart-Young" },
                    { x = mr, y = me, style = "points", label = "measured" } } },
     } }

@@ -228,17 +228,21 @@ local function figures(plot)
     wmaps[u], titles[u] = map8(W1:row(u):narrow(1, 1, 64)), "unit " .. u
   end
   local cols = math.ceil(math.sqrt(H))
-  plot.images { path = fig(cli.join(outdir, "za_weights.png")), cols = cols, colormap = "cool",
-    images = wmaps, titles = titles, title = "Hidden units' retinal weights (8x8 maps)",
-    width = 720, height = 760 }
+  plot.images { path = fig(cli.join(outdir, "za_weights.png")), cols = cols, colormap = "bwr",
+    images = wmaps, titles = titles, colorbar = "shared",
+    title = "Hidden units' retinal weights (8x8 maps; red excites, blue inhibits)", width = 760 }
   local gmaps = {}
   for u = 1, H do gmaps[u] = gain:row(u):contiguous():reshape(EYE_STEPS, EYE_STEPS) end
   plot.images { path = fig(cli.join(outdir, "za_gain_fields.png")), cols = cols,
-    colormap = "viridis", images = gmaps, titles = titles, range = { 0, 1 }, colorbar = false,
-    title = "Gain fields: hidden response over eye position (x right, y down, -80..80), spot at the "
-      .. "retina's centre", width = 720, height = 760 }
+    colormap = "viridis", images = gmaps, titles = titles, range = { 0, 1 }, colorbar = "shared",
+    title = "Gain fields: hidden response over eye position (x right, y down, -80..80 degrees), "
+      .. "spot at the retina's centre", width = 760 }
   local series = {}
-  for u = 1, H do series[u] = { x = eline:row(1), y = gain_line:row(u), label = "unit " .. u } end
+  -- ten colours, then the same ones dashed: no two units look alike
+  for u = 1, H do
+    series[u] = { x = eline:row(1), y = gain_line:row(u), label = "unit " .. u,
+      style = ((u - 1) // 10) % 2 == 1 and "dashed" or "lines" }
+  end
   plot.lines { path = fig(cli.join(outdir, "za_gain_lines.png")), series = series,
     title = "Hidden response vs horizontal eye position (vertical 0, spot at the centre)",
     xlabel = "eye position x (degrees)", ylabel = "response", legend = "outside",

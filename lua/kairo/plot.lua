@@ -52,12 +52,14 @@
 --     CSV: the matrix (columns named by xlabels, else c1, c2, ...); overlay points go to
 --     <basename>-points.csv as set,x,y.
 --   images{path, images = {t1, t2, ...}, cols=, titles=, colormap="gray", range={lo,hi},
---          colorbar=false, title=, width=, height=}
+--          colorbar=false, title=, xlabels=, ylabels=, width=, height=}
 --     A grid of small 2-D images without axes (weight maps, samples, reconstructions),
 --     each scaled to its own min and max unless range is given.  colorbar: false, true (a
 --     bar with numbers beside each image) or "shared" (every image on one colour scale, the
 --     range over all of them, one bar at the right: weight maps with colormap "bwr" then show
---     sign and size).  A long title is wrapped to the width.  CSV: image,row,col,value.
+--     sign and size).  xlabels/ylabels: xlabels[k] names image k's columns, ylabels[k] its
+--     rows (the properties and items of a matrix).  A long title is wrapped to the width.
+--     CSV: image,row,col,value.
 --   scatter{path, x=, y=, labels=, classnames=, colors=, pointsize=, edge="black", ...}
 --     Points coloured by class (labels: one class per point, numbers or strings;
 --     classnames[c] names class c in the legend).  Takes lines' axis options.
@@ -1187,7 +1189,22 @@ end)
 -- ----------------------------------------------------------------------------- image grids
 
 local images_keys = set_of { "path", "images", "cols", "rows", "titles", "colormap", "range",
-  "colorbar", "title", "width", "height", "fontsize", "csv", "gnuplot" }
+  "colorbar", "title", "width", "height", "fontsize", "csv", "gnuplot", "xlabels", "ylabels" }
+
+-- xlabels/ylabels of an image grid: for image k, nil or a list naming its columns/rows.
+local function grid_labels(v, what, shapes, dim, count_what)
+  if v == nil then return {}, 0 end
+  if type(v) ~= "table" then fail("%s must be a list (one list of labels per image), got %s", what, type(v)) end
+  local out, longest = {}, 0
+  for k, list in pairs(v) do
+    if math.type(k) ~= "integer" or not shapes[k] then
+      fail("%s has an entry for image %s, there are %d images", what, tostring(k), #shapes)
+    end
+    out[k] = label_list(list, shapes[k][dim], string.format("%s[%d]", what, k), count_what)
+    for _, l in ipairs(out[k]) do longest = math.max(longest, utf8.len(l) or #l) end
+  end
+  return out, longest
+end
 
 M.images = api("images", function(job, opts)
   check_keys(opts, images_keys, "option")
@@ -1224,19 +1241,26 @@ M.images = api("images", function(job, opts)
     fail('colorbar must be true, false or "shared", got %s', show(colorbar))
   end
   local shared = colorbar == "shared"
+  local xlabels, xlong = grid_labels(opts.xlabels, "xlabels", shapes, 2, "columns")
+  local ylabels, ylong = grid_labels(opts.ylabels, "ylabels", shapes, 1, "rows")
+  -- room for tick labels: left of each panel for row names, below it for column names
+  local fs = job.fontsize
+  local ylab_px = ylong > 0 and math.floor(ylong * 0.62 * fs + 14) or 0
+  local xlab_px = xlong > 0 and math.floor(fs * 2.2) or 0
   local cell = math.max(90, math.min(220, math.floor(1200 / cols)))
   local panel_title = titles and 22 or 0
   local bar_px = shared and 90 or 0
-  job.width = opt_size(opts.width, "width", cols * cell + (colorbar == true and cols * 70 or 0) + bar_px + 20)
+  job.width = opt_size(opts.width, "width",
+    cols * (cell + ylab_px) + (colorbar == true and cols * 70 or 0) + bar_px + 20)
   local wrapped, nlines = nil, 0
   if title then wrapped, nlines = wrap_title(title, job.width - 30, job.fontsize + 2) end
   local title_px = title and (nlines * (job.fontsize + 2) * 1.45 + 14) or 6
   -- Each cell's height follows from the width it gets and the largest image's aspect.
   local aspect = 0
   for k = 1, n do aspect = math.max(aspect, shapes[k][1] / shapes[k][2]) end
-  local cell_w = (job.width - bar_px - 20 - (colorbar == true and cols * 70 or 0)) / cols
+  local cell_w = (job.width - bar_px - 20 - (colorbar == true and cols * 70 or 0)) / cols - ylab_px
   job.height = opt_size(opts.height, "height",
-    math.floor(rows * (cell_w * aspect + panel_title + 6) + title_px + panel_title + 10))
+    math.floor(rows * (cell_w * aspect + panel_title + xlab_px + 6) + title_px + panel_title + 10))
 
   local csvfile
   if opts.csv then
@@ -1271,9 +1295,10 @@ M.images = api("images", function(job, opts)
     L[#L + 1] = string.format('set label 999 %s at screen 0.5, screen %s center front font ",%g"',
       gq(wrapped), gn(1 - 8 / job.height - (job.fontsize + 2) * 0.75 / job.height), job.fontsize + 2)
   end
-  L[#L + 1] = string.format("set multiplot layout %d,%d rowsfirst margins 0.01,%s,0.01,%s spacing %s,%s",
-    rows, cols, gn(right), gn(top), gn(colorbar == true and 0.08 or 0.01),
-    gn((panel_title + 4) / job.height))
+  L[#L + 1] = string.format("set multiplot layout %d,%d rowsfirst margins %s,%s,%s,%s spacing %s,%s",
+    rows, cols, gn(0.01 + ylab_px / job.width), gn(right), gn(0.01 + xlab_px / job.height), gn(top),
+    gn((colorbar == true and 0.08 or 0.01) + ylab_px / job.width),
+    gn((panel_title + xlab_px + 4) / job.height))
   local shared_lo, shared_hi
   if shared then shared_lo, shared_hi = color_range(cname, rows_of, range) end
   for k = 1, n do
@@ -1300,6 +1325,10 @@ M.images = api("images", function(job, opts)
     L[#L + 1] = string.format("set xrange [%s:%s]", gn(g.x0), gn(g.x1))
     L[#L + 1] = string.format("set yrange [%s:%s]", gn(g.y1), gn(g.y0))
     L[#L + 1] = "set size ratio " .. gn(nr / nc)
+    L[#L + 1] = "unset xtics"
+    L[#L + 1] = "unset ytics"
+    if xlabels[k] then tics_cmd("x", xlabels[k], nc, g.cx, false, L) end
+    if ylabels[k] then tics_cmd("y", ylabels[k], nr, g.cy, false, L) end
     L[#L + 1] = string.format("plot IMG %s skip=%d %s notitle", g.binary, offsets[k], image_with(job, nr, nc))
     if k == 1 and title then L[#L + 1] = "unset label 999" end
   end
