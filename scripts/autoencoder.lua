@@ -129,7 +129,8 @@ for l = 1, L + 1 do names[l] = tostring(sizes[l]) end
 print(string.format("network: [%s], %s; Adam%s lr %g, weight decay %g, batch %d, %d epochs%s",
   table.concat(names, ", "), table.concat(acts, ", "), opts.book and " (stateless, as printed)" or "",
   opts.lr, opts.weight_decay, opts.batch, opts.epochs,
-  opts.halve_every > 0 and string.format(", lr halved every %d epochs", opts.halve_every) or ""))
+  (opts.halve_every > 0 and opts.halve_every < opts.epochs)
+    and string.format(", lr halved every %d epochs", opts.halve_every) or ""))
 print()
 print(string.format("%7s %12s %12s %10s %8s", "epoch", "train BCE", "test BCE", "lr", "time s"))
 

@@ -131,11 +131,16 @@ else
   net = kr.nn.MLP { sizes = sizes, activation = "relu", output = "identity", init = "he_uniform",
     dtype = opts.dtype, rng = g }
   local opt = kr.optim.Adam { lr = opts.lr, stateless = opts.book }
+  -- only the milestones this run reaches (a 3-epoch quick run has none)
+  local reached = {}
+  for _, m in ipairs(opts.milestones) do
+    if m <= opts.epochs then reached[#reached + 1] = m end
+  end
   print(string.format("MLP %s relu, softmax cross-entropy, He uniform; %s lr %g, decoupled "
-    .. "weight decay %g, batch %d, %d epochs, lr x%g at epochs %s; seed %d",
+    .. "weight decay %g, batch %d, %d epochs, %s; seed %d",
     table.concat(sizes, "-"), opts.book and "book Adam (stateless)" or "Adam", opts.lr,
-    opts.weight_decay, opts.batch, opts.epochs, opts.gamma, table.concat(opts.milestones, ","),
-    opts.seed))
+    opts.weight_decay, opts.batch, opts.epochs, #reached > 0 and string.format("lr x%g at epochs %s",
+      opts.gamma, table.concat(reached, ",")) or "constant lr", opts.seed))
 
   history = { epoch = {}, lr = {}, loss = {}, train_accuracy = {}, test_accuracy = {},
     seconds = {} }

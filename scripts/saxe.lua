@@ -40,12 +40,15 @@ the figures saxe_trajectories.png, saxe_singular_values.png, saxe_data.png, saxe
     { "seed", "integer", D.seed, "seed of the initial weights" },
     { "depth", "integer", D.depth, "depth of the item hierarchy (2^depth items)", min = 1,
       max = saxe.max_depth },
+    { "quick", "flag", false, "a coarse, fast run for the tests: dt 0.02, 375 steps (the same "
+      .. "t range)" },
     { "out", "string", "out/saxe/", "output folder" },
     { "plot", "flag", true, "write the figures (--no-plot: only the table and the CSV)" },
   },
 }
 
-local opts = cli.parse(arg, spec)
+local opts, given = cli.parse(arg, spec)
+if opts.quick then cli.preset(opts, given, { dt = 0.02, steps = 375 }) end
 local n_items = 1 << opts.depth
 if opts.init == "balanced" and opts.hidden < n_items then
   cli.fail(spec, string.format("--init balanced needs --hidden >= %d (the number of items), "
