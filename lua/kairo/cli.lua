@@ -99,7 +99,8 @@ local function with_standard(options)
   local have, all = {}, {}
   for i, o in ipairs(options) do
     all[i] = o
-    if type(o) == "table" then have[o[1] or o.name or ""] = true end
+    local name = type(o) == "table" and (o[1] or o.name)
+    if type(name) == "string" then have[name] = true end
   end
   for _, o in ipairs(STANDARD) do
     if not have[o[1]] then all[#all + 1] = o end

@@ -785,6 +785,7 @@ local function grid_shape(n, rows, cols)
     if v[1] ~= nil and (math.type(v[1]) ~= "integer" and not (finite(v[1]) and v[1] == math.floor(v[1])) or v[1] < 1) then
       fail("%s must be a positive whole number, got %s", v[2], show(v[1]))
     end
+    if v[1] ~= nil and v[1] > 1000 then fail("%s must be at most 1000, got %s", v[2], show(v[1])) end
   end
   rows, cols = rows and math.tointeger(rows), cols and math.tointeger(cols)
   if not rows and not cols then
