@@ -242,7 +242,7 @@ local function figures()
     series[#series + 1] = { x = path:row(1):totable(), y = path:row(2):totable(),
       style = "linespoints", color = "black", width = 2, label = "interpolation" }
     p = cli.join(outdir, "autoencoder_codes.png")
-    kr.plot.lines { path = p, series = series, csv = true, xlabel = "z_1", ylabel = "z_2",
+    kr.plot.lines { path = p, series = series, csv = true, xlabel = "code z₁", ylabel = "code z₂",
       title = "Codes of the test images", legend = "outside", width = 900, height = 650 }
     files[#files + 1] = p
   end
