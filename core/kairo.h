@@ -2,7 +2,7 @@
 #ifndef KAIRO_H
 #define KAIRO_H
 
-#define KR_VERSION "0.1.0"
+#define KR_VERSION "0.2.0"
 
 #include "activation.h"
 #include "batch.h"

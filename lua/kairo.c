@@ -44,8 +44,8 @@ const char *kr_lua_typename(lua_State *L, int idx)
     return luaL_typename(L, idx);
 }
 
-int luaopen_kairo(lua_State *L);
-int luaopen_kairo(lua_State *L)
+KR_LUA_EXPORT int luaopen_kairo(lua_State *L);
+KR_LUA_EXPORT int luaopen_kairo(lua_State *L)
 {
     lua_newtable(L);
     int mod = lua_gettop(L);

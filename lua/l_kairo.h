@@ -16,6 +16,10 @@
 
 #define KR_TENSOR_MT "kairo.Tensor"
 
+/* The binding is compiled with -fvisibility=hidden: only the luaopen_* entry points, marked
+ * with this, are exported (lua/exports.map keeps them and nothing else). */
+#define KR_LUA_EXPORT __attribute__((visibility("default")))
+
 typedef struct kr_lua_ctx {
     kr_rng rng;              /* the global generator behind kr.seed / kr.rand / kr.randn */
     kr_dtype default_dtype;
