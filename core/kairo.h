@@ -7,6 +7,7 @@
 #include "activation.h"
 #include "batch.h"
 #include "error.h"
+#include "h5.h"
 #include "idx.h"
 #include "image.h"
 #include "io.h"

@@ -17,6 +17,7 @@
  * float64; 64-bit integers above 2^53 round). */
 #include "io.h"
 #include "fileutil.h"
+#include "npy_mem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -561,4 +562,76 @@ done:
     free(text);
     fclose(f);
     return st;
+}
+
+/* ==== in memory, for .npz members (npy_mem.h) ============================================= */
+
+size_t kr_npy_header(unsigned char *buf, const kr_tensor *t)
+{
+    char *text = (char *)buf + NPY_PREAMBLE;
+    size_t hlen = build_header(text, KR_NPY_HEADER_MAX - NPY_PREAMBLE, t);
+    memcpy(buf, npy_magic, sizeof npy_magic);
+    buf[6] = 1;
+    buf[7] = 0;
+    buf[8] = (unsigned char)(hlen & 0xff);
+    buf[9] = (unsigned char)(hlen >> 8);
+    return NPY_PREAMBLE + hlen;
+}
+
+kr_status kr_npy_parse(kr_tensor *t, const unsigned char *buf, size_t n, const char *op,
+                       const char *path, const char *name)
+{
+    if (n < NPY_PREAMBLE || memcmp(buf, npy_magic, sizeof npy_magic) != 0)
+        return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' is not a .npy array", op, path, name);
+    int major = buf[6], minor = buf[7];
+    if ((major != 1 && major != 2 && major != 3) || minor != 0)
+        return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' has .npy format version %d.%d (kairo "
+                                   "reads 1.0, 2.0 and 3.0)", op, path, name, major, minor);
+    int lenbytes = major == 1 ? 2 : 4;
+    size_t start = 8 + (size_t)lenbytes;
+    if (n < start) goto truncated;
+    size_t hlen = le_u32(buf + 8, lenbytes);
+    if (hlen > n - start) goto truncated;
+    npy_header h;
+    memset(&h, 0, sizeof h);
+    parser ps = {(const char *)buf + start, (const char *)buf + start + hlen, NULL};
+    if (parse_dict(&ps, &h) != 0)
+        return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' has a malformed .npy header: %s", op,
+                       path, name, ps.why);
+    if (parse_descr(&h) != 0)
+        return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' has dtype '%s', which kairo cannot read "
+                                   "(it reads f4, f8, i1-i8, u1-u8 and b1)", op, path, name,
+                       h.descr);
+    char shape[8 * 24];
+    kr_shape_str(shape, sizeof shape, h.ndim, h.shape);
+    uint64_t numel = 1;
+    for (int d = 0; d < h.ndim; d++) {
+        if (h.shape[d] != 0 && numel > (uint64_t)INT64_MAX / 16 / (uint64_t)h.shape[d])
+            return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' has an impossibly large shape (%s)",
+                           op, path, name, shape);
+        numel *= (uint64_t)h.shape[d];
+    }
+    size_t nbytes = (size_t)numel * h.itemsize, avail = n - start - hlen;
+    if (avail != nbytes)
+        return kr_fail(KR_EFORMAT, "%s: '%s' member '%s': shape %s of '%s' needs %zu data bytes, "
+                                   "the member holds %zu", op, path, name, shape, h.descr, nbytes,
+                       avail);
+    const unsigned char *raw = buf + start + hlen;
+    kr_dtype dt = h.kind == KIND_FLOAT && h.itemsize == 4 ? KR_F32 : KR_F64;
+    kr_tensor out;
+    kr_status st = kr_tensor_empty(&out, dt, h.ndim, h.shape);
+    if (st != KR_OK) return st;
+    if (!h.fortran && h.kind == KIND_FLOAT && h.itemsize == kr_dtype_size(dt)) {
+        unsigned char *dst = kr_data(&out);
+        if (nbytes) memcpy(dst, raw, nbytes);
+        if (h.swap)
+            for (size_t i = 0; i < nbytes; i += h.itemsize) swap_bytes(dst + i, h.itemsize);
+    } else {
+        convert(&out, raw, &h);
+    }
+    *t = out;
+    return KR_OK;
+truncated:
+    return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' is truncated (it ends inside the .npy "
+                               "header)", op, path, name);
 }

@@ -62,6 +62,8 @@ KR_LUA_EXPORT int luaopen_kairo(lua_State *L)
     kr_lua_open_data(L, mod, ctxi);
     kr_lua_open_optim(L, mod, ctxi);
     kr_lua_open_image(L, mod, ctxi);
+    kr_lua_open_npz(L, mod, ctxi);
+    kr_lua_open_h5(L, mod, ctxi);
     lua_settop(L, mod);
 
     lua_pushliteral(L, KR_VERSION);

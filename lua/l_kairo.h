@@ -71,5 +71,7 @@ void kr_lua_open_nn(lua_State *L, int mod, int ctx);
 void kr_lua_open_data(lua_State *L, int mod, int ctx);
 void kr_lua_open_optim(lua_State *L, int mod, int ctx);
 void kr_lua_open_image(lua_State *L, int mod, int ctx);
+void kr_lua_open_npz(lua_State *L, int mod, int ctx);
+void kr_lua_open_h5(lua_State *L, int mod, int ctx);
 
 #endif
