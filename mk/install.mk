@@ -28,7 +28,7 @@ PUBLIC_HEADERS = core/kairo.h $(addprefix core/,$(shell sed -n 's/^\#include "\(
 # Every Lua file under lua/kairo/, sub-folders kept.
 LUA_FILES      = $(sort $(shell cd lua && find kairo -name '*.lua'))
 # The C module's name inside LUA_LIBDIR (as require finds it).
-MODULE_NAME   ?= kairo.so
+MODULE_NAME   ?= kairo/core.so
 
 # Relative paths from the installed bin folder, so bin/kairo finds the module wherever the tree
 # is unpacked (a DESTDIR, a moved prefix); absolute when no relative path exists.
@@ -66,7 +66,7 @@ install: build $(BUILD)/kairo.pc $(BUILD)/kairo.launcher
 	$(INSTALL) -m 644 $(BUILD)/libkairo.a $(DESTDIR)$(LIBDIR)/
 	$(INSTALL) -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/kairo/
 	$(INSTALL) -m 644 $(BUILD)/kairo.pc $(DESTDIR)$(PKGCONFIGDIR)/
-	$(INSTALL) -m 755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/$(MODULE_NAME)
+	$(INSTALL) -D -m 755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/$(MODULE_NAME)
 	cd lua && for f in $(LUA_FILES); do \
 	  $(INSTALL) -D -m 644 $$f $(abspath $(DESTDIR)$(LUA_DIR))/$$f || exit 1; done
 	$(INSTALL) -m 755 $(BUILD)/kairo.launcher $(DESTDIR)$(BINDIR)/kairo
@@ -84,6 +84,7 @@ uninstall:
 	    $(DESTDIR)$(PKGCONFIGDIR)/kairo.pc $(DESTDIR)$(LUA_LIBDIR)/$(MODULE_NAME) \
 	    $(DESTDIR)$(BINDIR)/kairo $(DESTDIR)$(MANDIR)/man1/kairo.1
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/kairo $(DESTDIR)$(LUA_DIR)/kairo $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(LUA_LIBDIR)/kairo 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 # The Lua part alone (the C module, the Lua files, the launcher): what the rockspec installs
@@ -91,7 +92,7 @@ uninstall:
 .PHONY: install-lua
 install-lua: $(MODULE) $(BUILD)/kairo.launcher
 	$(INSTALL) -d $(DESTDIR)$(LUA_LIBDIR) $(DESTDIR)$(LUA_DIR)/kairo $(DESTDIR)$(BINDIR)
-	$(INSTALL) -m 755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/$(MODULE_NAME)
+	$(INSTALL) -D -m 755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/$(MODULE_NAME)
 	cd lua && for f in $(LUA_FILES); do \
 	  $(INSTALL) -D -m 644 $$f $(abspath $(DESTDIR)$(LUA_DIR))/$$f || exit 1; done
 	$(INSTALL) -m 755 $(BUILD)/kairo.launcher $(DESTDIR)$(BINDIR)/kairo
