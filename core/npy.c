@@ -578,9 +578,76 @@ size_t kr_npy_header(unsigned char *buf, const kr_tensor *t)
     return NPY_PREAMBLE + hlen;
 }
 
-kr_status kr_npy_parse(kr_tensor *t, const unsigned char *buf, size_t n, const char *op,
+size_t kr_npy_header_text(unsigned char *buf, int64_t maxlen, int64_t n)
+{
+    char *text = (char *)buf + NPY_PREAMBLE;
+    size_t len = (size_t)snprintf(text, KR_NPY_HEADER_MAX - NPY_PREAMBLE - 64,
+                                  "{'descr': '<U%lld', 'fortran_order': False, 'shape': (%lld,), }",
+                                  (long long)(maxlen > 0 ? maxlen : 1), (long long)n);
+    size_t pad = (NPY_ALIGN - (NPY_PREAMBLE + len + 1) % NPY_ALIGN) % NPY_ALIGN;
+    memset(text + len, ' ', pad);
+    len += pad;
+    text[len++] = '\n';
+    memcpy(buf, npy_magic, sizeof npy_magic);
+    buf[6] = 1;
+    buf[7] = 0;
+    buf[8] = (unsigned char)(len & 0xff);
+    buf[9] = (unsigned char)(len >> 8);
+    return NPY_PREAMBLE + len;
+}
+
+/* A 1-D '<U<k>' array: n strings of k UTF-32LE code points, NUL-padded, into UTF-8 strings. */
+static kr_status parse_text(kr_named *out, const unsigned char *raw, size_t avail,
+                            const npy_header *h, const char *op, const char *path, const char *name)
+{
+    long k = strtol(h->descr + 2, NULL, 10);
+    if (h->ndim != 1 || k <= 0 || h->descr[0] == '>')
+        return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' is a '%s' array of %d dimensions (kairo "
+                                   "reads 1-D little-endian string arrays)", op, path, name,
+                       h->descr, h->ndim);
+    uint64_t cnt = (uint64_t)h->shape[0];
+    if (cnt != 0 && (uint64_t)k > avail / 4 / cnt)
+        return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' is truncated", op, path, name);
+    if ((uint64_t)k * 4 * cnt != avail)
+        return kr_fail(KR_EFORMAT, "%s: '%s' member '%s': %llu strings of '%s' do not fill its "
+                                   "%zu bytes", op, path, name, (unsigned long long)cnt, h->descr,
+                       avail);
+    char **list = calloc(cnt ? cnt : 1, sizeof *list);
+    if (list == NULL) return kr_fail(KR_ENOMEM, "%s: out of memory", op);
+    for (uint64_t i = 0; i < cnt; i++) {
+        char *s = malloc((size_t)k * 4 + 1), *q = s;
+        if (s == NULL) {
+            for (uint64_t j = 0; j < i; j++) free(list[j]);
+            free(list);
+            return kr_fail(KR_ENOMEM, "%s: out of memory", op);
+        }
+        for (long c = 0; c < k; c++) {
+            uint32_t cp = le_u32(raw + (i * (uint64_t)k + (uint64_t)c) * 4, 4);
+            if (cp == 0) break;
+            if (cp < 0x80) *q++ = (char)cp;
+            else if (cp < 0x800) { *q++ = (char)(0xc0 | cp >> 6); *q++ = (char)(0x80 | (cp & 0x3f)); }
+            else if (cp < 0x10000) {
+                *q++ = (char)(0xe0 | cp >> 12); *q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+                *q++ = (char)(0x80 | (cp & 0x3f));
+            } else {
+                if (cp > 0x10ffff) cp = 0xfffd;
+                *q++ = (char)(0xf0 | cp >> 18); *q++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+                *q++ = (char)(0x80 | ((cp >> 6) & 0x3f)); *q++ = (char)(0x80 | (cp & 0x3f));
+            }
+        }
+        *q = '\0';
+        list[i] = s;
+    }
+    out->strings = list;
+    out->nstrings = (int64_t)cnt;
+    out->t.storage = NULL;
+    return KR_OK;
+}
+
+kr_status kr_npy_parse(kr_named *dst, const unsigned char *buf, size_t n, const char *op,
                        const char *path, const char *name)
 {
+    kr_tensor *t = &dst->t;
     if (n < NPY_PREAMBLE || memcmp(buf, npy_magic, sizeof npy_magic) != 0)
         return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' is not a .npy array", op, path, name);
     int major = buf[6], minor = buf[7];
@@ -598,6 +665,8 @@ kr_status kr_npy_parse(kr_tensor *t, const unsigned char *buf, size_t n, const c
     if (parse_dict(&ps, &h) != 0)
         return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' has a malformed .npy header: %s", op,
                        path, name, ps.why);
+    if ((h.descr[0] == '<' || h.descr[0] == '>' || h.descr[0] == '|') && h.descr[1] == 'U')
+        return parse_text(dst, buf + start + hlen, n - start - hlen, &h, op, path, name);
     if (parse_descr(&h) != 0)
         return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' has dtype '%s', which kairo cannot read "
                                    "(it reads f4, f8, i1-i8, u1-u8 and b1)", op, path, name,
@@ -622,10 +691,10 @@ kr_status kr_npy_parse(kr_tensor *t, const unsigned char *buf, size_t n, const c
     kr_status st = kr_tensor_empty(&out, dt, h.ndim, h.shape);
     if (st != KR_OK) return st;
     if (!h.fortran && h.kind == KIND_FLOAT && h.itemsize == kr_dtype_size(dt)) {
-        unsigned char *dst = kr_data(&out);
-        if (nbytes) memcpy(dst, raw, nbytes);
+        unsigned char *into = kr_data(&out);
+        if (nbytes) memcpy(into, raw, nbytes);
         if (h.swap)
-            for (size_t i = 0; i < nbytes; i += h.itemsize) swap_bytes(dst + i, h.itemsize);
+            for (size_t i = 0; i < nbytes; i += h.itemsize) swap_bytes(into + i, h.itemsize);
     } else {
         convert(&out, raw, &h);
     }

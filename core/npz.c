@@ -57,6 +57,8 @@ void kr_named_free(kr_named *list, int n)
     for (int i = 0; i < n; i++) {
         free(list[i].name);
         kr_tensor_release(&list[i].t);
+        for (int64_t k = 0; k < list[i].nstrings; k++) free(list[i].strings[k]);
+        free(list[i].strings);
     }
     free(list);
 }
@@ -136,8 +138,43 @@ static void local_header(unsigned char *h, const member *m, size_t namelen, unsi
 
 /* One member: header placeholder, the .npy bytes (header, then the tensor's elements in C
  * order, gathered in chunks when the tensor is not contiguous), then the patched header. */
-static int write_member(writer *w, member *m, const char *name, const kr_tensor *t, unsigned tt,
-                        unsigned td)
+static int64_t longest(const kr_strings *sl)
+{
+    int64_t k = 1;
+    for (int64_t i = 0; i < sl->n; i++) {
+        int64_t len = (int64_t)strlen(sl->items[i]);
+        if (len > k) k = len;
+    }
+    return k;
+}
+
+/* A string member: '<U<k>' header, then each string as k UTF-32LE code points, NUL-padded. */
+static int write_strings(writer *w, member *m, const kr_strings *sl)
+{
+    unsigned char head[KR_NPY_HEADER_MAX], buf[IO_CHUNK];
+    int64_t k = longest(sl);
+    size_t hlen = kr_npy_header_text(head, k, sl->n);
+    m->usize = (uint32_t)(hlen + (uint64_t)sl->n * (uint64_t)k * 4);
+    if (feed(w, m, head, hlen, sl->n == 0) != 0) return -1;
+    size_t used = 0;
+    for (int64_t i = 0; i < sl->n; i++) {
+        const unsigned char *p = (const unsigned char *)sl->items[i];
+        for (int64_t c = 0; c < k; c++) {
+            uint32_t cp = *p ? *p++ : 0;
+            put32(buf + used, cp);
+            used += 4;
+            int last = i == sl->n - 1 && c == k - 1;
+            if (used == IO_CHUNK || last) {
+                if (feed(w, m, buf, used, last) != 0) return -1;
+                used = 0;
+            }
+        }
+    }
+    return 0;
+}
+
+static int write_member(writer *w, member *m, const char *name, const kr_tensor *t,
+                        const kr_strings *sl, unsigned tt, unsigned td)
 {
     size_t namelen = strlen(name) + 4; /* + ".npy" */
     unsigned char lh[LOCAL_SIZE];
@@ -148,12 +185,16 @@ static int write_member(writer *w, member *m, const char *name, const kr_tensor 
     if (emit(w, lh, LOCAL_SIZE) != 0 || emit(w, name, namelen - 4) != 0 || emit(w, ".npy", 4) != 0)
         return -1;
 
+    if (w->compress && deflateReset(&w->z) != Z_OK) { errno = EIO; return -1; }
+    if (t == NULL) {
+        if (write_strings(w, m, sl) != 0) return -1;
+        goto patch;
+    }
     unsigned char head[KR_NPY_HEADER_MAX];
     size_t hlen = kr_npy_header(head, t);
     size_t esize = kr_dtype_size(t->dtype);
     uint64_t total = hlen + (uint64_t)kr_numel(t) * esize;
     m->usize = (uint32_t)total;
-    if (w->compress && deflateReset(&w->z) != Z_OK) { errno = EIO; return -1; }
     int64_t n = kr_numel(t);
     if (feed(w, m, head, hlen, n == 0) != 0) return -1;
     if (n > 0) {
@@ -187,6 +228,7 @@ static int write_member(writer *w, member *m, const char *name, const kr_tensor 
             }
         }
     }
+patch:
     local_header(lh, m, namelen, tt, td);
     if (pwrite(w->fd, lh, LOCAL_SIZE, m->offset) != LOCAL_SIZE) {
         if (errno == 0) errno = EIO;
@@ -236,7 +278,8 @@ static int write_directory(writer *w, int n, const char *const *names, const mem
 }
 
 kr_status kr_npz_save(const char *path, int n, const char *const *names,
-                      const kr_tensor *const *tensors, int compress, const char *op)
+                      const kr_tensor *const *tensors, const kr_strings *strings, int compress,
+                      const char *op)
 {
     if (path == NULL || path[0] == '\0') return kr_fail(KR_EINVAL, "%s: empty file name", op);
     if (n < 0 || n > 65535)
@@ -249,10 +292,23 @@ kr_status kr_npz_save(const char *path, int n, const char *const *names,
         if (len == 0 || len > 1000)
             return kr_fail(KR_EINVAL, "%s: '%s': array names must have 1 to 1000 bytes (#%d has "
                                       "%zu)", op, path, i + 1, len);
-        if (t == NULL || t->storage == NULL)
+        uint64_t bytes;
+        if (t == NULL) {
+            const kr_strings *sl = strings ? &strings[i] : NULL;
+            if (sl == NULL || sl->n < 0)
+                return kr_fail(KR_EINVAL, "%s: '%s': array '%s' has no data", op, path, names[i]);
+            for (int64_t k = 0; k < sl->n; k++)
+                for (const unsigned char *q = (const unsigned char *)sl->items[k]; *q; q++)
+                    if (*q >= 0x80)
+                        return kr_fail(KR_EINVAL, "%s: '%s': string %lld of '%s' is not ASCII", op,
+                                       path, (long long)k + 1, names[i]);
+            bytes = (uint64_t)sl->n * (uint64_t)longest(sl) * 4 + KR_NPY_HEADER_MAX;
+        } else if (t->storage == NULL) {
             return kr_fail(KR_EINVAL, "%s: '%s': array '%s' is a closed tensor", op, path,
                            names[i]);
-        uint64_t bytes = (uint64_t)kr_numel(t) * kr_dtype_size(t->dtype) + KR_NPY_HEADER_MAX;
+        } else {
+            bytes = (uint64_t)kr_numel(t) * kr_dtype_size(t->dtype) + KR_NPY_HEADER_MAX;
+        }
         /* deflate may grow incompressible data by 5 bytes per 16 KiB block */
         uint64_t worst = bytes + bytes / 16384 * 5 + 64;
         if (worst >= 0xffffffffu)
@@ -293,7 +349,8 @@ kr_status kr_npz_save(const char *path, int n, const char *const *names,
     dos_time(&tt, &td);
     const char *step = "write";
     for (int i = 0; i < n; i++)
-        if (write_member(w, &ms[i], names[i], tensors[i], tt, td) != 0) goto fail;
+        if (write_member(w, &ms[i], names[i], tensors[i], strings ? &strings[i] : NULL, tt, td) != 0)
+            goto fail;
     if (write_directory(w, n, names, ms, tt, td) != 0) goto fail;
     step = "flush";
     if (fsync(w->fd) != 0 && errno != EINVAL && errno != EROFS) goto fail;
@@ -523,7 +580,7 @@ kr_status kr_npz_load(const char *path, kr_named **out, int *nout, const char *o
             goto out;
         }
         st = extract(f, en, data, buf, op, path);
-        if (st == KR_OK) st = kr_npy_parse(&list[i].t, buf, (size_t)en->usize, op, path, en->name);
+        if (st == KR_OK) st = kr_npy_parse(&list[i], buf, (size_t)en->usize, op, path, en->name);
         free(buf);
         buf = NULL;
         if (st != KR_OK) goto out;

@@ -22,6 +22,8 @@ kr.Tensor = core.Tensor -- the tensor method table, for extensions in Lua
 kr.image = core.image
 kr.h5 = core.h5 -- HDF5 files (lua/l_h5.c); kr.h5.available is false without libhdf5
 kr.nn = require "kairo.nn"
+local export = require "kairo.export" -- a network's weights for NumPy: kr.nn.savez, kr.nn.export
+kr.nn.savez, kr.nn.export = export.savez, export.export
 kr.data = require "kairo.data"
 kr.optim = require "kairo.optim"
 

@@ -20,7 +20,7 @@ top=$dest$prefix
 version=$(sed -n 's/^#define KR_VERSION "\(.*\)"/\1/p' "$root/core/kairo.h")
 for f in lib/libkairo.so.$version lib/libkairo.so.0 lib/libkairo.so lib/libkairo.a \
          include/kairo/kairo.h include/kairo/tensor.h lib/pkgconfig/kairo.pc bin/kairo \
-         share/man/man1/kairo.1 share/doc/kairo/LICENSE share/lua/5.4/kairo/lib.lua; do
+         share/man/man1/kairo.1 share/doc/kairo/LICENSE share/lua/5.4/kairo/init.lua; do
     check "installed $f" test -e "$top/$f"
 done
 check "no private header installed" test ! -e "$top/include/kairo/fileutil.h"
