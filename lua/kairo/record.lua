@@ -171,6 +171,18 @@ function record.write(metrics, opts)
   return path
 end
 
+--- The given fields of each item of a list: record.pick(runs, "l", "test_mse") ->
+-- { { l = 0, test_mse = ... }, ... } (for metrics taken from a script's own result tables).
+function record.pick(list, ...)
+  local keys, out = table.pack(...), {}
+  for i, item in ipairs(list or {}) do
+    local row = {}
+    for k = 1, keys.n do row[keys[k]] = item[keys[k]] end
+    out[i] = row
+  end
+  return out
+end
+
 --- Reads a run.json back into a table (nil, message when it is missing or not JSON).
 function record.read(path)
   local json = cjson()
