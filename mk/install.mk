@@ -27,8 +27,10 @@ INSTALL    ?= install
 PUBLIC_HEADERS = core/kairo.h $(addprefix core/,$(shell sed -n 's/^\#include "\(.*\)"/\1/p' core/kairo.h))
 # Every Lua file under lua/kairo/, sub-folders kept.
 LUA_FILES      = $(sort $(shell cd lua && find kairo -name '*.lua'))
-# The C module's name inside LUA_LIBDIR (as require finds it).
+# The C module's name inside LUA_LIBDIR (as require finds it), and the other C modules that
+# fragments build beside it in lua/kairo/ (kairo.mpi's mpi_core.so): installed beside it.
 MODULE_NAME   ?= kairo/core.so
+EXTRA_CMODULES = $(filter-out $(MODULE),$(wildcard lua/kairo/*.so))
 
 # Relative paths from the installed bin folder, so bin/kairo finds the module wherever the tree
 # is unpacked (a DESTDIR, a moved prefix); absolute when no relative path exists.
@@ -67,6 +69,7 @@ install: build $(BUILD)/kairo.pc $(BUILD)/kairo.launcher
 	$(INSTALL) -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/kairo/
 	$(INSTALL) -m 644 $(BUILD)/kairo.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	$(INSTALL) -D -m 755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/$(MODULE_NAME)
+	$(if $(EXTRA_CMODULES),$(INSTALL) -m 755 $(EXTRA_CMODULES) $(DESTDIR)$(LUA_LIBDIR)/kairo/)
 	cd lua && for f in $(LUA_FILES); do \
 	  $(INSTALL) -D -m 644 $$f $(abspath $(DESTDIR)$(LUA_DIR))/$$f || exit 1; done
 	$(INSTALL) -m 755 $(BUILD)/kairo.launcher $(DESTDIR)$(BINDIR)/kairo
@@ -82,6 +85,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libkairo.so $(DESTDIR)$(LIBDIR)/libkairo.so.$(SOVER) \
 	    $(DESTDIR)$(LIBDIR)/$(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/libkairo.a \
 	    $(DESTDIR)$(PKGCONFIGDIR)/kairo.pc $(DESTDIR)$(LUA_LIBDIR)/$(MODULE_NAME) \
+	    $(addprefix $(DESTDIR)$(LUA_LIBDIR)/kairo/,$(notdir $(EXTRA_CMODULES))) \
 	    $(DESTDIR)$(BINDIR)/kairo $(DESTDIR)$(MANDIR)/man1/kairo.1
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/kairo $(DESTDIR)$(LUA_DIR)/kairo $(DESTDIR)$(DOCDIR)
 	-rmdir $(DESTDIR)$(LUA_LIBDIR)/kairo 2>/dev/null
@@ -93,6 +97,8 @@ uninstall:
 install-lua: $(MODULE) $(BUILD)/kairo.launcher
 	$(INSTALL) -d $(DESTDIR)$(LUA_LIBDIR) $(DESTDIR)$(LUA_DIR)/kairo $(DESTDIR)$(BINDIR)
 	$(INSTALL) -D -m 755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR)/$(MODULE_NAME)
+	$(if $(EXTRA_CMODULES),$(INSTALL) -m 755 $(EXTRA_CMODULES) $(DESTDIR)$(LUA_LIBDIR)/kairo/)
+	$(if $(EXTRA_CMODULES),$(INSTALL) -m 755 $(EXTRA_CMODULES) $(DESTDIR)$(LUA_LIBDIR)/kairo/)
 	cd lua && for f in $(LUA_FILES); do \
 	  $(INSTALL) -D -m 644 $$f $(abspath $(DESTDIR)$(LUA_DIR))/$$f || exit 1; done
 	$(INSTALL) -m 755 $(BUILD)/kairo.launcher $(DESTDIR)$(BINDIR)/kairo
