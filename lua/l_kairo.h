@@ -19,6 +19,7 @@ void kr_lua_open_nn(lua_State *L, int mod, int ctx);
 void kr_lua_open_data(lua_State *L, int mod, int ctx);
 void kr_lua_open_optim(lua_State *L, int mod, int ctx);
 void kr_lua_open_image(lua_State *L, int mod, int ctx);
+void kr_lua_open_checkpoint(lua_State *L, int mod, int ctx);
 void kr_lua_open_ops(lua_State *L, int mod, int ctx); /* after open_tensor */
 void kr_lua_open_npz(lua_State *L, int mod, int ctx);  /* kr.savez, kr.savez_compressed, kr.loadz */
 void kr_lua_open_h5(lua_State *L, int mod, int ctx);   /* kr.h5 */

@@ -8,8 +8,8 @@
 -- biases), sizes (float64, the layer sizes) and activations (the L activation names, the last
 -- one the output's; NumPy sees a '<U' string array).  In Python:
 --   d = numpy.load("net.npz"); W1, b1 = d["W1"], d["b1"]; list(d["activations"])
--- A model that is not an MLP but lists its parameters (m:parameters()) exports them as
--- p1 ... pN.
+-- Any other model (kr.nn.Sequential, ...) exports its parameters under the names
+-- kr.nn.parameter_names gives them ("1.W1", "2.b1", ...; p1, p2, ... without names).
 local export = {}
 
 local function activation_name(a)
@@ -43,8 +43,11 @@ function export.export(net)
   end
   local okp, params = pcall(function() return net:parameters() end)
   if okp and type(params) == "table" and #params > 0 then
+    -- any model (a kr.nn.Sequential: "1.W1", "2.W1", ...), named as kr.nn.parameter_names does
+    local kr = require "kairo"
+    local okn, names = pcall(kr.nn.parameter_names or error, net)
     local t = {}
-    for i, p in ipairs(params) do t["p" .. i] = p end
+    for i, p in ipairs(params) do t[okn and names[i] or ("p" .. i)] = p end
     return t
   end
   error("nn.export: expected a kr.nn.MLP or a model with parameters(), got "
