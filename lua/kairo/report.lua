@@ -21,7 +21,8 @@ report.escape = esc
 
 --- Formats a number for the tables: 4 significant digits, integers as such.
 function report.num(v, digits)
-  if type(v) ~= "number" then return v == nil and "-" or tostring(v) end
+  if type(v) == "string" then return v end
+  if type(v) ~= "number" then return "-" end -- nil, JSON's null
   if v ~= v then return "nan" end
   if math.type(v) == "integer" or (v == math.floor(v) and math.abs(v) < 1e6) then
     return string.format("%d", math.floor(v))
@@ -79,7 +80,10 @@ report.mark = mark
 local function section_html(s, out)
   out[#out + 1] = string.format('<section id="%s">\n<h2>%s</h2>', esc(s.id), esc(s.title))
   if s.text then out[#out + 1] = "<p>" .. esc(s.text) .. "</p>" end
-  if s.command then out[#out + 1] = "<p>Command: <code>" .. esc(s.command) .. "</code></p>" end
+  if s.command then
+    out[#out + 1] = "<p>Command: <code>" .. esc(s.command) .. "</code>"
+      .. (s.seconds and string.format(" (%.1f s)", s.seconds) or "") .. "</p>"
+  end
   if s.error then
     out[#out + 1] = '<p class="missed">The run failed: ' .. esc(s.error) .. "</p>"
   end

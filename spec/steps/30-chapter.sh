@@ -16,7 +16,7 @@ out=$root/out/chapter-test
 rm -rf "$out"; mkdir -p "$out"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$root"
-nice lua5.4 report/chapter.lua --quick --only saxe,svd_image,spiral,zipser_andersen,deep_linear \
+nice lua5.4 report/chapter.lua --quick --only ${CHAPTER_TEST_ONLY:-saxe,svd_image,spiral,zipser_andersen,deep_linear} \
     --out "$out" >"$tmp/run.log" 2>&1
 rc=$?
 check "report/chapter.lua --quick runs (status $rc): $(tail -2 "$tmp/run.log" | tr '\n' ' ')" test $rc = 0
@@ -34,7 +34,8 @@ run_browser() { # url, extra flags...: prints the DOM, chromium's log in $tmp/br
         --virtual-time-budget=5000 "$@" "$url" 2>"$tmp/browser.err"
 }
 # The page's copy with a checker that waits for the load, then reports each image.
-checker='<script>
+cat >"$tmp/checker.js" <<'JS'
+<script>
 var bad = []; window.addEventListener("error", function (e) { bad.push("error: " + (e.target.src || e.message)); }, true);
 window.addEventListener("load", function () {
   var imgs = document.images, ok = 0;
@@ -42,11 +43,12 @@ window.addEventListener("load", function () {
     if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; else bad.push("not loaded: " + imgs[i].src);
   }
   var p = document.createElement("pre"); p.id = "kairo-check";
-  p.textContent = "IMAGES " + ok + "/" + imgs.length + " PROBLEMS " + bad.length + "\n" + bad.join("\n");
+  p.textContent = "IMAGES " + ok + "/" + imgs.length + " PROBLEMS " + bad.length + " " + bad.join(" ");
   document.body.appendChild(p);
 });
-</script>'
-sed "s#</body>#$(printf '%s' "$checker" | tr '\n' ' ' | sed 's/[&#]/\\&/g')</body>#" "$out/index.html" >"$out/check.html"
+</script>
+JS
+sed "/<\/body>/e cat $tmp/checker.js" "$out/index.html" >"$out/check.html"
 dom=$(run_browser "file://$out/check.html" --dump-dom)
 line=$(printf '%s\n' "$dom" | grep -o 'IMAGES [0-9]*/[0-9]* PROBLEMS [0-9]*' | head -1)
 check "every image loads in Chromium ($line)" test "$line" = "IMAGES $n_img/$n_img PROBLEMS 0"
