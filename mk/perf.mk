@@ -5,7 +5,7 @@ DEB_PKGS += libblis4
 BENCH_PROGS = $(BUILD)/bench/gemm_shapes $(BUILD)/bench/fma_peak
 $(BUILD)/bench/gemm_shapes: bench/gemm_shapes.c $(BUILD)/libkairo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libkairo.a $(LDFLAGS) $(BLASLIBS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libkairo.a $(ALL_LDFLAGS) $(BLASLIBS)
 
 # The FMA peak probe: its own flags (-O2 without -ftree-vectorize; the kernels are intrinsics
 # under target attributes, so the file builds on any x86-64 and runs what the CPU has)
@@ -20,4 +20,4 @@ bench-progs: $(BENCH_PROGS)
 bench: bench-progs
 
 # the uint8 -> float widening of batch.c's fused gather vectorises
-$(BUILD)/core/batch.o: CFLAGS += -ftree-vectorize
+$(BUILD)/core/batch.o: FILE_CFLAGS += -ftree-vectorize
