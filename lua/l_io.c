@@ -25,6 +25,13 @@ static const char *check_path(lua_State *L, int idx)
 static int l_save(lua_State *L)
 {
     const char *path = check_path(L, 1);
+    if (luaL_testudata(L, 2, "kairo.MLP")) { /* kr.save(path, net) is net:save(path) */
+        lua_getfield(L, 2, "save");
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 1);
+        lua_call(L, 2, 0);
+        return 0;
+    }
     kr_tensor *t = kr_lua_check_tensor(L, 2);
     kr_lua_check(L, kr_npy_save(path, t));
     return 0;
