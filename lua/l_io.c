@@ -26,6 +26,9 @@ static int l_save(lua_State *L)
 {
     const char *path = check_path(L, 1);
     if (luaL_testudata(L, 2, "kairo.MLP")) { /* kr.save(path, net) is net:save(path) */
+        const char *desc = luaL_tolstring(L, 2, NULL);
+        if (strstr(desc, "(closed)")) luaL_argerror(L, 2, "network has been closed");
+        lua_pop(L, 1);
         lua_getfield(L, 2, "save");
         lua_pushvalue(L, 2);
         lua_pushvalue(L, 1);

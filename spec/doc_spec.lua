@@ -7,8 +7,8 @@ local help = require "kairo.help"
 local H = require "helpers"
 
 -- Every public name: functions reached from kr (recursively; lazy modules loaded first;
--- names starting with "_" are private), as "kr.a.b", and the methods of each class of
--- help.classes, as "Class:name".
+-- names starting with "_" are private), as "kr.a.b"; those of the modules of help.modules
+-- (kairo.mpi as "mpi.rank"); and the methods of each class of help.classes, as "Class:name".
 local function public_names()
   for _, m in ipairs { "plot", "csv", "cli", "train" } do local _ = kr[m] end
   local names, seen = {}, {}
@@ -32,6 +32,10 @@ local function public_names()
     end
   end
   walk(kr, "kr.")
+  for _, m in ipairs(help.modules) do
+    local ok, mod = pcall(require, m.module)
+    if ok and type(mod) == "table" then walk(mod, m.name .. ".") end
+  end
   for _, c in ipairs(help.classes) do
     for k, v in pairs(c.methods(kr)) do
       if type(k) == "string" and not k:match("^_") and type(v) == "function" then

@@ -25,6 +25,12 @@ M.classes = {
   { name = "Activation", methods = function(kr) return kr.nn.activations.relu end },
 }
 
+-- Public modules that are not part of kr (required on their own): their functions are
+-- documented as NAME.function (mpi.rank for `local mpi = require "kairo.mpi"`).
+M.modules = {
+  { name = "mpi", module = "kairo.mpi" },
+}
+
 -- The folder of the doc files: lua/kairo/doc next to this file (in a checkout or an install).
 local function docdir()
   local here = package.searchpath("kairo.help", package.path)
@@ -214,6 +220,12 @@ local function resolve(kr, name)
     return nil
   end
   local v = { kr = kr }
+  for _, m in ipairs(M.modules) do
+    if name:sub(1, #m.name + 1) == m.name .. "." then
+      local ok, mod = pcall(require, m.module)
+      v[m.name] = ok and mod or nil
+    end
+  end
   for part in name:gmatch("[^.]+") do
     if type(v) ~= "table" then return nil end
     v = v[part]
