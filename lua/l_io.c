@@ -35,6 +35,10 @@ static int l_save(lua_State *L)
         lua_call(L, 2, 0);
         return 0;
     }
+    if (!luaL_testudata(L, 2, KR_TENSOR_MT)) /* a Sequential, a table, ...: say where to go */
+        luaL_argerror(L, 2, lua_pushfstring(L, "tensor expected, got %s (a model is saved with "
+                                               "kr.nn.save(path, model))",
+                                            kr_lua_typename(L, 2)));
     kr_tensor *t = kr_lua_check_tensor(L, 2);
     kr_lua_check(L, kr_npy_save(path, t));
     return 0;

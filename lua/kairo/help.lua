@@ -23,6 +23,9 @@ M.classes = {
   { name = "Generator", methods = function(kr) return getmetatable(kr.Generator(1)).__index end },
   { name = "Optimizer", methods = function(kr) return getmetatable(kr.optim.SGD { lr = 0.1 }).__index end },
   { name = "Activation", methods = function(kr) return kr.nn.activations.relu end },
+  { name = "Sequential", methods = function(kr)
+    return getmetatable(kr.nn.Sequential { kr.nn.MLP { sizes = { 1, 1 } } })
+  end },
 }
 
 -- Public modules that are not part of kr (required on their own): their functions are
