@@ -23,7 +23,7 @@ local function public_names()
           names[prefix .. k] = true
         elseif type(v) == "table" and not class_tables[v] then
           if getmetatable(v) and rawget(v, "forward") and rawget(v, "backward") then
-            -- an activation object (kr.nn.activations.NAME): documented as Activation:*
+            -- an activation object (kr.nn.activations.NAME): documented as Activation.*
           else
             walk(v, prefix .. k .. ".")
           end
@@ -39,7 +39,7 @@ local function public_names()
   for _, c in ipairs(help.classes) do
     for k, v in pairs(c.methods(kr)) do
       if type(k) == "string" and not k:match("^_") and type(v) == "function" then
-        names[c.name .. ":" .. k] = true
+        names[c.name .. (c.sep or ":") .. k] = true
       end
     end
   end

@@ -22,7 +22,8 @@ M.classes = {
   { name = "MLP", methods = function(kr) return kr.nn._MLP_methods end },
   { name = "Generator", methods = function(kr) return getmetatable(kr.Generator(1)).__index end },
   { name = "Optimizer", methods = function(kr) return getmetatable(kr.optim.SGD { lr = 0.1 }).__index end },
-  { name = "Activation", methods = function(kr) return kr.nn.activations.relu end },
+  -- activation objects hold plain functions: a.forward(x), documented as Activation.forward
+  { name = "Activation", sep = ".", methods = function(kr) return kr.nn.activations.relu end },
   { name = "Sequential", methods = function(kr)
     return getmetatable(kr.nn.Sequential { kr.nn.MLP { sizes = { 1, 1 } } })
   end },
@@ -212,16 +213,14 @@ local function short(name) return name:match("[.:]([%w_]+)$") or name end
 
 -- The name of the entry for function f: found by resolving every entry's name.
 local function resolve(kr, name)
-  local class, method = name:match("^(%w+):([%w_]+)$")
-  if class then
-    for _, c in ipairs(M.classes) do
-      if c.name == class then
-        local ok, t = pcall(c.methods, kr)
-        return ok and type(t) == "table" and rawget(t, method) or nil
-      end
+  local class, sep, method = name:match("^(%w+)([:.])([%w_]+)$")
+  for _, c in ipairs(M.classes) do
+    if class and c.name == class and (c.sep or ":") == sep then
+      local ok, t = pcall(c.methods, kr)
+      return ok and type(t) == "table" and rawget(t, method) or nil
     end
-    return nil
   end
+  if sep == ":" then return nil end
   local v = { kr = kr }
   for _, m in ipairs(M.modules) do
     if name:sub(1, #m.name + 1) == m.name .. "." then
@@ -246,6 +245,10 @@ function M.text(x)
     for _, n in ipairs(db.order) do
       if resolve(kr, n) == x then return M.format(db.entries[n]) end
     end
+    for _, a in pairs(kr.nn.activations) do -- each activation object has its own closures
+      if type(a) == "table" and rawget(a, "forward") == x then return M.text("Activation.forward") end
+      if type(a) == "table" and rawget(a, "backward") == x then return M.text("Activation.backward") end
+    end
     return "kr.help: no entry documents this function (not a public kairo function?)"
   end
   if type(x) ~= "string" then
@@ -256,10 +259,16 @@ function M.text(x)
       classname = mt.__name:match("^kairo%.(%w+)$")
     end
     if not classname and type(x) == "table" and x.step and x.reset then classname = "Optimizer" end
+    if not classname and kr.nn.is_sequential and kr.nn.is_sequential(x) then classname = "Sequential" end
+    if not classname and type(x) == "table" and rawget(x, "forward") and rawget(x, "backward") then
+      classname = "Activation"
+    end
     if classname then
-      local out = { classname .. " methods (kr.help(\"" .. classname .. ":name\") for one):" }
+      local sep = ":"
+      for _, c in ipairs(M.classes) do if c.name == classname then sep = c.sep or ":" end end
+      local out = { classname .. " methods (kr.help(\"" .. classname .. sep .. "name\") for one):" }
       for _, n in ipairs(db.order) do
-        if n:match("^" .. classname .. ":") then
+        if n:sub(1, #classname + 1) == classname .. sep then
           out[#out + 1] = string.format("  %-28s %s", M.signature(db.entries[n]), db.entries[n].summary)
         end
       end
