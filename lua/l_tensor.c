@@ -984,6 +984,14 @@ void kr_lua_open_tensor(lua_State *L, int mod, int ctx)
     lua_setfield(L, mod, "Tensor"); /* kr.Tensor: the method table, for extensions in Lua */
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
+
+    /* kairo.core._dtypes: every accepted dtype name -> its canonical name, for kairo.check */
+    lua_newtable(L);
+    for (int i = 0; kr_lua_dtype_names[i]; i++) {
+        lua_pushstring(L, kr_dtype_name(kr_lua_dtypes[i]));
+        lua_setfield(L, -2, kr_lua_dtype_names[i]);
+    }
+    lua_setfield(L, mod, "_dtypes");
     lua_pushvalue(L, mod);
     kr_lua_setfuncs(L, functions, ctx);
     lua_pop(L, 1);

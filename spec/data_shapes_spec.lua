@@ -79,7 +79,7 @@ describe("kr.data.shapes", function()
     assert.has_error(function() kr.data.shapes { rng = 1 } end,
       "shapes: option 'rng' must be a kr.Generator, got number")
     assert.has_error(function() kr.data.shapes { dtype = "x" } end,
-      "shapes: option 'dtype' must be \"f64\" or \"f32\", got x")
+      "shapes: option 'dtype' must be \"f64\" or \"f32\", got 'x'")
     assert.has_error(function() kr.data.shapes { n = 1 << 62, size = 4 } end,
       "shapes: 4611686018427387904 images of 4x4 are too many pixels")
   end)

@@ -483,8 +483,8 @@ describe("kr.data.zipser_andersen", function()
     assert.has_error(function() kr.data.za_inputs(5, pos.eye) end,
       "za_inputs: r (the retinal positions) must be a 2 x n tensor (degrees), got 5")
     assert.has_error(function() kr.data.za_inputs(pos.retina, pos.eye:narrow(2, 1, 3)) end,
-      "za_inputs: e (the eye positions) is a float64 tensor (2x3), the retinal positions are a "
-      .. "float64 tensor (2x4000)")
+      "za_inputs: e (the eye positions) is a 2-D float64 tensor (2x3), the retinal positions are a "
+      .. "2-D float64 tensor (2x4000)")
   end)
 
   it("rejects bad options", function()

@@ -14,6 +14,7 @@
 -- This file owns the namespace: it returns the whole of kr.data (its own functions, the C
 -- half and those of batches.lua and data_shapes.lua), which lua/kairo/init.lua installs.
 local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
+local check = require "kairo.check"
 
 local data = {}
 for _, part in ipairs { kr.data, (require "kairo.batches"), (require "kairo.data_shapes") } do
@@ -25,37 +26,11 @@ end
 
 -- ---- helpers ---------------------------------------------------------------------------
 
--- A value for messages: 3, 'x', a float64 tensor (2x3), a closed tensor, kairo.MLP, table.
-local function kind(v)
-  if kr.is_tensor(v) then
-    local shape = v:dim() == 0 and "scalar" or table.concat(v:shape(), "x")
-    return string.format("a %s tensor (%s)", v:dtype(), shape)
-  end
-  if type(v) == "number" then return tostring(v) end
-  if type(v) == "string" then return "'" .. v .. "'" end
-  local mt = getmetatable(v)
-  if type(mt) == "table" and mt.__name == "kairo.Tensor" then return "a closed tensor" end
-  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
-  return type(v)
-end
+-- A value for messages: 3, 'x', a 2-D float64 tensor (2x3), a closed tensor, kairo.MLP, table.
+local kind = check.describe
 
 -- The options table (or {}), with only the names in `known` (a list); errors at level 3.
-local function options(opts, fname, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error(string.format("bad argument #1 to '%s' (options table expected, got %s)", fname,
-      type(opts)), 3)
-  end
-  local set = {}
-  for _, k in ipairs(known) do set[k] = true end
-  for k in pairs(opts) do
-    if not set[k] then
-      error(string.format("%s: unknown option '%s' (known: %s)", fname, tostring(k),
-        table.concat(known, ", ")), 3)
-    end
-  end
-  return opts
-end
+local options = check.options
 
 -- Counts (samples, classes) stay below 2^31, so that products of two of them are exact and
 -- a typo such as n = 1e12 is an error here rather than in an allocation.
@@ -89,21 +64,16 @@ end
 -- opts.rng: nil (the global generator) or a kr.Generator.
 local function rng_option(opts, fname)
   local g = opts.rng
-  local mt = getmetatable(g)
-  if g ~= nil and not (type(g) == "userdata" and type(mt) == "table"
-      and mt.__name == "kairo.Generator") then
+  if g ~= nil and not check.is_generator(g) then
     error(string.format("%s: option 'rng' must be a kr.Generator, got %s", fname, kind(g)), 3)
   end
   return g
 end
 
-local dtype_names = { f64 = true, float64 = true, double = true, f32 = true, float32 = true,
-  float = true }
-
 -- opts.dtype: nil or a dtype name.
 local function dtype_option(opts, fname)
   local d = opts.dtype
-  if d ~= nil and not (type(d) == "string" and dtype_names[d]) then
+  if d ~= nil and not check.dtype_name(d) then
     error(string.format("%s: option 'dtype' must be \"f64\" or \"f32\", got %s", fname,
       kind(d)), 3)
   end

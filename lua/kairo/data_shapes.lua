@@ -17,6 +17,7 @@
 -- the factor names.  With the same generator state the same images come back.
 -- The function is returned in a table; lua/kairo/data.lua puts it into kr.data.
 local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
+local check = require "kairo.check"
 
 local data = {}
 
@@ -34,8 +35,6 @@ end
 local known = { n = true, size = true, rng = true, dtype = true, radius = true, centre = true,
                 intensity = true }
 
-local dtypes = { f64 = true, float64 = true, double = true, f32 = true, float32 = true,
-                 float = true }
 
 function data.shapes(opts)
   opts = opts or {}
@@ -62,12 +61,11 @@ function data.shapes(opts)
     error(string.format("shapes: %d images of %dx%d are too many pixels", n, size, size), 2)
   end
   local g = opts.rng
-  local gmt = getmetatable(g)
-  if g ~= nil and not (type(gmt) == "table" and gmt.__name == "kairo.Generator") then
-    error("shapes: option 'rng' must be a kr.Generator, got " .. type(g), 2)
+  if g ~= nil and not check.is_generator(g) then
+    error("shapes: option 'rng' must be a kr.Generator, got " .. check.type(g), 2)
   end
-  if opts.dtype ~= nil and not dtypes[opts.dtype] then
-    error("shapes: option 'dtype' must be \"f64\" or \"f32\", got " .. tostring(opts.dtype), 2)
+  if opts.dtype ~= nil and not check.dtype_name(opts.dtype) then
+    error("shapes: option 'dtype' must be \"f64\" or \"f32\", got " .. check.describe(opts.dtype), 2)
   end
   local function uniform(a, b)
     if g then return g:uniform(a, b) end
