@@ -79,24 +79,17 @@ typedef struct operand {
     int64_t ld;
 } operand;
 
-/* 1 when X can go to BLAS as it is. */
+/* 1 when X can go to BLAS as it is: kr_blas_layout of X, whose trans is the opposite of
+ * operand's (operand describes Z^T), preferring operand's trans = 0. */
 static int blas_operand(const kr_tensor *X, operand *op)
 {
-    int64_t n = X->size[0], B = X->size[1], s0 = X->stride[0], s1 = X->stride[1];
-    if ((s0 == 1 || n == 1) && (B == 1 || s1 >= n)) {
-        op->trans = 0;
-        op->ld = B == 1 ? n : s1;
-    } else if ((s1 == 1 || B == 1) && (n == 1 || s0 >= B)) {
-        op->trans = 1;
-        op->ld = n == 1 ? B : s0;
-    } else {
-        return 0;
-    }
-    if (op->ld > INT_MAX) return 0;
+    kr_blas_mat m;
+    if (!kr_blas_layout(X, 1, &m)) return 0;
+    op->trans = !m.trans;
+    op->ld = m.ld;
     op->p = kr_data(X);
     return 1;
 }
-
 /* C = op(A) op(B) (m x n, row-major, ldc), op = transpose when the flag is set. */
 static void gemm(kr_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *A,
                  int64_t lda, const void *B, int64_t ldb, void *C, int64_t ldc)
@@ -331,7 +324,7 @@ static int aliases_workspace(const kr_mlp *net, const kr_tensor *X)
 static kr_status check_input(const char *op, const kr_mlp *net, const kr_tensor *X)
 {
     char s[200];
-    if (!X || !X->storage) return kr_fail(KR_EINVAL, "%s: input is a released tensor", op);
+    if (!X || !X->storage) return kr_fail(KR_EINVAL, "%s: input is a closed tensor", op);
     if (X->ndim != 2)
         return kr_fail(KR_EINVAL, "%s: input must be 2-D (features x batch), got %s", op,
                        kr_tensor_shape_str(X, s, sizeof s));
@@ -492,7 +485,7 @@ kr_status kr_mlp_backward(kr_mlp *net, kr_tensor *dX, const kr_tensor *G,
     int64_t B = net->batch, nL = net->sizes[L];
     if (B == 0)
         return kr_fail(KR_EINVAL, "%s: no forward pass to differentiate (call forward first)", op);
-    if (!G || !G->storage) return kr_fail(KR_EINVAL, "%s: dY is a released tensor", op);
+    if (!G || !G->storage) return kr_fail(KR_EINVAL, "%s: dY is a closed tensor", op);
     if (G->ndim != 2 || G->size[0] != nL || G->size[1] != B)
         return kr_fail(KR_EINVAL, "%s: dY is %s, the output of the last forward is %lldx%lld", op,
                        kr_tensor_shape_str(G, s, sizeof s), (long long)nL, (long long)B);

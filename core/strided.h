@@ -25,11 +25,11 @@ void kr_walk_init(kr_walk *w, int nops, const kr_tensor *const *ops);
 /* The inner stride of operand o (in elements). */
 #define KR_WALK_STRIDE(w, o) ((w).stride[o][(w).ndim - 1])
 
-/* Runs BODY once per inner run of w.  base[o] is operand o's first element (kr_data) and
+/* Runs the body (the last argument; commas allowed) once per inner run of w.  base[o] is operand o's first element (kr_data) and
  * esize[o] its element size in bytes; inside BODY, kr_p[o] (unsigned char *) is the run's first
  * element of operand o, kr_n its length and kr_done the number of elements walked before it
  * (the run's position in a contiguous tensor of the same shape). */
-#define KR_WALK(w, base, esize, BODY)                                                           \
+#define KR_WALK(w, base, esize, ...)                                                           \
     do {                                                                                         \
         int64_t kr_idx_[KR_MAXDIM] = {0}, kr_done = 0;                                           \
         const int kr_inner_ = (w).ndim - 1;                                                      \
@@ -42,7 +42,7 @@ void kr_walk_init(kr_walk *w, int nops, const kr_tensor *const *ops);
                     kr_off_ += kr_idx_[kr_d_] * (w).stride[kr_o_][kr_d_];                        \
                 kr_p[kr_o_] = (unsigned char *)(base)[kr_o_] + kr_off_ * (int64_t)(esize)[kr_o_]; \
             }                                                                                    \
-            BODY;                                                                                \
+            __VA_ARGS__;                                                                         \
             kr_done += kr_n;                                                                     \
             int kr_d_ = kr_inner_ - 1;                                                           \
             while (kr_d_ >= 0 && ++kr_idx_[kr_d_] == (w).size[kr_d_]) kr_idx_[kr_d_--] = 0;      \
