@@ -55,19 +55,9 @@ static void sample_view(kr_tensor *dst, const kr_tensor *buf, int64_t n, int64_t
     dst->stride[1] = n;
 }
 
-/* A failed allocation of the tensor core says "tensor: ..."; the caller's name says more. */
-static kr_status relabel(kr_status st, const char *op)
-{
-    const char *msg = kr_last_error();
-    if (st == KR_OK || strncmp(msg, "tensor: ", 8) != 0) return st;
-    char why[400];
-    snprintf(why, sizeof why, "%s", msg + 8);
-    return kr_fail(st, "%s: %s", op, why);
-}
-
 static kr_status new_buffer(kr_tensor *t, kr_dtype dt, int64_t count, const char *op)
 {
-    return relabel(kr_tensor_empty(t, dt, 1, &count), op);
+    return kr_tensor_alloc(op, t, dt, 1, &count, 0);
 }
 
 /* How a batch matrix Z (n x B) reaches BLAS as Z^T (B x n), row-major:
@@ -159,23 +149,23 @@ void kr_mlp_free(kr_mlp *net)
 static kr_status check_config(const kr_mlp_config *cfg)
 {
     if (cfg->nlayers < 1)
-        return kr_fail(KR_EINVAL, "MLP: needs at least one layer (two sizes), got %d sizes",
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: needs at least one layer (two sizes), got %d sizes",
                        cfg->nlayers < 0 ? 0 : cfg->nlayers + 1);
     for (int l = 0; l <= cfg->nlayers; l++)
         if (cfg->sizes[l] < 1 || cfg->sizes[l] > INT_MAX)
-            return kr_fail(KR_EINVAL, "MLP: size %d is %lld (sizes must be in 1..%d)", l + 1,
+            return kr_fail(KR_EINVAL, "kr.nn.MLP: size %d is %lld (sizes must be in 1..%d)", l + 1,
                            (long long)cfg->sizes[l], INT_MAX);
     if (cfg->dtype != KR_F64 && cfg->dtype != KR_F32)
-        return kr_fail(KR_EINVAL, "MLP: unknown dtype %d", (int)cfg->dtype);
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: unknown dtype %d", (int)cfg->dtype);
     for (int l = 0; l < cfg->nlayers; l++) {
         if (cfg->act[l].kind == KR_ACT_CUSTOM) continue;
-        kr_status st = kr_act_check("MLP", cfg->act[l]);
+        kr_status st = kr_act_check("kr.nn.MLP", cfg->act[l]);
         if (st != KR_OK) return st;
     }
     if ((int)cfg->init < 0 || cfg->init >= KR_INIT_NKINDS)
-        return kr_fail(KR_EINVAL, "MLP: unknown init %d", (int)cfg->init);
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: unknown init %d", (int)cfg->init);
     if (!(cfg->init_scale >= 0) || !isfinite(cfg->init_scale))
-        return kr_fail(KR_EINVAL, "MLP: init_scale must be finite and >= 0, got %g",
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: init_scale must be finite and >= 0, got %g",
                        cfg->init_scale);
     return KR_OK;
 }
@@ -187,7 +177,7 @@ kr_status kr_mlp_new(kr_mlp **out, const kr_mlp_config *cfg, kr_rng *g)
     if (st != KR_OK) return st;
     int L = cfg->nlayers;
     kr_mlp *net = calloc(1, sizeof *net);
-    if (!net) return kr_fail(KR_ENOMEM, "MLP: out of memory");
+    if (!net) return kr_fail(KR_ENOMEM, "kr.nn.MLP: out of memory");
     net->nlayers = L;
     net->dtype = cfg->dtype;
     net->bias = cfg->bias != 0;
@@ -202,17 +192,17 @@ kr_status kr_mlp_new(kr_mlp **out, const kr_mlp_config *cfg, kr_rng *g)
     if (!net->sizes || !net->act || !net->W || !net->b || !net->dW || !net->db || !net->Z ||
         !net->D) {
         kr_mlp_free(net);
-        return kr_fail(KR_ENOMEM, "MLP: out of memory");
+        return kr_fail(KR_ENOMEM, "kr.nn.MLP: out of memory");
     }
     memcpy(net->sizes, cfg->sizes, sizeof *net->sizes * (size_t)(L + 1));
     memcpy(net->act, cfg->act, sizeof *net->act * (size_t)L);
     for (int l = 0; l < L && st == KR_OK; l++) {
         int64_t wsize[2] = { net->sizes[l + 1], net->sizes[l] };
-        st = kr_tensor_zeros(&net->W[l], net->dtype, 2, wsize);
-        if (st == KR_OK) st = kr_tensor_zeros(&net->dW[l], net->dtype, 2, wsize);
-        if (st == KR_OK && net->bias) st = kr_tensor_zeros(&net->b[l], net->dtype, 1, wsize);
-        if (st == KR_OK && net->bias) st = kr_tensor_zeros(&net->db[l], net->dtype, 1, wsize);
-        st = relabel(st, "MLP");
+        const char *op = "kr.nn.MLP";
+        st = kr_tensor_alloc(op, &net->W[l], net->dtype, 2, wsize, 1);
+        if (st == KR_OK) st = kr_tensor_alloc(op, &net->dW[l], net->dtype, 2, wsize, 1);
+        if (st == KR_OK && net->bias) st = kr_tensor_alloc(op, &net->b[l], net->dtype, 1, wsize, 1);
+        if (st == KR_OK && net->bias) st = kr_tensor_alloc(op, &net->db[l], net->dtype, 1, wsize, 1);
     }
     if (st == KR_OK) st = kr_mlp_reinit(net, cfg->init, cfg->init_scale, g);
     if (st != KR_OK) {
@@ -226,11 +216,11 @@ kr_status kr_mlp_new(kr_mlp **out, const kr_mlp_config *cfg, kr_rng *g)
 kr_status kr_mlp_reinit(kr_mlp *net, kr_init init, double scale, kr_rng *g)
 {
     if ((int)init < 0 || init >= KR_INIT_NKINDS)
-        return kr_fail(KR_EINVAL, "MLP: unknown init %d", (int)init);
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: unknown init %d", (int)init);
     if (!(scale >= 0) || !isfinite(scale))
-        return kr_fail(KR_EINVAL, "MLP: init_scale must be finite and >= 0, got %g", scale);
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: init_scale must be finite and >= 0, got %g", scale);
     if (!g && init != KR_INIT_ZEROS)
-        return kr_fail(KR_EINVAL, "MLP: init '%s' needs a random generator", kr_init_name(init));
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: init '%s' needs a random generator", kr_init_name(init));
     for (int l = 0; l < net->nlayers; l++) {
         double n_in = (double)net->sizes[l], n_out = (double)net->sizes[l + 1];
         kr_init k = init;
@@ -284,7 +274,7 @@ static kr_status ensure_capacity(kr_mlp *net, int64_t B, const char *op)
     int L = net->nlayers;
     kr_tensor *Z = calloc((size_t)L + 1, sizeof *Z), *D = calloc((size_t)L, sizeof *D);
     kr_tensor dx = { 0 };
-    kr_status st = Z && D ? KR_OK : kr_fail(KR_ENOMEM, "MLP: out of memory for workspaces");
+    kr_status st = Z && D ? KR_OK : kr_fail(KR_ENOMEM, "kr.nn.MLP: out of memory for workspaces");
     for (int l = 1; l <= L && st == KR_OK; l++)
         st = new_buffer(&Z[l], net->dtype, net->sizes[l] * B, op);
     for (int l = 0; l < L && st == KR_OK; l++)
@@ -367,7 +357,7 @@ static kr_status layer_forward(const kr_mlp *net, int l, const operand *in,
 kr_status kr_mlp_forward(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
                          const kr_act_hooks *hooks)
 {
-    const char *op = "MLP:forward";
+    const char *op = "net:forward";
     kr_status st = check_input(op, net, X);
     if (st == KR_OK) st = check_hooks(op, net, hooks);
     if (st == KR_OK) st = ensure_capacity(net, X->size[1], op);
@@ -418,7 +408,7 @@ kr_status kr_mlp_forward(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
 kr_status kr_mlp_predict(const kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
                          const kr_act_hooks *hooks)
 {
-    const char *op = "MLP:predict";
+    const char *op = "net:predict";
     kr_status st = check_input(op, net, X);
     if (st == KR_OK) st = check_hooks(op, net, hooks);
     if (st != KR_OK) return st;
@@ -479,7 +469,7 @@ static kr_status grad_mul(const kr_mlp *net, int l, const kr_tensor *gbuf,
 kr_status kr_mlp_backward(kr_mlp *net, kr_tensor *dX, const kr_tensor *G,
                           const kr_act_hooks *hooks)
 {
-    const char *op = "MLP:backward";
+    const char *op = "net:backward";
     char s[200];
     int L = net->nlayers;
     int64_t B = net->batch, nL = net->sizes[L];

@@ -136,14 +136,15 @@ static kr_status check_sizes(const char *op, int ndim, const int64_t *size)
     return KR_OK;
 }
 
-static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size, int zero)
+kr_status kr_tensor_alloc(const char *op, kr_tensor *t, kr_dtype dt, int ndim,
+                          const int64_t *size, int zero)
 {
     memset(t, 0, sizeof *t);
-    if (dt != KR_F32 && dt != KR_F64) return kr_fail(KR_EINVAL, "tensor: unknown dtype %d", dt);
+    if (dt != KR_F32 && dt != KR_F64) return kr_fail(KR_EINVAL, "%s: unknown dtype %d", op, dt);
     if (ndim < 0 || ndim > KR_MAXDIM)
-        return kr_fail(KR_EINVAL, "tensor: %d dimensions requested, at most %d are supported",
+        return kr_fail(KR_EINVAL, "%s: %d dimensions requested, at most %d are supported", op,
                        ndim, KR_MAXDIM);
-    kr_status st = check_sizes("tensor", ndim, size);
+    kr_status st = check_sizes(op, ndim, size);
     if (st) return st;
     int64_t n = 1;
     for (int d = 0; d < ndim; d++) {
@@ -155,19 +156,19 @@ static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t
     set_contiguous_strides(t);
     t->storage = storage_new((size_t)n * kr_dtype_size(dt), zero);
     if (!t->storage) {
-        return kr_fail(KR_ENOMEM, "tensor: out of memory allocating %lld elements", (long long)n);
+        return kr_fail(KR_ENOMEM, "%s: out of memory allocating %lld elements", op, (long long)n);
     }
     return KR_OK;
 }
 
 kr_status kr_tensor_empty(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size)
 {
-    return tensor_alloc(t, dt, ndim, size, 0);
+    return kr_tensor_alloc("tensor", t, dt, ndim, size, 0);
 }
 
 kr_status kr_tensor_zeros(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size)
 {
-    return tensor_alloc(t, dt, ndim, size, 1);
+    return kr_tensor_alloc("tensor", t, dt, ndim, size, 1);
 }
 
 void kr_tensor_share(kr_tensor *dst, const kr_tensor *src)
@@ -556,6 +557,13 @@ static const char *binop_name(kr_binop op)
     return names[op];
 }
 
+kr_status kr_binary_check(const char *op, const kr_tensor *a, const kr_tensor *b, int *ndim,
+                          int64_t *size)
+{
+    kr_status st = check_dtypes(op, a, b);
+    return st ? st : kr_broadcast_shape(op, a, b, ndim, size);
+}
+
 kr_status kr_binary(kr_tensor *out, const kr_tensor *a, const kr_tensor *b, kr_binop op)
 {
     return binary_into(binop_name(op), out, a, b, op);
@@ -670,6 +678,12 @@ static kr_status into_setup(const kr_tensor *a, const kr_tensor *b, kr_tensor *t
     const kr_tensor *ops[2] = {a, view};
     kr_walk_init(it, 2, ops);
     return KR_OK;
+}
+
+kr_status kr_inplace_check(const char *op, const kr_tensor *a, const kr_tensor *b)
+{
+    kr_status st = check_dtypes(op, a, b);
+    return st ? st : check_into(op, a, b);
 }
 
 kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)

@@ -45,7 +45,11 @@ typedef struct kr_alloc_stats {
 kr_alloc_stats kr_alloc_stats_get(void);
 
 /* ---- life cycle ------------------------------------------------------------------------ */
-/* New contiguous tensor; kr_tensor_zeros fills with 0, kr_tensor_empty leaves it undefined. */
+/* New contiguous tensor; kr_tensor_zeros fills with 0, kr_tensor_empty leaves it undefined.
+ * Their messages start "tensor: "; kr_tensor_alloc is either (zero = 1: zeros), with messages
+ * that start with op, the operation that asked ("zeros: too many elements requested (...)"). */
+kr_status kr_tensor_alloc(const char *op, kr_tensor *t, kr_dtype dt, int ndim,
+                          const int64_t *size, int zero);
 kr_status kr_tensor_empty(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size);
 kr_status kr_tensor_zeros(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size);
 /* dst becomes another header on src's storage (a view of all of it). */
@@ -86,10 +90,18 @@ typedef enum kr_unop {
 } kr_unop;
 
 kr_status kr_binary(kr_tensor *out, const kr_tensor *a, const kr_tensor *b, kr_binop op);
+/* The checks of kr_binary without the operation, named op in messages: a and b share a dtype
+ * and broadcast together; sets the result's shape (ndim, size).  For callers that allocate
+ * the result first. */
+kr_status kr_binary_check(const char *op, const kr_tensor *a, const kr_tensor *b, int *ndim,
+                          int64_t *size);
 /* out = a op s, or s op a when scalar_first (for s - a, s / a, s ^ a). */
 kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_binop op,
                            int scalar_first);
 kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op);
+/* The checks of a op= b, named op in messages: a and b share a dtype and b broadcasts to a's
+ * shape (kr_add_ makes them; kr_binary(a, a, b, op) needs them to keep a's shape). */
+kr_status kr_inplace_check(const char *op, const kr_tensor *a, const kr_tensor *b);
 /* a += alpha * b, b broadcast to a's shape. */
 kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha);
 kr_status kr_fill_(kr_tensor *a, double value);

@@ -235,23 +235,21 @@ kr_tensor *kr_lua_push_header(lua_State *L)
     return t;
 }
 
-/* Raises the core's message for a failed allocation under the name of the Lua function that
- * asked for it: "zeros: too many elements requested (...)" rather than "tensor: ...". */
-static void alloc_error(lua_State *L)
+/* The name of the running C function as the user called it ("zeros"), else "tensor". */
+static const char *current_name(lua_State *L)
 {
     lua_Debug ar;
-    const char *msg = kr_last_error();
-    if (strncmp(msg, "tensor: ", 8) == 0 && lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
-        ar.name)
-        luaL_error(L, "%s: %s", ar.name, msg + 8);
-    luaL_error(L, "%s", msg);
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name) return ar.name;
+    return "tensor";
 }
 
+/* A failed allocation raises under the name of the function that asked for it: "zeros: too
+ * many elements requested (...)". */
 static kr_tensor *push_new(lua_State *L, kr_dtype dt, int ndim, const int64_t *size, int zero)
 {
     kr_tensor *t = kr_lua_push_header(L);
-    if (zero ? kr_tensor_zeros(t, dt, ndim, size) : kr_tensor_empty(t, dt, ndim, size))
-        alloc_error(L);
+    if (kr_tensor_alloc(current_name(L), t, dt, ndim, size, zero) != KR_OK)
+        luaL_error(L, "%s", kr_last_error());
     kr_lua_account(L, t->storage->nbytes);
     return t;
 }

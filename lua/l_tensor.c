@@ -516,8 +516,7 @@ static int arith(lua_State *L, kr_binop op)
     if (a && b) {
         int ndim;
         int64_t size[KR_MAXDIM];
-        kr_lua_check(L, kr_broadcast_shape(binop_names[op], a, b, &ndim, size));
-        if (a->dtype != b->dtype) kr_lua_check(L, kr_binary(a, a, b, op)); /* raises */
+        kr_lua_check(L, kr_binary_check(binop_names[op], a, b, &ndim, size));
         kr_tensor *out = kr_lua_push_empty(L, a->dtype, ndim, size);
         kr_lua_check(L, kr_binary(out, a, b, op));
         return 1;
@@ -605,17 +604,7 @@ static int t_add_(lua_State *L)
  * so that the messages name the in-place method ("mul_: ..."). */
 static void check_into(lua_State *L, const char *name, const kr_tensor *a, const kr_tensor *b)
 {
-    char sa[200], sb[200];
-    int ndim;
-    int64_t size[KR_MAXDIM];
-    if (a->dtype != b->dtype)
-        luaL_error(L, "%s: dtypes differ (%s and %s); convert one with to()", name,
-                   kr_dtype_name(a->dtype), kr_dtype_name(b->dtype));
-    kr_lua_check(L, kr_broadcast_shape(name, a, b, &ndim, size));
-    int same = ndim == a->ndim;
-    for (int d = 0; same && d < ndim; d++) same = size[d] == a->size[d];
-    if (!same)
-        luaL_error(L, "%s: %s cannot be broadcast into %s", name, SHAPE(b, sb), SHAPE(a, sa));
+    kr_lua_check(L, kr_inplace_check(name, a, b));
 }
 
 static int t_sub_(lua_State *L)
