@@ -302,14 +302,6 @@ static kr_status ensure_capacity(kr_mlp *net, int64_t B, const char *op)
     return st;
 }
 
-/* 1 when X shares storage with a workspace that forward or backward writes. */
-static int aliases_workspace(const kr_mlp *net, const kr_tensor *X)
-{
-    for (int l = 0; l < net->nlayers; l++)
-        if (X->storage == net->Z[l + 1].storage || X->storage == net->D[l].storage) return 1;
-    return X->storage == net->dx.storage;
-}
-
 /* ---- forward ---------------------------------------------------------------------------- */
 static kr_status check_input(const char *op, const kr_mlp *net, const kr_tensor *X)
 {
@@ -367,28 +359,27 @@ kr_status kr_mlp_forward(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
     operand in;
     kr_tensor input;
     net->batch = 0; /* no valid state until this pass completes */
-    if (!blas_operand(X, &in) || aliases_workspace(net, X)) {
-        if (!net->xcopy.storage || kr_numel(&net->xcopy) < n0 * B) {
-            release(&net->xcopy);
-            st = new_buffer(&net->xcopy, net->dtype, n0 * B, op);
-            if (st != KR_OK) return st;
-        }
-        sample_view(&input, &net->xcopy, n0, B);
-        st = kr_copy_(&input, X);
-        if (st != KR_OK) {
-            kr_tensor_release(&input);
-            return st;
-        }
-        in.p = kr_data(&input);
-        in.trans = 0;
-        in.ld = n0;
-    } else {
-        kr_tensor_share(&input, X); /* keep X alive until backward: a view of it */
-        input.offset = X->offset;
-        input.ndim = 2;
-        memcpy(input.size, X->size, sizeof input.size);
-        memcpy(input.stride, X->stride, sizeof input.stride);
+    /* The input is always copied (into xcopy, reused): backward's dW_1 = delta_1 X^T then
+     * reads what forward read, even when X is changed in between or is one of the network's
+     * own parameters or gradients (net:forward(net.dW[1]), which backward overwrites), or one
+     * of its workspaces.  One copy of n_0 x B elements, small beside the first layer's GEMM. */
+    if (!net->xcopy.storage || kr_numel(&net->xcopy) < n0 * B) {
+        release(&net->xcopy);
+        st = new_buffer(&net->xcopy, net->dtype, n0 * B, op);
+        if (st != KR_OK) return st;
     }
+    sample_view(&input, &net->xcopy, n0, B);
+    st = kr_copy_(&input, X);
+    if (st != KR_OK) {
+        kr_tensor_release(&input);
+        return st;
+    }
+    in.p = kr_data(&input);
+    in.trans = 0;
+    in.ld = n0;
+    /* what forward hands out is a view of Z_L: every earlier one is stale from here on */
+    kr_tensor_renew(&net->Z[L], "this output of net:forward was overwritten by a later forward; "
+                                "clone() it to keep it");
     release(&net->input);
     net->input = input;
     net->in_trans = in.trans;
@@ -511,6 +502,11 @@ kr_status kr_mlp_backward(kr_mlp *net, kr_tensor *dX, const kr_tensor *G,
              kr_data(dst), n_in);
         if (l > 0) st = grad_mul(net, l - 1, dst, &net->Z[l], n_in, B, hooks);
     }
-    if (st == KR_OK && dX) sample_view(dX, &net->dx, net->sizes[0], B);
+    if (st == KR_OK && dX) {
+        /* what backward hands out is a view of dx: every earlier one is stale from here on */
+        kr_tensor_renew(&net->dx, "this dX of net:backward was overwritten by a later backward; "
+                                  "clone() it to keep it");
+        sample_view(dX, &net->dx, net->sizes[0], B);
+    }
     return st;
 }

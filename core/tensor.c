@@ -85,6 +85,8 @@ static kr_storage *storage_new(size_t nbytes, int zero)
     }
     s->refs = 1;
     s->nbytes = nbytes;
+    s->version = 0;
+    s->stale_note = NULL;
     stats_add(nbytes);
     return s;
 }
@@ -169,6 +171,13 @@ kr_status kr_tensor_empty(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *si
 kr_status kr_tensor_zeros(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size)
 {
     return kr_tensor_alloc("tensor", t, dt, ndim, size, 1);
+}
+
+void kr_tensor_renew(kr_tensor *t, const char *note)
+{
+    if (!t->storage) return;
+    t->version = ++t->storage->version;
+    t->storage->stale_note = note;
 }
 
 void kr_tensor_share(kr_tensor *dst, const kr_tensor *src)
@@ -580,7 +589,8 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
     /* A 0-stride view of one stack value stands for the scalar, so one kernel serves both. */
     double sd = s;
     float sf = (float)s;
-    kr_storage fake = {1, 8, a->dtype == KR_F64 ? (unsigned char *)&sd : (unsigned char *)&sf};
+    kr_storage fake = {.refs = 1, .nbytes = 8,
+                       .data = a->dtype == KR_F64 ? (unsigned char *)&sd : (unsigned char *)&sf};
     kr_tensor vs = *a;
     vs.storage = &fake;
     vs.offset = 0;

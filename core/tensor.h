@@ -21,6 +21,8 @@ typedef struct kr_storage {
     long refs;
     size_t nbytes;
     unsigned char *data; /* 64-byte aligned, in the same allocation as this header */
+    uint64_t version;    /* bumped by kr_tensor_renew when kairo reuses the storage */
+    const char *stale_note; /* why older headers are stale (a static string), or NULL */
 } kr_storage;
 
 typedef struct kr_tensor {
@@ -30,6 +32,8 @@ typedef struct kr_tensor {
     int ndim;
     int64_t size[KR_MAXDIM];
     int64_t stride[KR_MAXDIM];
+    uint64_t version;    /* storage->version when this header (or the one it was copied from)
+                          * was made: an older one is stale, see kr_tensor_renew */
 } kr_tensor;
 
 /* ---- dtypes ---------------------------------------------------------------------------- */
@@ -55,6 +59,19 @@ kr_status kr_tensor_zeros(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *si
 /* dst becomes another header on src's storage (a view of all of it). */
 void kr_tensor_share(kr_tensor *dst, const kr_tensor *src);
 void kr_tensor_release(kr_tensor *t);
+
+/* Stale views.  A workspace kairo hands out and later overwrites (the MLP's output and input
+ * gradient, the batch buffers) is renewed first: kr_tensor_renew(t, note) bumps the version of
+ * t's storage and gives t the new one, so every other header on that storage made before
+ * (what was handed out, and the views the user made of it) is stale from then on; note (a
+ * static string) says why, for the message the binding raises when a stale header is used.
+ * Headers made afterwards from t (views, kr_tensor_share) carry the new version.  Storage
+ * that is never renewed stays at version 0, so ordinary tensors are never stale. */
+void kr_tensor_renew(kr_tensor *t, const char *note);
+static inline int kr_is_stale(const kr_tensor *t)
+{
+    return t->storage && t->version != t->storage->version;
+}
 
 /* ---- queries --------------------------------------------------------------------------- */
 int64_t kr_numel(const kr_tensor *t);

@@ -44,7 +44,7 @@ void kr_lua_check(lua_State *L, kr_status st)
 const char *kr_lua_typename(lua_State *L, int idx)
 {
     const kr_tensor *t = luaL_testudata(L, idx, KR_TENSOR_MT);
-    if (t) return t->storage ? "tensor" : "closed tensor";
+    if (t) return !t->storage ? "closed tensor" : kr_is_stale(t) ? "overwritten tensor" : "tensor";
     int mt = luaL_getmetafield(L, idx, "__name");
     if (mt == LUA_TSTRING) {
         const char *name = lua_tostring(L, -1); /* held by the metatable */
@@ -75,7 +75,13 @@ static kr_tensor *test_udata(lua_State *L, int idx)
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx)
 {
     kr_tensor *t = test_udata(L, idx);
-    return t && t->storage ? t : NULL;
+    return t && t->storage && !kr_is_stale(t) ? t : NULL;
+}
+
+const char *kr_lua_stale_note(const kr_tensor *t)
+{
+    const char *note = t->storage ? t->storage->stale_note : NULL;
+    return note ? note : "this tensor's buffer was reused by kairo; clone() it to keep it";
 }
 
 kr_tensor *kr_lua_check_tensor(lua_State *L, int idx)
@@ -83,6 +89,7 @@ kr_tensor *kr_lua_check_tensor(lua_State *L, int idx)
     kr_tensor *t = test_udata(L, idx);
     if (!t) luaL_typeerror(L, idx, "tensor");
     if (!t->storage) luaL_argerror(L, idx, "tensor has been closed");
+    if (kr_is_stale(t)) luaL_argerror(L, idx, kr_lua_stale_note(t));
     return t;
 }
 

@@ -58,8 +58,14 @@ const char *kr_lua_typename(lua_State *L, int idx);
 
 /* ---- arguments --------------------------------------------------------------------------- */
 
-kr_tensor *kr_lua_check_tensor(lua_State *L, int idx);  /* raises for a non- or closed tensor */
+/* A live tensor at idx: raises for anything else, for a closed tensor ("tensor has been
+ * closed") and for a stale one, a view of a buffer kairo has reused since (kr_tensor_renew):
+ * "bad argument #1 to 'sum' (this output of net:forward was overwritten by a later forward;
+ * clone() it to keep it)". */
+kr_tensor *kr_lua_check_tensor(lua_State *L, int idx);
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx);   /* NULL when not a live tensor */
+/* Why the stale tensor t may not be used (its storage's note, or a general one). */
+const char *kr_lua_stale_note(const kr_tensor *t);
 
 /* The dtype names every function accepts, NULL-terminated ("f64", "float64", "double", "f32",
  * ...); kr_lua_dtype_names[i] means kr_lua_dtypes[i]. */

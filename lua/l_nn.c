@@ -324,6 +324,15 @@ static int l_gather(lua_State *L)
     return 0;
 }
 
+/* _renew_batch(buf): kr.data.batches is about to overwrite buf; every view of it handed out
+ * before is stale from now on (kr_tensor_renew), buf itself stays usable. */
+static int l_renew_batch(lua_State *L)
+{
+    kr_tensor_renew(kr_lua_check_tensor(L, 1), "this batch from kr.data.batches was overwritten "
+                                               "by the next batch; clone() it to keep it");
+    return 0;
+}
+
 static int l_isatty(lua_State *L)
 {
     lua_pushboolean(L, isatty(STDERR_FILENO));
@@ -811,7 +820,7 @@ static const luaL_Reg nn_functions[] = {
     {"softmax_cross_entropy", l_softmax_ce}, {"softmax", l_softmax}, {"accuracy", l_accuracy},
     {"_act_forward", l_act_forward}, {"_act_backward", l_act_backward},
     {"_onehot", l_onehot}, {"_perm_new", l_perm_new}, {"_perm_shuffle", l_perm_shuffle},
-    {"_gather", l_gather}, {"_isatty", l_isatty},
+    {"_gather", l_gather}, {"_renew_batch", l_renew_batch}, {"_isatty", l_isatty},
     {NULL, NULL}};
 
 void kr_lua_open_nn(lua_State *L, int mod, int ctx)

@@ -893,6 +893,10 @@ static int t_tostring(lua_State *L)
         lua_pushliteral(L, "tensor (closed)");
         return 1;
     }
+    if (kr_is_stale(t)) {
+        lua_pushfstring(L, "tensor (overwritten: %s)", kr_lua_stale_note(t));
+        return 1;
+    }
     tensor_tostring(L, t);
     return 1;
 }

@@ -35,8 +35,10 @@ local PERM_MT = getmetatable(nn._perm_new(0))
 --       drop_last (default false): leave out a last batch smaller than batch_size;
 --       buffers: a table in which the batch buffers are kept; pass the same table on every
 --         epoch and nothing is allocated after the first (kr.train does).
--- Xb (n x B) and Tb are views of reused buffers: the next batch overwrites them.  Labels come
--- back as a 1-D float64 tensor of 1-based labels, which the losses and accuracy accept.
+-- Xb (n x B) and Tb are views of reused buffers: the next batch overwrites them, and from then
+-- on reading a batch kept from before raises an error ("this batch from kr.data.batches was
+-- overwritten by the next batch; clone() it to keep it"), never shows other values.  Labels
+-- come back as a 1-D float64 tensor of 1-based labels, which the losses and accuracy accept.
 local known = { shuffle = true, drop_last = true, rng = true, buffers = true }
 
 function data.batches(X, T, batch_size, opts)
@@ -122,10 +124,14 @@ function data.batches(X, T, batch_size, opts)
     local start = k * bs
     local m = math.min(bs, N - start)
     k = k + 1
-    local Xb = m == bs and Xbuf or Xbuf:narrow(2, 1, m)
+    -- the buffers are reused: the batches handed out before become stale (reading one raises
+    -- "this batch from kr.data.batches was overwritten ..."), and this one is a fresh view
+    nn._renew_batch(Xbuf)
+    local Xb = Xbuf:narrow(2, 1, m)
     nn._gather(Xb, X, perm, start)
     if tkind == "none" then return Xb end
-    local Tb = m == bs and Tbuf or Tbuf:narrow(Tbuf:dim(), 1, m)
+    nn._renew_batch(Tbuf)
+    local Tb = Tbuf:narrow(Tbuf:dim(), 1, m)
     nn._gather(Tb, Tsrc, perm, start)
     return Xb, Tb
   end
