@@ -30,6 +30,17 @@ static inline void mset(const mat *m, int64_t i, int64_t j, double v)
     else ((float *)m->p)[k] = (float)v;
 }
 
+/* The header of t's transpose, for walking only: it holds no reference (never release it). */
+static kr_tensor transposed(const kr_tensor *t)
+{
+    kr_tensor v = *t;
+    v.size[0] = t->size[1];
+    v.size[1] = t->size[0];
+    v.stride[0] = t->stride[1];
+    v.stride[1] = t->stride[0];
+    return v;
+}
+
 /* out may be `in` itself or lie apart from it. */
 static kr_status check_no_overlap(const char *op, const char *out_role, const kr_tensor *out,
                                   const char *in_role, const kr_tensor *in)
@@ -101,10 +112,7 @@ static kr_status elementwise_loss(const char *op, const char *ry, const char *rd
     int64_t n = Y->size[0], B = Y->size[1];
     double sum = 0, inv_b = 1.0 / (double)B;
     /* walked as B x n (the transposes), so the sum runs sample by sample as it always did */
-    kr_tensor yt, tt, gt;
-    kr_transpose(&yt, Y, 0, 1);
-    kr_transpose(&tt, T, 0, 1);
-    if (dY) kr_transpose(&gt, dY, 0, 1);
+    kr_tensor yt = transposed(Y), tt = transposed(T), gt = dY ? transposed(dY) : yt;
     const kr_tensor *ops[3] = {&yt, &tt, dY ? &gt : NULL};
     kr_walk it;
     kr_walk_init(&it, dY ? 3 : 2, ops);
@@ -135,9 +143,6 @@ static kr_status elementwise_loss(const char *op, const char *ry, const char *rd
         }
         if (bad) break;
     });
-    kr_tensor_release(&yt);
-    kr_tensor_release(&tt);
-    if (dY) kr_tensor_release(&gt);
     if (bad) /* element bad_at of the B x n walk: sample bad_at / n, row bad_at % n */
         return kr_fail(KR_EINVAL, "%s: %s (%lld, %lld) is %g, outside [0, 1]%s", op,
                        bad == 1 ? ry : "target", (long long)(bad_at % n) + 1,

@@ -804,24 +804,47 @@ static void reduce_start(reducer *r, kr_reduce op)
     r->i = r->bi = 0;
 }
 
+/* The loop of reduce_feed for element type T, on locals (p may alias anything: through *r
+ * the compiler would store every step). */
+#define REDUCE_LOOP(T)                                                                          \
+    do {                                                                                         \
+        const T *x_ = (const T *)p;                                                              \
+        switch (r->op) {                                                                         \
+        case KR_RSUM:                                                                            \
+        case KR_RMEAN:                                                                           \
+            for (int64_t k = 0; k < n; k++) acc += x_[k * s];                                    \
+            break;                                                                               \
+        case KR_RMAX:                                                                            \
+        case KR_RARGMAX:                                                                         \
+            for (int64_t k = 0; k < n; k++, i++) {                                               \
+                double x = x_[k * s];                                                            \
+                if (i == 0 || x > best || (x != x && best == best)) { best = x; bi = i; }        \
+            }                                                                                    \
+            break;                                                                               \
+        case KR_RMIN:                                                                            \
+        case KR_RARGMIN:                                                                         \
+            for (int64_t k = 0; k < n; k++, i++) {                                               \
+                double x = x_[k * s];                                                            \
+                if (i == 0 || x < best || (x != x && best == best)) { best = x; bi = i; }        \
+            }                                                                                    \
+            break;                                                                               \
+        }                                                                                        \
+    } while (0)
+
 /* Feeds n elements at p with stride s. */
 static void reduce_feed(reducer *r, const unsigned char *p, kr_dtype dt, int64_t n, int64_t s)
 {
-    for (int64_t k = 0; k < n; k++, r->i++) {
-        double x = dt == KR_F64 ? ((const double *)p)[k * s] : ((const float *)p)[k * s];
-        switch (r->op) {
-        case KR_RSUM:
-        case KR_RMEAN: r->acc += x; break;
-        case KR_RMAX:
-        case KR_RARGMAX:
-            if (r->i == 0 || x > r->best || (x != x && r->best == r->best)) { r->best = x; r->bi = r->i; }
-            break;
-        case KR_RMIN:
-        case KR_RARGMIN:
-            if (r->i == 0 || x < r->best || (x != x && r->best == r->best)) { r->best = x; r->bi = r->i; }
-            break;
-        }
-    }
+    double acc = r->acc, best = r->best;
+    int64_t i = r->i, bi = r->bi;
+    if (dt == KR_F64)
+        REDUCE_LOOP(double);
+    else
+        REDUCE_LOOP(float);
+    if (r->op == KR_RSUM || r->op == KR_RMEAN) i += n;
+    r->acc = acc;
+    r->best = best;
+    r->i = i;
+    r->bi = bi;
 }
 
 static double reduce_result(const reducer *r)
