@@ -287,7 +287,7 @@ describe("kr.train", function()
     -- these were Lua runtime errors ("bad 'for' limit", "attempt to index a number value")
     -- or errors named after the parts
     assert.has_error(function() kr.train(with("epochs", kr.zeros(1))) end,
-      "kr.train: epochs must be an integer >= 0, got a float64 tensor (1)")
+      "kr.train: epochs must be an integer >= 0, got a 1-D float64 tensor (1)")
     assert.has_error(function() kr.train(with("X", 5)) end,
       "kr.train: X must be a 2-D tensor (features x samples), got 5")
     assert.has_error(function() kr.train(with("on_epoch", 1)) end,
