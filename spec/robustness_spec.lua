@@ -125,11 +125,11 @@ if describe then
       { function() kr.optim.Adam {}:step({ kr.zeros(2) }, { kr.zeros(3) }) end, "Adam:step: item 1: parameter and gradient differ in shape (parameter is 2, gradient is 3)" },
       { function() kr.optim.SGD {}.step(5) end, "step: expected an optimizer as self (call it as opt:step(...)), got number" },
       { function() kr.optim.step_lr(kr.optim.SGD {}, 1, { every = 1, gamma = 0 / 0 }) end, "step_lr: gamma must be a finite number > 0, got " .. tostring(0 / 0) },
-      { function() kr.data.batches(kr.zeros(2, 3), { 1, 2 }, 2) end, "batches: X has 3 samples (columns), T has 2 labels" },
+      { function() kr.data.batches(kr.zeros(2, 3), { 1, 2 }, 2) end, "kr.data.batches: X has 3 samples (columns), T has 2 labels" },
       { function() kr.data.onehot({ 1, 3 }, 2) end, "onehot: label 3 of sample 2 is out of range 1..2" },
-      { function() kr.data.spiral { noise = 0 / 0 } end, "spiral: option 'noise' must be a finite number, got " .. tostring(0 / 0) },
-      { function() kr.data.zipser_andersen { step = 7 } end, "zipser_andersen: the grid needs theta_max > 0, step > 0, width > 0 and 2*theta_max/step a whole number in 1..256, got theta_max 40, step 7, width 15" },
-      { function() kr.data.fashion_mnist { dir = "/nonexistent" } end, "fashion_mnist: train-images-idx3-ubyte(.gz) not found in /nonexistent" },
+      { function() kr.data.spiral { noise = 0 / 0 } end, "kr.data.spiral: option 'noise' must be a finite number, got " .. tostring(0 / 0) },
+      { function() kr.data.zipser_andersen { step = 7 } end, "kr.data.zipser_andersen: the grid needs theta_max > 0, step > 0, width > 0 and 2*theta_max/step a whole number in 1..256, got theta_max 40, step 7, width 15" },
+      { function() kr.data.fashion_mnist { dir = "/nonexistent" } end, "kr.data.fashion_mnist: train-images-idx3-ubyte(.gz) not found in /nonexistent" },
       { function() kr.data.idx("/nonexistent") end, "idx: cannot open '/nonexistent'" },
       { function() kr.image.save("/tmp/x.gif", kr.zeros(2, 2)) end, "image.save: cannot tell the format of '/tmp/x.gif' from its extension (use .png, .pgm, .ppm or .pnm)" },
       { function() kr.image.load("/nonexistent.png") end, "image.load: cannot open '/nonexistent.png': No such file or directory" },
@@ -711,7 +711,7 @@ function AREAS.data()
           perm_n = 5, labels_of = T, labels_src = closed_tensor() } } }
       end },
     post = drain }
-  once({ "batches" }, "batches: X closed during the iteration", function()
+  once({ "batches" }, "kr.data.batches: X closed during the iteration", function()
     local X = kr.rand(2, 5)
     local it = kr.data.batches(X, { 1, 2, 1, 2, 1 }, 2)
     it()

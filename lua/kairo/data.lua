@@ -169,6 +169,7 @@ end
 
 local function load_idx_set(which, opts)
   local set = SETS[which]
+  which = "kr.data." .. which -- the name in messages
   opts = options(opts, which, { "split", "dtype", "dir", "n" })
   local split = opts.split or "train"
   local files = SPLITS[split]
@@ -230,14 +231,14 @@ end
 -- phi = pi r_i + noise * N(0, 1) + 2 pi (k-1)/K, x = r (cos phi, sin phi).
 -- Returns X (2 x K*P) and labels (1-D, 1..K).
 function data.spiral(opts)
-  opts = options(opts, "spiral", { "classes", "per_class", "noise", "rng", "dtype" })
-  local K = count_option(opts, "classes", 4, "spiral")
-  local P = count_option(opts, "per_class", 100, "spiral")
-  local noise = number_option(opts, "noise", 0.2, "spiral")
-  local rng = rng_option(opts, "spiral")
-  dtype_option(opts, "spiral")
+  opts = options(opts, "kr.data.spiral", { "classes", "per_class", "noise", "rng", "dtype" })
+  local K = count_option(opts, "classes", 4, "kr.data.spiral")
+  local P = count_option(opts, "per_class", 100, "kr.data.spiral")
+  local noise = number_option(opts, "noise", 0.2, "kr.data.spiral")
+  local rng = rng_option(opts, "kr.data.spiral")
+  dtype_option(opts, "kr.data.spiral")
   if K > MAX_COUNT // P then
-    error(string.format("spiral: %d classes of %d points are more than %d points", K, P,
+    error(string.format("kr.data.spiral: %d classes of %d points are more than %d points", K, P,
       MAX_COUNT), 2)
   end
   local N = K * P
@@ -265,17 +266,17 @@ end
 --   pos: { retina = r, head = h, eye = e }, each 2 x n in degrees.
 -- Options theta_max = 40, step = 10, width = 15 (the spots' 1/e full width), dtype.
 function data.zipser_andersen(opts)
-  opts = options(opts, "zipser_andersen",
+  opts = options(opts, "kr.data.zipser_andersen",
     { "n", "rng", "eye_code", "theta_max", "step", "width", "dtype" })
-  local n = count_option(opts, "n", 5000, "zipser_andersen")
+  local n = count_option(opts, "n", 5000, "kr.data.zipser_andersen")
   local code = opts.eye_code or "linear"
   if code ~= "linear" and code ~= "monotonic" then
-    error(string.format("zipser_andersen: option 'eye_code' must be \"linear\" or \"monotonic\", "
+    error(string.format("kr.data.zipser_andersen: option 'eye_code' must be \"linear\" or \"monotonic\", "
       .. "got %s", kind(code)), 2)
   end
-  local grid = grid_options(opts, "zipser_andersen")
-  local rng = rng_option(opts, "zipser_andersen")
-  dtype_option(opts, "zipser_andersen")
+  local grid = grid_options(opts, "kr.data.zipser_andersen")
+  local rng = rng_option(opts, "kr.data.zipser_andersen")
+  dtype_option(opts, "kr.data.zipser_andersen")
   local tm = grid.theta_max
   local r = rand(rng, 2, n) * (2 * tm) - tm
   local h = rand(rng, 2, n) * (2 * tm) - tm
@@ -291,17 +292,17 @@ end
 -- the retinal spot map, then the eye code (opts.eye_code "linear": e / (2 theta_max);
 -- "monotonic": kr.data.za_eye_code with range 2 theta_max).  Grid options as above.
 function data.za_inputs(r, e, opts)
-  opts = options(opts, "za_inputs", { "eye_code", "theta_max", "step", "width" })
+  opts = options(opts, "kr.data.za_inputs", { "eye_code", "theta_max", "step", "width" })
   local code = opts.eye_code or "linear"
-  local grid, units = grid_options(opts, "za_inputs")
+  local grid, units = grid_options(opts, "kr.data.za_inputs")
   local tm, step = grid.theta_max, grid.step
   local n_eye = code == "linear" and 2 or code == "monotonic" and 32
   if not n_eye then
-    error(string.format("za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", "
+    error(string.format("kr.data.za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", "
       .. "got %s", kind(code)), 2)
   end
-  positions(r, "r (the retinal positions)", "za_inputs")
-  positions(e, "e (the eye positions)", "za_inputs", r)
+  positions(r, "r (the retinal positions)", "kr.data.za_inputs")
+  positions(e, "e (the eye positions)", "kr.data.za_inputs", r)
   local X = kr.empty(units + n_eye, r:size(2), r:dtype())
   kr.data.za_maps(r, { out = X:narrow(1, 1, units), theta_max = tm, step = step,
     width = grid.width })

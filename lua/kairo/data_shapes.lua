@@ -26,7 +26,7 @@ local function range_option(opts, name, default, lo_min)
   if v == nil then return default[1], default[2] end
   if type(v) ~= "table" or type(v[1]) ~= "number" or type(v[2]) ~= "number" or v[1] > v[2]
       or v[1] < lo_min then
-    error(string.format("shapes: option '%s' must be a pair {lo, hi} with %g <= lo <= hi",
+    error(string.format("kr.data.shapes: option '%s' must be a pair {lo, hi} with %g <= lo <= hi",
       name, lo_min), 3)
   end
   return v[1], v[2]
@@ -43,29 +43,29 @@ function data.shapes(opts)
   end
   for k in pairs(opts) do
     if not known[k] then
-      error(string.format("shapes: unknown option '%s' (known: n, size, rng, dtype, radius, "
+      error(string.format("kr.data.shapes: unknown option '%s' (known: n, size, rng, dtype, radius, "
         .. "centre, intensity)", tostring(k)), 2)
     end
   end
   local n, size = opts.n or 10000, opts.size or 32
   if math.type(n) ~= "integer" or n < 1 then
-    error("shapes: option 'n' must be a positive integer, got " .. tostring(n), 2)
+    error("kr.data.shapes: option 'n' must be a positive integer, got " .. tostring(n), 2)
   end
   if math.type(size) ~= "integer" or size < 4 then
-    error("shapes: option 'size' must be an integer >= 4, got " .. tostring(size), 2)
+    error("kr.data.shapes: option 'size' must be an integer >= 4, got " .. tostring(size), 2)
   end
   local rlo, rhi = range_option(opts, "radius", { 3 * size / 32, 8 * size / 32 }, 0)
   local clo, chi = range_option(opts, "centre", { 8 * size / 32, 24 * size / 32 }, 0)
   local ilo, ihi = range_option(opts, "intensity", { 0.3, 1 }, 0)
   if n * 1.0 * size * size > 2 ^ 40 then -- in floats: n * size * size could wrap around
-    error(string.format("shapes: %d images of %dx%d are too many pixels", n, size, size), 2)
+    error(string.format("kr.data.shapes: %d images of %dx%d are too many pixels", n, size, size), 2)
   end
   local g = opts.rng
   if g ~= nil and not check.is_generator(g) then
-    error("shapes: option 'rng' must be a kr.Generator, got " .. check.type(g), 2)
+    error("kr.data.shapes: option 'rng' must be a kr.Generator, got " .. check.type(g), 2)
   end
   if opts.dtype ~= nil and not check.dtype_name(opts.dtype) then
-    error("shapes: option 'dtype' must be \"f64\" or \"f32\", got " .. check.describe(opts.dtype), 2)
+    error("kr.data.shapes: option 'dtype' must be \"f64\" or \"f32\", got " .. check.describe(opts.dtype), 2)
   end
   local function uniform(a, b)
     if g then return g:uniform(a, b) end
