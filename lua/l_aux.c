@@ -163,6 +163,29 @@ int kr_lua_read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype
     return i;
 }
 
+int kr_lua_read_ints(lua_State *L, int first, int64_t *v, const char *what)
+{
+    int n = 0;
+    if (lua_istable(L, first)) {
+        lua_Integer len = luaL_len(L, first);
+        if (len > KR_MAXDIM) kr_lua_argerror(L, first, "more than %d dimensions", KR_MAXDIM);
+        for (lua_Integer k = 1; k <= len; k++) {
+            int ok;
+            lua_geti(L, first, k);
+            v[n++] = (int64_t)lua_tointegerx(L, -1, &ok);
+            if (!ok || lua_type(L, -1) != LUA_TNUMBER)
+                luaL_argerror(L, first, lua_pushfstring(L, "%s must be integers", what));
+            lua_pop(L, 1);
+        }
+        return n;
+    }
+    for (int i = first; i <= lua_gettop(L); i++) {
+        if (n == KR_MAXDIM) kr_lua_argerror(L, i, "more than %d dimensions", KR_MAXDIM);
+        v[n++] = (int64_t)luaL_checkinteger(L, i);
+    }
+    return n;
+}
+
 /* ---- generators -------------------------------------------------------------------------- */
 
 kr_lua_generator *kr_lua_test_generator(lua_State *L, int idx)

@@ -83,6 +83,11 @@ kr_dtype kr_lua_opt_dtype(lua_State *L, int idx, kr_dtype def);
  * after them. */
 int kr_lua_read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype *dt);
 
+/* A list of integers of any sign (dimensions to permute, sizes with -1 to infer) from argument
+ * `first` to the last, or one table of them: at most KR_MAXDIM, "more than 8 dimensions"
+ * otherwise, "<what> must be integers" for a non-integer in the table.  Returns the count. */
+int kr_lua_read_ints(lua_State *L, int first, int64_t *v, const char *what);
+
 /* The generator at idx, NULL when it is not a kr.Generator. */
 kr_lua_generator *kr_lua_test_generator(lua_State *L, int idx);
 /* The generator behind an optional `rng` argument: the global one when none or nil, else a

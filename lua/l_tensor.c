@@ -451,25 +451,8 @@ static int t_col(lua_State *L) { return rowcol(L, 1, "col"); }
 static int t_reshape(lua_State *L)
 {
     kr_tensor *t = kr_lua_check_tensor(L, 1);
-    int ndim = 0;
     int64_t size[KR_MAXDIM];
-    if (lua_istable(L, 2)) {
-        int len = (int)luaL_len(L, 2);
-        if (len > KR_MAXDIM) kr_lua_argerror(L, 2, "more than %d dimensions", KR_MAXDIM);
-        for (int k = 1; k <= len; k++) {
-            int ok;
-            lua_geti(L, 2, k);
-            size[ndim++] = (int64_t)lua_tointegerx(L, -1, &ok);
-            if (!ok || lua_type(L, -1) != LUA_TNUMBER)
-                luaL_argerror(L, 2, "sizes must be integers");
-            lua_pop(L, 1);
-        }
-    } else {
-        for (int i = 2; i <= lua_gettop(L); i++) {
-            if (ndim == KR_MAXDIM) kr_lua_argerror(L, i, "more than %d dimensions", KR_MAXDIM);
-            size[ndim++] = (int64_t)luaL_checkinteger(L, i);
-        }
-    }
+    int ndim = kr_lua_read_ints(L, 2, size, "sizes");
     kr_tensor *v = kr_lua_push_header(L);
     kr_lua_check(L, kr_reshape(v, t, ndim, size));
     return 1;
