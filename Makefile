@@ -6,7 +6,7 @@
 LUA      ?= lua5.4
 PKGS      = openblas lapacke lua5.4
 DEB_PKGS  = build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev liblapacke-dev \
-            lua-busted zlib1g-dev gnuplot-nox dataset-fashion-mnist libstb-dev
+            lua-busted zlib1g-dev gnuplot-nox dataset-fashion-mnist
 
 # Evaluated lazily (recursive '='), so a fresh machine can run `make deps` before pkg-config exists.
 OPT      ?= -O2 -g
@@ -68,9 +68,6 @@ $(BUILD)/%.o: %.c $(HEADERS)
 $(BUILD)/core/activation.o $(BUILD)/core/mlp.o: CFLAGS += -ftree-vectorize
 # Adam's update divides by sqrt(v): without errno semantics the loop vectorises too
 $(BUILD)/core/optim.o: CFLAGS += -ftree-vectorize -fno-math-errno
-
-# stb_image's code, not ours: see core/stb.c for the one check make asan leaves out there.
-$(BUILD)/core/stb.o: CFLAGS += -fno-sanitize=nonnull-attribute
 
 $(BUILD)/libkairo.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^

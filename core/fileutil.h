@@ -16,3 +16,17 @@ int kr_create_temp(const char *path, char *tmp, size_t tmpsize);
 int kr_write_all(int fd, const void *buf, size_t n);
 
 #endif
+
+#include "error.h"
+
+/* What a file of this st_mode is, in words ("a directory", "a FIFO", ...), for messages. */
+const char *kr_file_kind(unsigned mode);
+
+/* Opens path for reading and checks that it is a regular file (a FIFO, a device or a folder
+ * is refused at once, before anything is read: "/dev/zero" never fills memory).  Returns the
+ * descriptor in *fd and the file's size in *size.  Errors name op and the path. */
+kr_status kr_open_regular(const char *op, const char *path, int *fd, size_t *size);
+
+/* Reads the whole regular file at path into a new malloc'd buffer (*bytes, *n; free it), in
+ * bounded pieces and never more than the size the file had when opened. */
+kr_status kr_read_file(const char *op, const char *path, unsigned char **bytes, size_t *n);
