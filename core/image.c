@@ -279,42 +279,23 @@ kr_status kr_image_save(const char *path, const kr_tensor *t)
         return st;
     }
 
-    size_t tmpsize = strlen(path) + 16;
-    char *tmp = malloc(tmpsize);
-    if (tmp == NULL) {
-        free(bytes);
-        return kr_fail(KR_ENOMEM, "image.save: out of memory");
-    }
-    sink s = {kr_create_temp(path, tmp, tmpsize), 0};
-    if (s.fd < 0) {
-        st = kr_fail(KR_EIO, "image.save: cannot create a temporary file beside '%s': %s", path,
-                     strerror(errno));
-        free(tmp);
+    kr_save sv;
+    st = kr_save_begin(&sv, "image.save", path);
+    if (st != KR_OK) {
         free(bytes);
         return st;
     }
-    const char *step = "write";
+    sink s = {sv.fd, 0};
     const char *reason = "";
     int ok = encode(&s, fmt, (int)cols, (int)rows, comp, bytes, &reason);
     free(bytes);
     if (!ok) {
-        close(s.fd);
-        unlink(tmp);
-        free(tmp);
+        kr_save_abort(&sv);
         return kr_fail(KR_EIO, "image.save: the encoder failed to write '%s': %s", path, reason);
     }
-    int err = s.err;
-    if (err == 0 && fsync(s.fd) != 0 && errno != EINVAL && errno != EROFS) err = errno;
-    if (close(s.fd) != 0 && err == 0) err = errno;
-    if (err == 0 && rename(tmp, path) != 0) {
-        err = errno;
-        step = "rename the temporary file to";
+    if (s.err != 0) {
+        kr_save_abort(&sv);
+        return kr_fail(KR_EIO, "image.save: cannot write '%s': %s", path, strerror(s.err));
     }
-    if (err != 0) {
-        unlink(tmp);
-        free(tmp);
-        return kr_fail(KR_EIO, "image.save: cannot %s '%s': %s", step, path, strerror(err));
-    }
-    free(tmp);
-    return KR_OK;
+    return kr_save_commit(&sv);
 }

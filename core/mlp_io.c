@@ -118,35 +118,6 @@ static uint64_t param_bytes(int L, const int64_t *sizes, int bias, size_t esize)
 }
 
 /* ---- save ------------------------------------------------------------------------------- */
-static kr_status write_atomically(const char *op, const char *path, const unsigned char *buf,
-                                  size_t len)
-{
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return kr_fail(KR_ENOMEM, "%s: out of memory", op);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        kr_status st = kr_fail(KR_EIO, "%s: cannot create a temporary file beside '%s': %s", op,
-                               path, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    int err = kr_write_all(fd, buf, len) != 0 ? errno : 0;
-    if (!err && fchmod(fd, 0644) != 0) err = errno;
-    if (!err && fsync(fd) != 0) err = errno;
-    if (close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-        unlink(tmp);
-        free(tmp);
-        return kr_fail(KR_EIO, "%s: cannot write '%s': %s", op, path, strerror(err));
-    }
-    free(tmp);
-    return KR_OK;
-}
-
 kr_status kr_mlp_save(const kr_mlp *net, const char *path)
 {
     const char *op = "MLP:save";
@@ -181,7 +152,7 @@ kr_status kr_mlp_save(const kr_mlp *net, const char *path)
         if (net->bias) p += put_tensor(p, &net->b[l]);
     }
     put_u32(p, (uint32_t)crc32_z(0L, buf, (z_size_t)(p - buf)));
-    kr_status st = write_atomically(op, path, buf, (size_t)len);
+    kr_status st = kr_save_bytes(op, path, buf, (size_t)len);
     free(buf);
     return st;
 }

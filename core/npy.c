@@ -117,36 +117,17 @@ kr_status kr_npy_save(const char *path, const kr_tensor *t)
     header[8] = (char)(hlen & 0xff); /* HEADER_LEN, little-endian uint16 */
     header[9] = (char)(hlen >> 8);
 
-    size_t tmpsize = strlen(path) + 16;
-    char *tmp = malloc(tmpsize);
-    if (tmp == NULL) return kr_fail(KR_ENOMEM, "save: out of memory");
-    int fd = kr_create_temp(path, tmp, tmpsize);
-    if (fd < 0) {
-        kr_status st = kr_fail(KR_EIO, "save: cannot create a temporary file beside '%s': %s",
-                               path, strerror(errno));
-        free(tmp);
-        return st;
+    kr_save sv;
+    kr_status st = kr_save_begin(&sv, "save", path);
+    if (st != KR_OK) return st;
+    st = kr_save_write(&sv, header, NPY_PREAMBLE + hlen);
+    if (st != KR_OK) return st;
+    if (write_data(sv.fd, t) != 0) {
+        int err = errno;
+        kr_save_abort(&sv);
+        return kr_fail(KR_EIO, "save: cannot write '%s': %s", path, strerror(err));
     }
-
-    const char *step = "write";
-    if (kr_write_all(fd, header, NPY_PREAMBLE + hlen) != 0 || write_data(fd, t) != 0) goto fail;
-    step = "flush";
-    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) goto fail; /* EINVAL: no fsync here */
-    step = "close";
-    int fd_closing = fd;
-    fd = -1;
-    if (close(fd_closing) != 0) goto fail;
-    step = "replace";
-    if (rename(tmp, path) != 0) goto fail;
-    free(tmp);
-    return KR_OK;
-
-fail:;
-    int err = errno;
-    if (fd >= 0) close(fd);
-    unlink(tmp);
-    free(tmp);
-    return kr_fail(KR_EIO, "save: cannot %s '%s': %s", step, path, strerror(err));
+    return kr_save_commit(&sv);
 }
 
 /* ==== loading ============================================================================= */

@@ -44,6 +44,14 @@ const char *kr_lua_typename(lua_State *L, int idx)
     return luaL_typename(L, idx);
 }
 
+const char *kr_lua_check_path(lua_State *L, int idx)
+{
+    size_t len;
+    const char *path = luaL_checklstring(L, idx, &len);
+    luaL_argcheck(L, strlen(path) == len, idx, "file name contains a zero byte");
+    return path;
+}
+
 int luaopen_kairo(lua_State *L);
 int luaopen_kairo(lua_State *L)
 {

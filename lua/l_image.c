@@ -12,17 +12,9 @@
 
 #include "l_kairo.h"
 
-static const char *check_path(lua_State *L, int idx)
-{
-    size_t len;
-    const char *path = luaL_checklstring(L, idx, &len);
-    luaL_argcheck(L, strlen(path) == len, idx, "file name contains a zero byte");
-    return path;
-}
-
 static int l_load(lua_State *L)
 {
-    const char *path = check_path(L, 1);
+    const char *path = kr_lua_check_path(L, 1);
     kr_dtype dt = kr_lua_ctx_of(L)->default_dtype;
     int channels = KR_IMAGE_GREY;
     int64_t max_pixels = 0;
@@ -77,7 +69,7 @@ static int l_load(lua_State *L)
 
 static int l_save(lua_State *L)
 {
-    const char *path = check_path(L, 1);
+    const char *path = kr_lua_check_path(L, 1);
     kr_tensor *t = kr_lua_check_tensor(L, 2);
     kr_lua_check(L, kr_image_save(path, t));
     return 0;

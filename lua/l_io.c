@@ -12,13 +12,12 @@
 #include <string.h>
 
 #include "l_kairo.h"
+#include "../core/fileutil.h"
 
 static const char *check_path(lua_State *L, int idx)
 {
-    size_t len;
-    const char *path = luaL_checklstring(L, idx, &len);
-    luaL_argcheck(L, len > 0, idx, "empty file name");
-    luaL_argcheck(L, strlen(path) == len, idx, "file name contains a zero byte");
+    const char *path = kr_lua_check_path(L, idx);
+    luaL_argcheck(L, path[0] != '\0', idx, "empty file name");
     return path;
 }
 
@@ -39,7 +38,21 @@ static int l_load(lua_State *L)
     return 1;
 }
 
+/* kr._save_bytes(op, path, bytes): the one saver (core/fileutil.h) for the Lua writers
+ * (kr.csv.write, kr.plot): follows links, keeps mode and owner, refuses non-regular files,
+ * leaves no temporary behind.  Raises "op: ..." on failure.  Internal (kairo.fileutil). */
+static int l_save_bytes(lua_State *L)
+{
+    const char *op = luaL_checkstring(L, 1);
+    const char *path = kr_lua_check_path(L, 2);
+    size_t n;
+    const char *bytes = luaL_checklstring(L, 3, &n);
+    kr_lua_check(L, kr_save_bytes(op, path, bytes, n));
+    return 0;
+}
+
 static const luaL_Reg functions[] = {
+    {"_save_bytes", l_save_bytes},
     {"save", l_save},
     {"load", l_load},
     {NULL, NULL},

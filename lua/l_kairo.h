@@ -40,6 +40,10 @@ void *kr_lua_new_buffer(lua_State *L, size_t nbytes, int nuv, const char *op);
  * "closed tensor"), a metatable's __name ("kairo.MLP", "FILE*"), else the basic type. */
 const char *kr_lua_typename(lua_State *L, int idx);
 
+/* The file name at idx: a string without zero bytes (a C path would stop at the
+ * first one and name another file), else an argument error. */
+const char *kr_lua_check_path(lua_State *L, int idx);
+
 /* Argument checks that raise Lua's own "bad argument" errors. */
 kr_tensor *kr_lua_check_tensor(lua_State *L, int idx);
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx); /* NULL when not a live tensor */

@@ -688,7 +688,7 @@ static int l_mlp_new(lua_State *L)
 /* kr.nn.load(path) */
 static int l_mlp_load(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = kr_lua_check_path(L, 1);
     mlp_ud *u = push_mlp(L);
     int ud = lua_gettop(L);
     uint64_t before = kr_alloc_stats_get().live_bytes;
@@ -754,7 +754,7 @@ static int mlp_zero_grad(lua_State *L)
 static int mlp_save(lua_State *L)
 {
     kr_mlp *net = check_mlp(L, 1);
-    kr_lua_check(L, kr_mlp_save(net, luaL_checkstring(L, 2)));
+    kr_lua_check(L, kr_mlp_save(net, kr_lua_check_path(L, 2)));
     return 0;
 }
 

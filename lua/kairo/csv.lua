@@ -7,8 +7,10 @@
 --     each as "# text".  Numbers are written exactly: integers (and integer-valued floats)
 --     plainly, other floats with %.17g, so reading the file back gives the same doubles;
 --     NaN and infinities as nan, inf, -inf, and negative zero as -0.0.
---     The file is written atomically (a temporary file in the same folder, then a rename);
---     a missing folder is created.  Bad arguments and failed writes raise an error.
+--     The file is written atomically by kairo's one saver (see kr.save): a symbolic link is
+--     written through, an existing file keeps its mode and owner, what is not a regular file
+--     is refused, no temporary is left behind; a missing folder is created.  Bad arguments
+--     and failed writes raise an error.
 --
 --   kr.csv.read(path [, {header = true|false}])  -> tensor, names
 --     A 2-D float64 tensor (rows x columns) and the header names (nil when there is no
@@ -154,6 +156,9 @@ function M.write(path, data, names, opts)
     error("kr.csv.write: comments must be a list of strings, got " .. type(comments), 2)
   end
 
+  if path:find("\0", 1, true) then
+    error("kr.csv.write: the file name contains a zero byte", 2)
+  end
   local wok, err = fileutil.atomic_write(path, function(f)
     if comments then
       for _, c in ipairs(comments) do
@@ -176,8 +181,11 @@ function M.write(path, data, names, opts)
         chunk = {}
       end
     end
-  end)
-  if not wok then error("kr.csv.write: cannot write '" .. path .. "': " .. tostring(err), 2) end
+  end, "kr.csv.write")
+  if not wok then
+    if tostring(err):find("^kr%.csv%.write: ") then error(err, 2) end
+    error("kr.csv.write: cannot write '" .. path .. "': " .. tostring(err), 2)
+  end
   return true
 end
 
