@@ -39,7 +39,7 @@ function M.mkdir_p(dir)
   return nil, string.format("cannot create the folder '%s'", dir)
 end
 
--- Writes a file through kairo's one saver (core/fileutil.h, kr._save_bytes): write(f) fills a
+-- Writes a file through kairo's one saver (core/fileutil.h, kairo.core._save_bytes): write(f) fills a
 -- buffer with f:write(...), whose bytes then replace `path` atomically, following a symbolic
 -- link, keeping an existing file's mode and owner, refusing what is not a regular file, and
 -- leaving no temporary behind even after a kill -9.  A missing folder is created.  Returns
@@ -56,8 +56,8 @@ function M.atomic_write(path, write, op)
     return self
   end
   write(buffer)
-  local kr = package.loaded.kairo or require("kairo")
-  local sok, serr = pcall(kr._save_bytes, op or "save", path, table.concat(parts))
+  local core = require "kairo.core"
+  local sok, serr = pcall(core._save_bytes, op or "save", path, table.concat(parts))
   if not sok then return nil, serr end
   return true
 end
