@@ -216,9 +216,11 @@ static int l_softmax_ce(lua_State *L)
     kr_tensor *U = kr_lua_check_tensor(L, 1), *T = kr_lua_test_tensor(L, 2);
     if (T && T->ndim == 2) return loss_call(L, kr_softmax_cross_entropy, op);
     check_2d_via(L, U, kr_softmax_cross_entropy, U);
+    double loss;
+    if (U->size[0] == 0 || U->size[1] == 0) /* the core words it: the batch is empty */
+        kr_lua_check(L, kr_softmax_cross_entropy_labels(&loss, NULL, U, NULL));
     int64_t *labels = check_labels(L, 2, U->size[1], U->size[0], op);
     kr_tensor *dU = out_or_new(L, 3, U, op);
-    double loss;
     kr_lua_check(L, kr_softmax_cross_entropy_labels(&loss, dU, U, labels));
     lua_pushnumber(L, loss);
     lua_insert(L, -2);
