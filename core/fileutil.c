@@ -309,6 +309,20 @@ void kr_save_abort(kr_save *s)
     s->target = NULL;
 }
 
+/* fsync of the folder holding target, so the rename itself survives a crash; best effort (some
+ * file systems refuse to open or sync a folder). */
+static void sync_folder(const char *target)
+{
+    char *dir = folder_of(target);
+    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        int ignored = fsync(fd);
+        (void)ignored;
+        close(fd);
+    }
+    free(dir);
+}
+
 kr_status kr_save_commit(kr_save *s)
 {
     const char *step = "write";
@@ -362,6 +376,7 @@ done:
         kr_save_abort(s);
         return kr_fail(KR_EIO, "%s: cannot %s '%s': %s", s->op, step, s->path, strerror(e));
     }
+    sync_folder(s->target);
     kr_save_abort(s); /* frees the names */
     return KR_OK;
 }
