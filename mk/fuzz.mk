@@ -5,9 +5,9 @@
 #   make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS="png jpeg"
 #   make fuzz-replay              every target once over its corpus (what the tests run)
 # New inputs go to build-fuzz/corpus/NAME (spec/fuzz/NAME is only read); a crash is written
-# to build-fuzz/crash-NAME-* and stops the run.  The CSV reader, pure Lua, has a mutation
-# fuzzer of its own: spec/fuzz/csv_fuzz.lua.
-DEB_PKGS     += clang libclang-rt-14-dev
+# to build-fuzz/crash-NAME-* and stops the run.  The readers written in Lua (kr.csv.read, the
+# checkpoint container) have a mutation fuzzer of their own: spec/fuzz/csv_fuzz.lua.
+DEB_PKGS     += clang libclang-rt-14-dev valgrind
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= png jpeg pnm npy idx net
@@ -19,7 +19,9 @@ FUZZ_BINS     = $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 # libFuzzer's options: a 10 s hang is a finding, so is more than 2 GB resident
 FUZZ_OPTS    ?= -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
 
-.PHONY: fuzz fuzz-build fuzz-replay
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-targets
+fuzz-targets:
+	@echo $(FUZZ_TARGETS)
 fuzz-build: $(FUZZ_BINS)
 
 build-fuzz/core/%.o: core/%.c $(HEADERS)

@@ -221,6 +221,31 @@ describe("kr.csv.read loses or invents no data", function()
   end)
 end)
 
+describe("checkpoint files (kairo.serial) on hostile input", function()
+  local serial = require "kairo.serial"
+  it("name the file for a fuzzer's finding: a tensor of sizes 3x0x2649994821632", function()
+    local p = "spec/fuzz/checkpoint/finding-zero-dim-huge-tensor.kr"
+    local ok, err = pcall(serial.read, p, "kr.train")
+    assert.is_false(ok)
+    assert.matches("^kr%.train: " .. p:gsub("%p", "%%%0") .. ": a tensor of sizes 3x0x2649994821632", err)
+  end)
+  it("refuse /dev/zero and a FIFO at once, and check the frame before reading the rest", function()
+    local ok, err = pcall(serial.read, "/dev/zero", "kr.train")
+    assert.is_false(ok)
+    assert.are.equal("kr.train: /dev/zero: cannot read it: it is not a regular file (it is a "
+      .. "character device)", err)
+    local big = path("big.kr")
+    serial.write(big, { 1, 2, 3 }, "kr.train")
+    local s = H.read(big)
+    H.write(big, s .. string.rep("\0", 100))
+    ok, err = pcall(serial.read, big, "kr.train")
+    assert.are.equal("kr.train: " .. big .. ": the header announces " .. (#s - 24) .. " payload bytes, "
+      .. "the file holds " .. (#s + 76) .. " (torn or truncated?)", err)
+    H.write(big, s)
+    assert.are.same({ 1, 2, 3 }, serial.read(big, "kr.train"))
+  end)
+end)
+
 describe("softmax_cross_entropy on an empty batch", function()
   it("says the batch is empty", function()
     -- kairo's logits are classes x samples: 0x3 has three samples of no class

@@ -359,7 +359,7 @@ function M.read(path, opts)
   if text:sub(1, 3) == "\239\187\191" then text = text:sub(4) end -- a UTF-8 byte order mark
 
   local function fail(lineno, col, msg)
-    error(string.format("kr.csv.read: %s line %d: column %d: %s", path, lineno, col, msg), 3)
+    error(string.format("kr.csv.read: %s line %d: column %d: %s", path, lineno, col, msg), 4) -- fail < records < M.read < caller
   end
 
   local names, rows, ncols = nil, {}, nil
