@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= png jpeg pnm npy idx net
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS   = -std=gnu11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
-                $(shell pkg-config --cflags $(PKGS))
+                $(KR_CPPFLAGS)
 FUZZ_OBJ      = $(CORE_SRC:%.c=build-fuzz/%.o)
 FUZZ_BINS     = $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 # libFuzzer's options: a 10 s hang is a finding, so is more than 2 GB resident

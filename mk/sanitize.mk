@@ -6,7 +6,8 @@ ASAN_SPECS ?= tensor ops matmul linalg activation loss optim random nn model che
 .PHONY: asan-build asan-specs
 asan-build:
 	@$(MAKE) --no-print-directory BUILD=build-asan MODULE=build-asan/kairo/core.so \
-	    OPT="-O1 -g -fno-omit-frame-pointer $(SANITIZE)" EXTRA_LDFLAGS="$(SANITIZE)" \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer" EXTRA_CFLAGS="$(SANITIZE)" \
+	    EXTRA_LDFLAGS="$(SANITIZE)" \
 	    build $(ASAN_C_TESTS)
 asan-specs:
 	@echo $(foreach s,$(ASAN_SPECS),$(wildcard spec/$(s)_spec.lua))

@@ -52,21 +52,7 @@ local known_types = { number = true, integer = true, string = true, flag = true,
                       numbers = true, integers = true }
 
 -- A value in a message: 3, 'x', {5,15}, or the type of anything else.
-local function show(v)
-  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
-  if type(v) == "string" then return "'" .. v .. "'" end
-  if type(v) == "table" and getmetatable(v) == nil then
-    local parts = {}
-    for i, x in ipairs(v) do
-      if type(x) ~= "number" and type(x) ~= "string" then return "a table" end
-      parts[i] = tostring(x)
-    end
-    return "{" .. table.concat(parts, ",") .. "}"
-  end
-  local mt = getmetatable(v)
-  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
-  return type(v)
-end
+local show = require("kairo.check").describe
 
 -- Whether `v` fits the option type `ty` (a default value).
 local function fits(ty, v)
@@ -356,13 +342,14 @@ end
 
 --- Parses args; prints the help and exits 0 on --help; prints the problem and exits 2 on a
 -- user error.  Returns the options table and the set of the options given (as cli.check)
--- otherwise.
+-- otherwise, and starts the run record that require("kairo.record").write finishes.
 function cli.parse(args, spec)
   local opts, given = cli.check(args, spec)
   if opts then
     if opts.threads and opts.threads > 0 then
       require("kairo").set_threads(opts.threads)
     end
+    require("kairo.record").begin(spec, opts, args) -- the run record's clocks (kairo.record)
     return opts, given
   end
   local msg = given -- no options: "help" or the user's error
