@@ -229,7 +229,19 @@ static int named_temp(const char *target, char **name, int mode)
     return -1;
 }
 
+static kr_status begin(kr_save *s, const char *op, const char *path, int named);
+
 kr_status kr_save_begin(kr_save *s, const char *op, const char *path)
+{
+    return begin(s, op, path, 0);
+}
+
+kr_status kr_save_begin_named(kr_save *s, const char *op, const char *path)
+{
+    return begin(s, op, path, 1);
+}
+
+static kr_status begin(kr_save *s, const char *op, const char *path, int named)
 {
     memset(s, 0, sizeof *s);
     s->fd = -1;
@@ -264,7 +276,8 @@ kr_status kr_save_begin(kr_save *s, const char *op, const char *path)
         kr_save_abort(s);
         return kr_fail(KR_ENOMEM, "%s: out of memory", op);
     }
-    s->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+    s->fd = named ? -1 : open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+    if (named) errno = EOPNOTSUPP;
     free(dir);
     if (s->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
         s->fd = named_temp(s->target, &s->tmp, mode); /* no O_TMPFILE on this file system */

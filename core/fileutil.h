@@ -35,6 +35,9 @@ typedef struct kr_save {
 
 /* Opens a temporary for the file at path (errors name op and path). */
 kr_status kr_save_begin(kr_save *s, const char *op, const char *path);
+/* The same with a named temporary (s->tmp), for a library that writes by file name (HDF5):
+ * it may write s->tmp while s->fd stays open; kr_save_commit then puts it in place. */
+kr_status kr_save_begin_named(kr_save *s, const char *op, const char *path);
 /* Appends n bytes; on failure the save is abandoned (no commit or abort needed). */
 kr_status kr_save_write(kr_save *s, const void *buf, size_t n);
 /* Flushes the temporary and puts it in the target's place; abandons the save on failure. */

@@ -110,7 +110,7 @@ end)
 
 describe("kr.nn.load on hostile files", function()
   it("refuses /dev/zero and a FIFO at once, and checks the header before reading a big file", function()
-    assert.are.equal("nn.load: cannot read '/dev/zero': it is not a regular file (it is a character device)",
+    assert.are.equal("kr.nn.load: cannot read '/dev/zero': it is not a regular file (it is a character device)",
       H.err_of(kr.nn.load, "/dev/zero"))
     local f = path("fifo.net")
     assert(os.execute("mkfifo " .. H.sh(f)))
@@ -119,17 +119,17 @@ describe("kr.nn.load on hostile files", function()
     local big = path("zeros.net")
     assert(os.execute("truncate -s 200M " .. H.sh(big)))
     local before = kr.alloc_stats and kr.alloc_stats().peak_bytes
-    assert.are.equal("nn.load: '" .. big .. "' is not a kairo network file (no KAIRONET header)",
+    assert.are.equal("kr.nn.load: '" .. big .. "' is not a kairo network file (no KAIRONET header)",
       H.err_of(kr.nn.load, big))
     -- a good header that claims another size is refused before the rest is read
     local good = path("good.net")
     kr.nn.MLP { sizes = { 2, 2 }, rng = kr.Generator(1) }:save(good)
     local s = H.read(good)
     H.write(big, s .. string.rep("\0", 1000))
-    assert.are.equal("nn.load: '" .. big .. "' is corrupt (" .. (#s + 1000) .. " bytes, its header says "
+    assert.are.equal("kr.nn.load: '" .. big .. "' is corrupt (" .. (#s + 1000) .. " bytes, its header says "
       .. #s .. ")", H.err_of(kr.nn.load, big))
     H.write(big, s:sub(1, 40))
-    assert.are.equal("nn.load: '" .. big .. "' is truncated (40 of " .. #s .. " bytes)", H.err_of(kr.nn.load, big))
+    assert.are.equal("kr.nn.load: '" .. big .. "' is truncated (40 of " .. #s .. " bytes)", H.err_of(kr.nn.load, big))
     assert.is_truthy(kr.nn.load(good))
     local _ = before
   end)

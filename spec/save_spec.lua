@@ -23,7 +23,7 @@ local writers = {
   { name = "kr.save", op = "save",
     save = function(p, v) kr.save(p, kr.tensor { v }) end,
     load = function(p) return kr.load(p):get(1) end },
-  { name = "net:save", op = "MLP:save",
+  { name = "net:save", op = "net:save",
     save = function(p, v)
       local n = kr.nn.MLP { sizes = { 1, 1 }, rng = kr.Generator(1) }
       n:parameters()[1]:fill_(v)
