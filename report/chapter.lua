@@ -126,6 +126,22 @@ local experiments = {
     end,
   },
   {
+    id = "spiral_book", script = "spiral.lua", args = "--book",
+    title = "Example 1 with the chapter's double division (--book)",
+    text = "The same run with the chapter's cross-entropy gradient divided by the batch size "
+      .. "twice, which makes its SGD 10x slower at batch 10: the chapter's own loss curve.",
+    rows = function(m)
+      return {
+        row("final training loss", at(m, "final_loss"), nil,
+          { lo = 0.147, hi = 0.157, text = "about 0.15 (0.147-0.157, 5 seeds)" }, N .. " #8"),
+        row("train accuracy", at(m, "train_accuracy"), "%",
+          { kind = "atleast", lo = 97, tol = 0.5, text = "97-99 %" }, N .. " #8"),
+        row("accuracy on a fresh spiral", at(m, "test_accuracy"), "%",
+          { kind = "atleast", lo = 96, tol = 0.5, text = "96-98 %" }, N .. " #8"),
+      }
+    end,
+  },
+  {
     id = "zipser_andersen", script = "zipser_andersen.lua", args = "",
     title = "Example 2: Zipser-Andersen coordinate transform (correct Adam)",
     text = "MLP [66, 16, 64], sigmoid, binary cross-entropy, Adam lr 1e-4 with its moments kept, "
