@@ -530,7 +530,7 @@ local function train(o)
     error("kr.train: model must be a model (forward, backward, parameters, gradients: "
       .. "kr.nn.MLP, kr.nn.Sequential, ...), got " .. describe(m), 2)
   end
-  if model.is_mlp(m) and tostring(m) == "kairo.MLP (closed)" then
+  if model.is_closed(m) then
     error("kr.train: the network has been closed", 2)
   end
   local opt = o.optimizer
