@@ -72,4 +72,17 @@ out=$(timeout 60 $MPIRUN -np 2 $LUA "$tmp/exits.lua" 2>&1); rc=$?
 if [ "$rc" -eq 0 ] && [ -z "$out" ]; then ok "os.exit(0) finalises quietly"
 else bad "os.exit(0) finalises quietly (exit $rc)"; echo "$out" | tail -20; fi
 
+# A sweep of 4 spiral runs over 2 ranks: every run once, both ranks working, and the same
+# options and metrics as the serial sweep (the runs are deterministic).
+grid="scripts/spiral.lua --seed 1..2 --lr 0.1,0.3 --epochs 40 --per-class 30 --no-plot"
+out=$(timeout 300 $MPIRUN -np 2 $LUA scripts/sweep.lua --out "$tmp/sw2" --no-plot $grid 2>&1); rc=$?
+out1=$(timeout 300 $LUA scripts/sweep.lua --out "$tmp/sw1" --no-plot $grid 2>&1); rc1=$?
+if [ "$rc" -eq 0 ] && [ "$rc1" -eq 0 ] && [ "$(tail -n +2 "$tmp/sw2/sweep_summary.csv" | wc -l)" -eq 2 ] \
+   && check=$($LUA spec/mpi/check_sweep.lua "$tmp/sw2/sweep.csv" "$tmp/sw1/sweep.csv" 2>&1); then
+  ok "a sweep of 4 runs over 2 ranks writes the serial sweep's sweep.csv"
+else
+  bad "a sweep of 4 runs over 2 ranks (exit $rc, serial $rc1)"; echo "$check"
+  echo "$out" | tail -20
+fi
+
 echo "$pass passed, $fail failed"
