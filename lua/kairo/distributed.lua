@@ -129,7 +129,9 @@ function D:part(Xb, Tb)
   return Xb:narrow(2, first, count), Tp, self.count / B
 end
 
--- One flat buffer per dtype holding every gradient, with a view of it per gradient.
+-- One flat buffer per dtype holding every gradient, with a view of it per gradient; the
+-- first also holds the three numbers of the step (loss * b_r, accuracy * b_r, b_r) after the
+-- gradients, so that a step is one allreduce when the model has one dtype.
 local function flat_buffers(grads)
   local by, order = {}, {}
   for i, g in ipairs(grads) do
@@ -140,9 +142,10 @@ local function flat_buffers(grads)
     b.n = b.n + g:numel()
   end
   local out = {}
-  for _, dt in ipairs(order) do
+  for k, dt in ipairs(order) do
     local b = by[dt]
-    b.flat = kr.empty(math.max(b.n, 1), dt)
+    b.flat = kr.empty(b.n + (k == 1 and 3 or 0), dt)
+    if k == 1 then b.scalars = b.flat:narrow(1, b.n + 1, 3) end
     for _, it in ipairs(b.items) do
       if it.numel > 0 then
         it.view = b.flat:narrow(1, it.offset + 1, it.numel):reshape(table.unpack(it.grad:shape()))
@@ -160,19 +163,19 @@ function D:reduce(grads, loss, acc)
   if self.size == 1 then return loss, self.B, acc end
   if not self.flat or self.grads ~= grads then
     self.flat, self.grads = flat_buffers(grads), grads
-    self.scalars = kr.zeros(3)
-  end
-  for _, b in ipairs(self.flat) do
-    for _, it in ipairs(b.items) do if it.view then it.view:copy_(it.grad) end end
-    mpi.allreduce(b.flat, "sum")
-    for _, it in ipairs(b.items) do if it.view then it.grad:copy_(it.view) end end
+    if #self.flat == 0 then self.flat = { { items = {}, flat = kr.zeros(3) } } end
+    self.scalars = self.flat[1].scalars or self.flat[1].flat
   end
   local c, s = self.count, self.scalars
   -- an idle rank's loss and accuracy count 0 times (its sample is another rank's too)
   s:set(1, c > 0 and loss * c or 0)
   s:set(2, c > 0 and (acc or 0) * c or 0)
   s:set(3, c)
-  mpi.allreduce(s, "sum")
+  for _, b in ipairs(self.flat) do
+    for _, it in ipairs(b.items) do if it.view then it.view:copy_(it.grad) end end
+    mpi._allreduce_trusted(b.flat) -- the ranks agreed on the parameters at the start
+    for _, it in ipairs(b.items) do if it.view then it.grad:copy_(it.view) end end
+  end
   local B = s:get(3)
   return s:get(1) / B, math.tointeger(B) or B, acc and s:get(2) / B or nil
 end
