@@ -16,6 +16,7 @@ setmetatable(kr, {
 
 kr.optim = require "kairo.optim"
 require "kairo.nn"      -- kr.nn: activation objects, gradcheck (the C half is lua/l_nn.c)
+require "kairo.credit"  -- kr.nn: perturbation rules, alignment diagnostics
 require "kairo.batches" -- kr.data.onehot, kr.data.batches
 require "kairo.data"    -- kr.data: IDX files, Fashion-MNIST/MNIST, spiral, Zipser-Andersen, CSV
 require "kairo.data_shapes" -- kr.data.shapes

@@ -130,6 +130,10 @@ function nn.gradcheck(net, loss_fn, X, T, opts)
   if net.dtype ~= "float64" then
     error("gradcheck: the network is " .. net.dtype .. "; gradient checks need float64", 2)
   end
+  if net.feedback ~= "bp" then
+    error("gradcheck: the network's feedback is " .. net.feedback .. ", whose backward is not "
+      .. "the loss's gradient; check a feedback = \"bp\" network", 2)
+  end
   if not kr.is_tensor(X) or X:dtype() ~= "float64" then
     error("gradcheck: the input must be a float64 tensor, got " .. describe_value(X), 2)
   end
