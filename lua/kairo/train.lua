@@ -9,6 +9,10 @@
 --     shuffle = true, rng = g,          -- a fresh permutation per epoch (default true)
 --     drop_last = false,                -- leave out a smaller last batch
 --     weight_decay = 1e-4,              -- L2: kr.optim.weight_decay(net, lambda) before each step
+--     weight_decay_mode = "l2",         -- or "decoupled": W -= lr lambda W (W, and kp's B)
+--     rule = "backprop",                -- or "np" / "wp": kr.nn.node_perturbation /
+--     perturbation = { sigma = 1e-3 },  -- weight_perturbation fill the gradients instead of
+--                                       -- backward (loss must then be a name)
 --     accuracy = nil,                   -- record accuracy (default: for softmax_cross_entropy)
 --     on_epoch = function(epoch, loss, accuracy) end,  -- return false to stop early
 --     progress = false,                 -- a progress bar on stderr when it is a terminal
@@ -31,8 +35,10 @@ local losses = {
 local known = {
   net = true, optimizer = true, loss = true, X = true, T = true, epochs = true,
   batch_size = true, shuffle = true, rng = true, drop_last = true, weight_decay = true,
-  accuracy = true, on_epoch = true, progress = true,
+  accuracy = true, on_epoch = true, progress = true, weight_decay_mode = true, rule = true,
+  perturbation = true,
 }
+local rules = { backprop = true, np = "node_perturbation", wp = "weight_perturbation" }
 
 local run
 
@@ -76,6 +82,16 @@ local function check_options(o)
     if o[name] ~= nil and type(o[name]) ~= "boolean" then
       bad("%s must be true or false, got %s", name, kind(o[name]))
     end
+  end
+  if o.rule ~= nil and not rules[o.rule] then
+    bad("rule must be \"backprop\", \"np\" or \"wp\", got %s", tostring(o.rule))
+  end
+  if o.rule and o.rule ~= "backprop" and type(o.loss) ~= "string" then
+    bad("rule %s needs the loss by name", o.rule)
+  end
+  if o.weight_decay_mode ~= nil and o.weight_decay_mode ~= "l2" and
+      o.weight_decay_mode ~= "decoupled" then
+    bad("weight_decay_mode must be \"l2\" or \"decoupled\", got %s", tostring(o.weight_decay_mode))
   end
   if o.on_epoch ~= nil and type(o.on_epoch) ~= "function" then
     bad("on_epoch must be a function(epoch, loss, accuracy), got %s", kind(o.on_epoch))
@@ -136,6 +152,8 @@ function run(o, net, opt, lossfn)
   if want_acc == nil then want_acc = o.loss == "softmax_cross_entropy" end
   local shuffle = o.shuffle ~= false
   local show = o.progress and nn._isatty()
+  local perturb = o.rule and o.rule ~= "backprop" and nn[rules[o.rule]] or nil
+  local decoupled = o.weight_decay_mode == "decoupled"
 
   local bufs, dYfull = {}, nil
   local history = { loss = {}, accuracy = want_acc and {} or nil }
@@ -148,6 +166,8 @@ function run(o, net, opt, lossfn)
     for Xb, Tb in kr.data.batches(o.X, o.T, bs,
         { shuffle = shuffle, rng = o.rng, drop_last = o.drop_last, buffers = bufs }) do
       local B = Xb:size(2)
+      if perturb then goto perturbation end
+      do
       local Y = net:forward(Xb)
       if not dYfull then dYfull = kr.empty(Xb:size(2), Y:size(1), Y:dtype()):t() end
       local dY = B == dYfull:size(2) and dYfull or dYfull:narrow(2, 1, B)
@@ -158,9 +178,19 @@ function run(o, net, opt, lossfn)
       end
       if want_acc then hits = hits + nn.accuracy(Y, Tb) * B end
       net:backward(g, false)
-      if wd ~= 0 then kr.optim.weight_decay(net, wd) end
+      sum = sum + loss * B
+      goto step
+      end
+      ::perturbation::
+      do -- the rule fills the gradients from a clean and a perturbed forward pass
+        sum = sum + perturb(net, Xb, Tb, o.loss, o.perturbation) * B
+        if want_acc then hits = hits + nn.accuracy(net:activity(net.nlayers + 1), Tb) * B end
+      end
+      ::step::
+      if wd ~= 0 and decoupled then kr.optim.decoupled_weight_decay(net, opt.lr, wd)
+      elseif wd ~= 0 then kr.optim.weight_decay(net, wd) end
       opt:step(net)
-      sum, seen, nb = sum + loss * B, seen + B, nb + 1
+      seen, nb = seen + B, nb + 1
       if show and (nb == total or nb % math.max(1, total // 50) == 0) then
         progress_bar(epoch, epochs, nb, total, sum / seen)
       end
