@@ -16,7 +16,7 @@ BLASLIBS  = $(shell pkg-config --libs openblas lapacke) -lz -lm
 LDFLAGS  += $(EXTRA_LDFLAGS)
 
 BUILD    ?= build
-MODULE   ?= lua/kairo.so
+MODULE   ?= lua/kairo/core.so
 CORE_SRC  = $(sort $(wildcard core/*.c))
 LUA_SRC   = $(sort $(wildcard lua/*.c))
 CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -79,7 +79,9 @@ $(BUILD)/libkairo.so: $(CORE_OBJ)
 	$(CC) -shared -o $@ $^ $(LDFLAGS) $(BLASLIBS)
 
 # A Lua C module does not link liblua: the interpreter provides its symbols.
+# It is `kairo.core`: lua/kairo/init.lua (`require "kairo"`) builds the public table from it.
 $(MODULE): $(LUA_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) -shared -o $@ $^ $(LDFLAGS) $(BLASLIBS)
 
 run: all
@@ -100,13 +102,13 @@ check: build $(C_TESTS)
 ASAN_C_TESTS = $(patsubst spec/c/%.c,build-asan/spec/%,$(wildcard spec/c/*.c))
 SANITIZE     = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
 
-# The sanitized module goes to build-asan/kairo.so (lua/kairo.so stays the normal one);
+# The sanitized module goes to build-asan/kairo/core.so (lua/kairo/core.so stays the normal one);
 # .busted takes the module path from KAIRO_CPATH.  The interpreter is not instrumented, so the
 # ASan runtime is preloaded; leaks are not checked (lua5.4 does not free everything at exit).
 # A failed allocation returns NULL, as malloc does (kairo turns it into a Lua error), instead
 # of ASan's abort for sizes above its limit (1 TB): kr.zeros(2^38) must raise, not crash.
 asan:
-	$(MAKE) --no-print-directory BUILD=build-asan MODULE=build-asan/kairo.so \
+	$(MAKE) --no-print-directory BUILD=build-asan MODULE=build-asan/kairo/core.so \
 	    OPT="-O1 -g -fno-omit-frame-pointer $(SANITIZE)" EXTRA_LDFLAGS="$(SANITIZE)" \
 	    build $(ASAN_C_TESTS)
 	KAIRO_CPATH="build-asan/?.so" \
@@ -123,7 +125,7 @@ bench: all
 	$(LUA) bench/run.lua
 
 clean:
-	rm -rf build build-asan lua/kairo.so
+	rm -rf build build-asan lua/kairo/core.so lua/kairo.so
 
 # Each area's own rules (an install, fuzz targets, an optional backend, ...) live in mk/NAME.mk;
 # a fragment may add packages with `DEB_PKGS += ...` and test steps under spec/steps/.

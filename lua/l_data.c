@@ -5,28 +5,14 @@
  *   kr.data.za_peaks(maps [, {method = "argmax" | "fit", theta_max =, step =, width =}])
  *   kr.data.za_eye_code(eye [, {out =, units = 8, range = 80}])
  *
- * The pure-Lua data sets (spiral, zipser_andersen, fashion_mnist, ...) are in lua/kairo/data.lua.
- * Several areas add functions to kr.data (this file, l_nn.c, data.lua); each opener adds to the
- * table if it exists and creates it if not. */
+ * This file creates the C half of the namespace (kairo.core's `data` table); the pure-Lua data
+ * sets (spiral, zipser_andersen, fashion_mnist, ...) are in lua/kairo/data.lua, which owns the
+ * public kr.data and completes it from this table, batches.lua and data_shapes.lua. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "l_kairo.h"
-
-/* luaL_argerror with printf's formats (%g), which lua_pushfstring lacks. */
-static int data_argerror(lua_State *L, int arg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int data_argerror(lua_State *L, int arg, const char *fmt, ...)
-{
-    char msg[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return luaL_argerror(L, arg, msg);
-}
 
 /* The value on top of the stack for a message: a number or a string as it is, else its type. */
 static const char *value_str(lua_State *L)
@@ -35,16 +21,6 @@ static const char *value_str(lua_State *L)
     return t == LUA_TNUMBER || t == LUA_TSTRING ? lua_tostring(L, -1) : kr_lua_typename(L, -1);
 }
 
-/* Pushes kr.data, creating it when absent. */
-static void push_data_table(lua_State *L, int mod)
-{
-    if (lua_getfield(L, mod, "data") != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, mod, "data");
-    }
-}
 
 /* An options table at idx (or none): its field `name` as a number, or def when absent. */
 static double opt_number(lua_State *L, int idx, const char *name, double def)
@@ -71,20 +47,14 @@ static void check_options(lua_State *L, int idx)
 /* The options table's dtype field ("f64", "float64", "f32", "float32", ...), def when absent. */
 static kr_dtype opt_dtype(lua_State *L, int idx, kr_dtype def)
 {
-    static const char *const names[] = {"f64", "float64", "double", "f32", "float32", "float", NULL};
     lua_getfield(L, idx, "dtype");
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return def;
-    }
-    const char *s = lua_tostring(L, -1);
-    for (int i = 0; s && names[i]; i++)
-        if (strcmp(s, names[i]) == 0) {
-            lua_pop(L, 1);
-            return i < 3 ? KR_F64 : KR_F32;
-        }
-    return luaL_argerror(L, idx, lua_pushfstring(L, "option 'dtype' must be \"f64\" or \"f32\", got %s",
-                                                 s ? s : kr_lua_typename(L, -1)));
+    kr_dtype dt = def;
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (!lua_isnil(L, -1) && !kr_lua_dtype_from_name(s, &dt))
+        luaL_argerror(L, idx, lua_pushfstring(L, "option 'dtype' must be \"f64\" or \"f32\", got %s",
+                                              s ? s : kr_lua_typename(L, -1)));
+    lua_pop(L, 1);
+    return dt;
 }
 
 /* kr.data.idx(path [, opts]) -> tensor with the file's dimensions. */
@@ -115,7 +85,7 @@ static kr_za_grid opt_grid(lua_State *L, int idx)
     double n = 2.0 * theta_max / step;
     if (!(theta_max > 0 && step > 0 && width > 0) || fabs(n - floor(n + 0.5)) > 1e-9 ||
         !(n >= 1 && n <= 256))
-        data_argerror(L, idx, "the grid needs theta_max > 0, step > 0, width > 0 and "
+        kr_lua_argerror(L, idx, "the grid needs theta_max > 0, step > 0, width > 0 and "
                               "2*theta_max/step a whole number in 1..256, got theta_max %g, "
                               "step %g, width %g", theta_max, step, width);
     kr_za_grid g = {(int)floor(n + 0.5), -theta_max, step, sqrt(2.0) * width / 4.0};
@@ -182,7 +152,7 @@ static int l_za_eye_code(lua_State *L)
     double units = opt_number(L, 2, "units", 8);
     double range = opt_number(L, 2, "range", 80);
     if (!(units >= 1 && units <= 1 << 20) || units != floor(units))
-        data_argerror(L, 2, "option 'units' must be a whole number in 1..2^20, got %g", units);
+        kr_lua_argerror(L, 2, "option 'units' must be a whole number in 1..2^20, got %g", units);
     int64_t N = eye->ndim == 2 ? eye->size[1] : 0;
     kr_tensor *out = opt_out(L, 2, eye->dtype, 4 * (int64_t)units, N);
     kr_lua_check(L, kr_za_eye_code(out, eye, (int)units, range));
@@ -195,7 +165,7 @@ static const luaL_Reg functions[] = {
 
 void kr_lua_open_data(lua_State *L, int mod, int ctx)
 {
-    push_data_table(L, mod);
+    lua_newtable(L);
     kr_lua_setfuncs(L, functions, ctx);
-    lua_pop(L, 1);
+    lua_setfield(L, mod, "data");
 }

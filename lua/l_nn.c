@@ -10,7 +10,6 @@
  * Storage the network allocates (parameters, then workspaces when a batch grows) is reported
  * to the collector with kr_lua_account, as tensors are. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +18,6 @@
 
 #define MLP_MT "kairo.MLP"
 #define PERM_MT "kairo.Permutation"
-#define GENERATOR_MT "kairo.Generator" /* lua/l_random.c: a userdata starting with a kr_rng */
 #define LABELS_KEY "kairo.nn.labels"   /* registry: scratch array for labels */
 
 typedef struct mlp_ud {
@@ -28,18 +26,6 @@ typedef struct mlp_ud {
 } mlp_ud;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-/* luaL_error with printf's formats (%lld, %g), which lua_pushfstring lacks. */
-static int nn_error(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int nn_error(lua_State *L, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return luaL_error(L, "%s", msg);
-}
-
 static kr_mlp *check_mlp(lua_State *L, int idx)
 {
     mlp_ud *u = luaL_checkudata(L, idx, MLP_MT);
@@ -68,7 +54,7 @@ static kr_tensor *push_samples(lua_State *L, kr_dtype dt, int64_t n, int64_t B, 
     if (kr_tensor_empty(t, dt, 2, size) != KR_OK) {
         const char *msg = kr_last_error();
         if (strncmp(msg, "tensor: ", 8) == 0) msg += 8;
-        nn_error(L, "%s: %s", op, msg);
+        kr_lua_error(L, "%s: %s", op, msg);
     }
     kr_lua_account(L, t->storage->nbytes);
     t->size[0] = n;
@@ -92,14 +78,6 @@ static void account_since(lua_State *L, uint64_t before)
     if (now > before) kr_lua_account(L, (size_t)(now - before));
 }
 
-static kr_rng *opt_rng(lua_State *L, int idx, const char *op)
-{
-    if (lua_isnoneornil(L, idx)) return &kr_lua_ctx_of(L)->rng;
-    void *g = luaL_testudata(L, idx, GENERATOR_MT);
-    if (!g) nn_error(L, "%s: rng must be a kr.Generator, got %s", op, kr_lua_typename(L, idx));
-    return (kr_rng *)g;
-}
-
 static int64_t *labels_scratch(lua_State *L, int64_t n, const char *op)
 {
     size_t need = (size_t)(n > 64 ? n : 64) * sizeof(int64_t);
@@ -120,12 +98,12 @@ static int64_t labels_count(lua_State *L, int idx, const char *op)
     char s[200];
     if (t) {
         if (t->ndim != 1)
-            nn_error(L, "%s: labels must be a 1-D tensor, got %s", op,
+            kr_lua_error(L, "%s: labels must be a 1-D tensor, got %s", op,
                        kr_tensor_shape_str(t, s, sizeof s));
         return t->size[0];
     }
     if (!lua_istable(L, idx))
-        nn_error(L, "%s: labels must be a table or a 1-D tensor, got %s", op,
+        kr_lua_error(L, "%s: labels must be a table or a 1-D tensor, got %s", op,
                    kr_lua_typename(L, idx));
     return (int64_t)luaL_len(L, idx);
 }
@@ -136,7 +114,7 @@ static int64_t *check_labels(lua_State *L, int idx, int64_t B, int64_t K, const 
 {
     int64_t count = labels_count(L, idx, op);
     if (count != B)
-        nn_error(L, "%s: %lld labels for a batch of %lld", op, (long long)count, (long long)B);
+        kr_lua_error(L, "%s: %lld labels for a batch of %lld", op, (long long)count, (long long)B);
     kr_tensor *t = kr_lua_test_tensor(L, idx);
     int64_t *out = labels_scratch(L, B, op);
     for (int64_t j = 0; j < B; j++) {
@@ -148,15 +126,15 @@ static int64_t *check_labels(lua_State *L, int idx, int64_t B, int64_t K, const 
             int isnum;
             v = lua_tonumberx(L, -1, &isnum);
             if (!isnum)
-                nn_error(L, "%s: label %lld is %s, not a number", op, (long long)(j + 1),
+                kr_lua_error(L, "%s: label %lld is %s, not a number", op, (long long)(j + 1),
                            kr_lua_typename(L, -1));
             lua_pop(L, 1);
         }
         if (v != floor(v))
-            nn_error(L, "%s: label %g of sample %lld is not an integer", op, v,
+            kr_lua_error(L, "%s: label %g of sample %lld is not an integer", op, v,
                        (long long)(j + 1));
         if (v < 1 || v > (double)K)
-            nn_error(L, "%s: label %g of sample %lld is out of range 1..%lld", op, v,
+            kr_lua_error(L, "%s: label %g of sample %lld is out of range 1..%lld", op, v,
                        (long long)(j + 1), (long long)K);
         out[j] = (int64_t)v - 1;
     }
@@ -265,14 +243,14 @@ static int l_accuracy(lua_State *L)
     kr_tensor *Y = kr_lua_check_tensor(L, 1), *T = kr_lua_test_tensor(L, 2);
     double acc;
     if (Y->ndim != 2)
-        nn_error(L, "%s: output must be 2-D (classes x batch), got %s", op,
+        kr_lua_error(L, "%s: output must be 2-D (classes x batch), got %s", op,
                    kr_tensor_shape_str(Y, s1, sizeof s1));
     if (Y->size[0] == 0 || Y->size[1] == 0) /* before the labels are checked against 1..0 */
-        nn_error(L, "%s: output is empty (%s)", op, kr_tensor_shape_str(Y, s1, sizeof s1));
+        kr_lua_error(L, "%s: output is empty (%s)", op, kr_tensor_shape_str(Y, s1, sizeof s1));
     int64_t *labels;
     if (T && T->ndim == 2) {
         if (!kr_same_shape(Y, T))
-            nn_error(L, "%s: output is %s, target is %s", op,
+            kr_lua_error(L, "%s: output is %s, target is %s", op,
                        kr_tensor_shape_str(Y, s1, sizeof s1),
                        kr_tensor_shape_str(T, s2, sizeof s2));
         labels = labels_scratch(L, Y->size[1], op);
@@ -291,7 +269,7 @@ static int l_onehot(lua_State *L)
 {
     const char *op = "onehot";
     lua_Integer K = luaL_checkinteger(L, 2);
-    if (K < 1) nn_error(L, "%s: the number of classes must be >= 1, got %lld", op, (long long)K);
+    if (K < 1) kr_lua_error(L, "%s: the number of classes must be >= 1, got %lld", op, (long long)K);
     kr_dtype dt = kr_lua_opt_dtype(L, 3, kr_lua_ctx_of(L)->default_dtype);
     int64_t B = labels_count(L, 1, op);
     int64_t *labels = check_labels(L, 1, B, K, op);
@@ -331,7 +309,7 @@ static int l_perm_shuffle(lua_State *L)
 {
     int64_t n;
     int64_t *p = check_perm(L, 1, &n);
-    kr_rng_permutation(opt_rng(L, 2, "batches"), n, p);
+    kr_rng_permutation(kr_lua_opt_rng(L, 2, "batches"), n, p);
     return 0;
 }
 
@@ -344,7 +322,7 @@ static int l_gather(lua_State *L)
     lua_Integer start = luaL_checkinteger(L, 4);
     int64_t m = dst->ndim >= 1 ? dst->size[dst->ndim - 1] : 0;
     if (start < 0 || start > n || m > n - start) /* in doubles: start + m may overflow */
-        nn_error(L, "gather: samples %.0f..%.0f are outside the permutation of %lld",
+        kr_lua_error(L, "gather: samples %.0f..%.0f are outside the permutation of %lld",
                  (double)start + 1, (double)start + (double)m, (long long)n);
     kr_lua_check(L, kr_gather_columns(dst, src, p + start));
     return 0;
@@ -442,9 +420,9 @@ static void parse_activation(lua_State *L, int v, int layer, kr_activation *a, i
     if (lua_type(L, v) == LUA_TSTRING) {
         const char *name = lua_tostring(L, v);
         if (strcmp(name, "softmax") == 0)
-            nn_error(L, "MLP: softmax is not a layer activation: use output = \"identity\" and "
+            kr_lua_error(L, "MLP: softmax is not a layer activation: use output = \"identity\" and "
                           "kr.nn.softmax_cross_entropy on the logits");
-        if (kr_act_from_name(a, name) != KR_OK) nn_error(L, "MLP: %s", kr_last_error());
+        if (kr_act_from_name(a, name) != KR_OK) kr_lua_error(L, "MLP: %s", kr_last_error());
         return;
     }
     if (lua_istable(L, v)) {
@@ -456,10 +434,10 @@ static void parse_activation(lua_State *L, int v, int layer, kr_activation *a, i
             lua_getfield(L, v, "slope");
             const char *name = lua_tostring(L, -2);
             if (!name || kr_act_from_name(a, name) != KR_OK)
-                nn_error(L, "MLP: activation of layer %d is not a known built-in", layer + 1);
+                kr_lua_error(L, "MLP: activation of layer %d is not a known built-in", layer + 1);
             if (lua_isnumber(L, -1)) a->slope = lua_tonumber(L, -1);
             lua_pop(L, 2);
-            if (kr_act_check("MLP", *a) != KR_OK) nn_error(L, "%s", kr_last_error());
+            if (kr_act_check("MLP", *a) != KR_OK) kr_lua_error(L, "%s", kr_last_error());
             return;
         }
         lua_getfield(L, v, "forward");
@@ -476,7 +454,7 @@ static void parse_activation(lua_State *L, int v, int layer, kr_activation *a, i
             return;
         }
     }
-    nn_error(L, "MLP: the activation of layer %d must be a name or a table with forward and "
+    kr_lua_error(L, "MLP: the activation of layer %d must be a name or a table with forward and "
                   "backward functions, got %s", layer + 1,
              lua_istable(L, v) ? "a table without them" : kr_lua_typename(L, v));
 }
@@ -637,11 +615,11 @@ static mlp_ud *push_mlp(lua_State *L)
 static kr_dtype parse_dtype(lua_State *L, int v, kr_dtype def)
 {
     if (lua_isnil(L, v)) return def;
-    const char *s = lua_tostring(L, v);
-    if (s && (!strcmp(s, "f64") || !strcmp(s, "float64") || !strcmp(s, "double"))) return KR_F64;
-    if (s && (!strcmp(s, "f32") || !strcmp(s, "float32") || !strcmp(s, "float"))) return KR_F32;
-    nn_error(L, "MLP: unknown dtype %s%s%s (use \"f64\" or \"f32\")", s ? "'" : "",
-               s ? s : kr_lua_typename(L, v), s ? "'" : "");
+    const char *s = lua_type(L, v) == LUA_TSTRING ? lua_tostring(L, v) : NULL;
+    kr_dtype dt;
+    if (kr_lua_dtype_from_name(s, &dt)) return dt;
+    kr_lua_error(L, "MLP: unknown dtype %s%s%s (use \"f64\" or \"f32\")", s ? "'" : "",
+                 s ? s : kr_lua_typename(L, v), s ? "'" : "");
     return def;
 }
 
@@ -656,7 +634,7 @@ static int l_mlp_new(lua_State *L)
             for (int k = 0; mlp_options[k] && !known; k++)
                 known = strcmp(lua_tostring(L, -2), mlp_options[k]) == 0;
         if (!known)
-            nn_error(L, "MLP: unknown option %s (known: sizes, activation, output, init, "
+            kr_lua_error(L, "MLP: unknown option %s (known: sizes, activation, output, init, "
                           "init_scale, bias, dtype, rng, feedback)",
                        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "(not a name)");
     }
@@ -666,14 +644,14 @@ static int l_mlp_new(lua_State *L)
     kr_feedback fb = KR_FEEDBACK_BP;
     if (!lua_isnil(L, 10)) {
         const char *name = lua_type(L, 10) == LUA_TSTRING ? lua_tostring(L, 10) : NULL;
-        if (!name) nn_error(L, "MLP: feedback must be a name, got %s", kr_lua_typename(L, 10));
-        if (kr_feedback_from_name(&fb, name) != KR_OK) nn_error(L, "MLP: %s", kr_last_error());
+        if (!name) kr_lua_error(L, "MLP: feedback must be a name, got %s", kr_lua_typename(L, 10));
+        if (kr_feedback_from_name(&fb, name) != KR_OK) kr_lua_error(L, "MLP: %s", kr_last_error());
     }
     lua_pop(L, 1); /* the stack indices below (10: sizes buffer, ...) stay as they were */
     if (!lua_istable(L, 2) || luaL_len(L, 2) < 2)
-        nn_error(L, "MLP: sizes must be a list of at least two layer sizes, e.g. {784, 256, 10}");
+        kr_lua_error(L, "MLP: sizes must be a list of at least two layer sizes, e.g. {784, 256, 10}");
     int nl = (int)luaL_len(L, 2) - 1;
-    if (nl > 65536) nn_error(L, "MLP: too many layers (%d)", nl);
+    if (nl > 65536) kr_lua_error(L, "MLP: too many layers (%d)", nl);
     int64_t *sizes = lua_newuserdatauv(L, sizeof *sizes * (size_t)(nl + 1), 0); /* 10 */
     kr_activation *act = lua_newuserdatauv(L, sizeof *act * (size_t)nl, 0);    /* 11 */
     for (int l = 0; l <= nl; l++) {
@@ -681,7 +659,7 @@ static int l_mlp_new(lua_State *L)
         int isint;
         lua_Integer n = lua_tointegerx(L, -1, &isint);
         if (!isint || n < 1)
-            nn_error(L, "MLP: sizes[%d] must be a positive integer, got %s", l + 1,
+            kr_lua_error(L, "MLP: sizes[%d] must be a positive integer, got %s", l + 1,
                      lua_type(L, -1) == LUA_TNUMBER ? luaL_tolstring(L, -1, NULL)
                                                     : kr_lua_typename(L, -1));
         sizes[l] = n;
@@ -691,10 +669,10 @@ static int l_mlp_new(lua_State *L)
     lua_getiuservalue(L, 12, 1); /* 13: state */
     if (is_activation_list(L, 3)) {
         if (!lua_isnil(L, 4))
-            nn_error(L, "MLP: give the output activation either as the last entry of the "
+            kr_lua_error(L, "MLP: give the output activation either as the last entry of the "
                           "activation list or as output, not both");
         if (luaL_len(L, 3) != nl)
-            nn_error(L, "MLP: the activation list needs one entry per layer: %d (sizes has %d "
+            kr_lua_error(L, "MLP: the activation list needs one entry per layer: %d (sizes has %d "
                           "entries), got %d", nl, nl + 1, (int)luaL_len(L, 3));
         for (int l = 0; l < nl; l++) {
             lua_geti(L, 3, l + 1);
@@ -703,7 +681,7 @@ static int l_mlp_new(lua_State *L)
         }
     } else {
         if (nl == 1 && !lua_isnil(L, 3) && lua_isnil(L, 4))
-            nn_error(L, "MLP: a one-layer network has no hidden layer; set its activation with "
+            kr_lua_error(L, "MLP: a one-layer network has no hidden layer; set its activation with "
                           "output = ...");
         if (lua_isnil(L, 3)) lua_pushliteral(L, "relu");
         else lua_pushvalue(L, 3);
@@ -717,20 +695,20 @@ static int l_mlp_new(lua_State *L)
     kr_init init = KR_INIT_DEFAULT;
     if (!lua_isnil(L, 5)) {
         const char *name = lua_tostring(L, 5);
-        if (!name) nn_error(L, "MLP: init must be a name, got %s", kr_lua_typename(L, 5));
-        if (kr_init_from_name(&init, name) != KR_OK) nn_error(L, "MLP: %s", kr_last_error());
+        if (!name) kr_lua_error(L, "MLP: init must be a name, got %s", kr_lua_typename(L, 5));
+        if (kr_init_from_name(&init, name) != KR_OK) kr_lua_error(L, "MLP: %s", kr_last_error());
     }
     double scale = 1.0;
     if (!lua_isnil(L, 6)) {
         if (!lua_isnumber(L, 6))
-            nn_error(L, "MLP: init_scale must be a number, got %s", kr_lua_typename(L, 6));
+            kr_lua_error(L, "MLP: init_scale must be a number, got %s", kr_lua_typename(L, 6));
         scale = lua_tonumber(L, 6);
     }
     if (!lua_isnil(L, 7) && !lua_isboolean(L, 7))
-        nn_error(L, "MLP: bias must be true or false, got %s", kr_lua_typename(L, 7));
+        kr_lua_error(L, "MLP: bias must be true or false, got %s", kr_lua_typename(L, 7));
     int bias = lua_isnil(L, 7) || lua_toboolean(L, 7);
     kr_dtype dt = parse_dtype(L, 8, kr_lua_ctx_of(L)->default_dtype);
-    kr_rng *g = opt_rng(L, 9, "MLP");
+    kr_rng *g = kr_lua_opt_rng(L, 9, "MLP");
 
     kr_mlp_config cfg = { nl, sizes, act, dt, bias, init, scale, fb };
     uint64_t before = kr_alloc_stats_get().live_bytes;
@@ -807,9 +785,9 @@ static int mlp_activity(lua_State *L)
 {
     kr_mlp *net = check_mlp(L, 1);
     lua_Integer l = luaL_checkinteger(L, 2);
-    if (net->batch == 0) nn_error(L, "MLP:activity: no forward pass yet");
+    if (net->batch == 0) kr_lua_error(L, "MLP:activity: no forward pass yet");
     if (l < 1 || l > net->nlayers + 1)
-        nn_error(L, "MLP:activity: layer %lld is outside 1..%d", (long long)l, net->nlayers + 1);
+        kr_lua_error(L, "MLP:activity: layer %lld is outside 1..%d", (long long)l, net->nlayers + 1);
     if (l == 1) {
         push_view(L, &net->input);
         return 1;

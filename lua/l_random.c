@@ -22,62 +22,20 @@
 
 #include "l_kairo.h"
 
-#define KR_GENERATOR_MT "kairo.Generator"
-
-typedef struct lua_generator {
-    kr_rng rng;
-    lua_Integer seed; /* the last seed, for tostring */
-} lua_generator;
+typedef kr_lua_generator lua_generator;
 
 static lua_generator *check_generator(lua_State *L, int idx)
 {
     return luaL_checkudata(L, idx, KR_GENERATOR_MT);
 }
 
-static lua_generator *push_generator(lua_State *L, lua_Integer seed)
+/* Dimensions from `first` on (kr_lua_read_dims), then nothing after the dtype. */
+static void read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype *dt)
 {
-    lua_generator *g = lua_newuserdatauv(L, sizeof *g, 0);
-    kr_rng_seed(&g->rng, (uint64_t)seed);
-    g->seed = seed;
-    luaL_setmetatable(L, KR_GENERATOR_MT);
-    return g;
-}
-
-/* Dimensions from `first` on: integers d1, d2, ... or one table {d1, d2, ...}; then an
- * optional dtype string.  Returns how many arguments were dimensions (0 when none). */
-static int read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype *dt)
-{
-    int n = 0, i = first;
-    if (lua_istable(L, first)) {
-        lua_Integer len = luaL_len(L, first);
-        if (len > KR_MAXDIM)
-            luaL_argerror(L, first, lua_pushfstring(L, "more than %d dimensions", KR_MAXDIM));
-        for (lua_Integer k = 1; k <= len; k++) {
-            int ok;
-            lua_geti(L, first, k);
-            lua_Integer v = lua_tointegerx(L, -1, &ok);
-            if (!ok || v < 0)
-                luaL_argerror(L, first, "dimensions must be non-negative integers");
-            size[n++] = (int64_t)v;
-            lua_pop(L, 1);
-        }
-        i++;
-    } else {
-        while (lua_type(L, i) == LUA_TNUMBER) {
-            if (n == KR_MAXDIM)
-                luaL_argerror(L, i, lua_pushfstring(L, "more than %d dimensions", KR_MAXDIM));
-            lua_Integer v = luaL_checkinteger(L, i);
-            if (v < 0)
-                luaL_argerror(L, i, lua_pushfstring(L, "size must be non-negative, got %I", v));
-            size[n++] = (int64_t)v;
-            i++;
-        }
-    }
-    *ndim = n;
-    *dt = kr_lua_opt_dtype(L, i, kr_lua_ctx_of(L)->default_dtype);
-    if (!lua_isnoneornil(L, i + 1))
-        luaL_argerror(L, i + 1, "unexpected argument after the dtype");
-    return i - first;
+    int i = kr_lua_read_dims(L, first, ndim, size, dt);
+    int slot = i > first && lua_type(L, i - 1) == LUA_TSTRING ? i - 1 : i; /* the dtype's */
+    if (!lua_isnoneornil(L, slot + 1))
+        luaL_argerror(L, slot + 1, "unexpected argument after the dtype");
 }
 
 typedef enum draw_kind { DRAW_UNIFORM, DRAW_NORMAL } draw_kind;
@@ -174,7 +132,7 @@ static int l_generator(lua_State *L)
 {
     lua_Integer seed = lua_isnoneornil(L, 1) ? (lua_Integer)kr_rng_next(global(L))
                                              : luaL_checkinteger(L, 1);
-    push_generator(L, seed);
+    kr_lua_push_generator(L, seed);
     return 1;
 }
 
@@ -212,7 +170,7 @@ static int g_permutation(lua_State *L)
 static int g_clone(lua_State *L)
 {
     lua_generator *g = check_generator(L, 1);
-    lua_generator *c = push_generator(L, g->seed);
+    lua_generator *c = kr_lua_push_generator(L, g->seed);
     c->rng = g->rng;
     return 1;
 }

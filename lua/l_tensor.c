@@ -11,128 +11,6 @@
 
 #define SHAPE(t, buf) kr_tensor_shape_str((t), (buf), sizeof(buf))
 
-/* ---- shared helpers (declared in l_kairo.h) -------------------------------------------- */
-
-/* luaL_testudata by the metatable's registry reference rather than its name: finding the name
- * costs a string lookup, which dominated small operations like a + b on 4x4 tensors. */
-static kr_tensor *test_udata(lua_State *L, int idx)
-{
-    kr_lua_ctx *ctx = kr_lua_ctx_of(L);
-    if (!ctx || !ctx->tensor_mt) return luaL_testudata(L, idx, KR_TENSOR_MT);
-    kr_tensor *t = lua_touserdata(L, idx);
-    if (!t || !lua_getmetatable(L, idx)) return NULL;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ctx->tensor_mt);
-    int ok = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    return ok ? t : NULL;
-}
-
-kr_tensor *kr_lua_test_tensor(lua_State *L, int idx)
-{
-    kr_tensor *t = test_udata(L, idx);
-    return t && t->storage ? t : NULL;
-}
-
-kr_tensor *kr_lua_check_tensor(lua_State *L, int idx)
-{
-    kr_tensor *t = test_udata(L, idx);
-    if (!t) luaL_typeerror(L, idx, "tensor");
-    if (!t->storage) luaL_argerror(L, idx, "tensor has been closed");
-    return t;
-}
-
-kr_dtype kr_lua_opt_dtype(lua_State *L, int idx, kr_dtype def)
-{
-    static const char *const names[] = {"f64", "float64", "double", "f32", "float32", "float", NULL};
-    if (lua_isnoneornil(L, idx)) return def;
-    int i = luaL_checkoption(L, idx, NULL, names);
-    return i < 3 ? KR_F64 : KR_F32;
-}
-
-void kr_lua_check(lua_State *L, kr_status st)
-{
-    if (st != KR_OK) luaL_error(L, "%s", kr_last_error());
-}
-
-/* Two mechanisms.  Debt (LUA_GCSTEP) paces the incremental collector.  But lua5.4 runs the
- * generational one by default (lua.c switches to it), where debt only brings minor
- * collections: a tensor that is alive during one (in x = x + 1 the old x is alive while the
- * new one is allocated) turns old and waits for a major collection, which only the growth of
- * Lua's own heap triggers; a loop of 1 MB temporaries then held hundreds of MB.  So after as
- * many tensor bytes as were live (tensors and Lua heap) after the last full collection, and at
- * least FULL_MIN, kairo runs a full one: Lua's default pause of 200%, tensor bytes counted. */
-enum { FULL_MIN = 64 << 20 };
-
-void kr_lua_account(lua_State *L, size_t nbytes)
-{
-    kr_lua_ctx *ctx = kr_lua_ctx_of(L);
-    ctx->since_full += nbytes;
-    if (ctx->since_full >= (ctx->full_after ? ctx->full_after : (size_t)FULL_MIN)) {
-        /* inside a finalizer Lua refuses (returns -1): try again at the next allocation */
-        if (lua_gc(L, LUA_GCCOLLECT) < 0) return;
-        int heap_kb = lua_gc(L, LUA_GCCOUNT);
-        size_t live = (size_t)kr_alloc_stats_get().live_bytes;
-        if (heap_kb > 0) live += (size_t)heap_kb * 1024;
-        ctx->full_after = live > FULL_MIN ? live : FULL_MIN;
-        ctx->since_full = 0;
-        ctx->pending_bytes = 0;
-        return;
-    }
-    ctx->pending_bytes += nbytes;
-    if (ctx->pending_bytes >= 64 * 1024) {
-        /* at most 1 GB of debt per step, so the count fits lua_gc's int */
-        size_t k = ctx->pending_bytes / 1024;
-        int kb = k > ((size_t)1 << 20) ? 1 << 20 : (int)k;
-        ctx->pending_bytes -= (size_t)kb * 1024;
-        lua_gc(L, LUA_GCSTEP, kb);
-    }
-}
-
-kr_tensor *kr_lua_push_header(lua_State *L)
-{
-    kr_lua_ctx *ctx = kr_lua_ctx_of(L);
-    kr_tensor *t = lua_newuserdatauv(L, sizeof *t, 0);
-    memset(t, 0, sizeof *t);
-    if (ctx && ctx->tensor_mt) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ctx->tensor_mt);
-        lua_setmetatable(L, -2);
-    } else {
-        luaL_setmetatable(L, KR_TENSOR_MT);
-    }
-    return t;
-}
-
-/* Raises the core's message for a failed allocation under the name of the Lua function that
- * asked for it: "zeros: too many elements requested (...)" rather than "tensor: ...". */
-static void alloc_error(lua_State *L)
-{
-    lua_Debug ar;
-    const char *msg = kr_last_error();
-    if (strncmp(msg, "tensor: ", 8) == 0 && lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
-        ar.name)
-        luaL_error(L, "%s: %s", ar.name, msg + 8);
-    luaL_error(L, "%s", msg);
-}
-
-static kr_tensor *push_new(lua_State *L, kr_dtype dt, int ndim, const int64_t *size, int zero)
-{
-    kr_tensor *t = kr_lua_push_header(L);
-    if (zero ? kr_tensor_zeros(t, dt, ndim, size) : kr_tensor_empty(t, dt, ndim, size))
-        alloc_error(L);
-    kr_lua_account(L, t->storage->nbytes);
-    return t;
-}
-
-kr_tensor *kr_lua_push_empty(lua_State *L, kr_dtype dt, int ndim, const int64_t *size)
-{
-    return push_new(L, dt, ndim, size, 0);
-}
-
-kr_tensor *kr_lua_push_zeros(lua_State *L, kr_dtype dt, int ndim, const int64_t *size)
-{
-    return push_new(L, dt, ndim, size, 1);
-}
-
 /* A new tensor like t (same dtype and shape), contiguous. */
 static kr_tensor *push_like(lua_State *L, const kr_tensor *t)
 {
@@ -146,41 +24,6 @@ static int64_t check_size(lua_State *L, int idx)
     lua_Integer n = luaL_checkinteger(L, idx);
     if (n < 0) luaL_argerror(L, idx, lua_pushfstring(L, "size must be non-negative, got %I", n));
     return (int64_t)n;
-}
-
-/* Dimensions given as integers from `first` on, or as one table; a trailing string is the
- * dtype.  Returns the index after the dimensions. */
-static int read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype *dt)
-{
-    kr_lua_ctx *ctx = kr_lua_ctx_of(L);
-    int n = 0, i = first;
-    if (lua_istable(L, first)) {
-        int len = (int)luaL_len(L, first);
-        if (len > KR_MAXDIM) luaL_argerror(L, first, "too many dimensions");
-        for (int k = 1; k <= len; k++) {
-            lua_geti(L, first, k);
-            lua_Integer v;
-            int ok;
-            v = lua_tointegerx(L, -1, &ok);
-            if (!ok || v < 0 || lua_type(L, -1) != LUA_TNUMBER)
-                luaL_argerror(L, first, "dimensions must be non-negative integers");
-            size[n++] = v;
-            lua_pop(L, 1);
-        }
-        i = first + 1;
-    } else {
-        while (lua_type(L, i) == LUA_TNUMBER) {
-            if (n == KR_MAXDIM) luaL_argerror(L, i, "too many dimensions");
-            size[n++] = check_size(L, i);
-            i++;
-        }
-    }
-    *ndim = n;
-    if (dt) {
-        *dt = kr_lua_opt_dtype(L, i, ctx->default_dtype);
-        if (lua_type(L, i) == LUA_TSTRING) i++;
-    }
-    return i;
 }
 
 /* 1-based index argument in 1..n. */
@@ -207,7 +50,7 @@ static int l_zeros(lua_State *L)
     int ndim;
     int64_t size[KR_MAXDIM];
     kr_dtype dt;
-    read_dims(L, 1, &ndim, size, &dt);
+    kr_lua_read_dims(L, 1, &ndim, size, &dt);
     kr_lua_push_zeros(L, dt, ndim, size);
     return 1;
 }
@@ -217,7 +60,7 @@ static int l_empty(lua_State *L)
     int ndim;
     int64_t size[KR_MAXDIM];
     kr_dtype dt;
-    read_dims(L, 1, &ndim, size, &dt);
+    kr_lua_read_dims(L, 1, &ndim, size, &dt);
     kr_lua_push_empty(L, dt, ndim, size);
     return 1;
 }
@@ -227,7 +70,7 @@ static int l_ones(lua_State *L)
     int ndim;
     int64_t size[KR_MAXDIM];
     kr_dtype dt;
-    read_dims(L, 1, &ndim, size, &dt);
+    kr_lua_read_dims(L, 1, &ndim, size, &dt);
     kr_fill_(kr_lua_push_empty(L, dt, ndim, size), 1.0);
     return 1;
 }
@@ -237,7 +80,7 @@ static int l_full(lua_State *L)
     int ndim;
     int64_t size[KR_MAXDIM];
     luaL_checktype(L, 1, LUA_TTABLE);
-    read_dims(L, 1, &ndim, size, NULL);
+    kr_lua_read_dims(L, 1, &ndim, size, NULL);
     double v = luaL_checknumber(L, 2);
     kr_dtype dt = kr_lua_opt_dtype(L, 3, kr_lua_ctx_of(L)->default_dtype);
     kr_fill_(kr_lua_push_empty(L, dt, ndim, size), v);
@@ -607,7 +450,7 @@ static int t_reshape(lua_State *L)
     int64_t size[KR_MAXDIM];
     if (lua_istable(L, 2)) {
         int len = (int)luaL_len(L, 2);
-        if (len > KR_MAXDIM) luaL_argerror(L, 2, "too many dimensions");
+        if (len > KR_MAXDIM) kr_lua_argerror(L, 2, "more than %d dimensions", KR_MAXDIM);
         for (int k = 1; k <= len; k++) {
             int ok;
             lua_geti(L, 2, k);
@@ -618,7 +461,7 @@ static int t_reshape(lua_State *L)
         }
     } else {
         for (int i = 2; i <= lua_gettop(L); i++) {
-            if (ndim == KR_MAXDIM) luaL_argerror(L, i, "too many dimensions");
+            if (ndim == KR_MAXDIM) kr_lua_argerror(L, i, "more than %d dimensions", KR_MAXDIM);
             size[ndim++] = (int64_t)luaL_checkinteger(L, i);
         }
     }

@@ -427,7 +427,7 @@ describe("a missing gnuplot", function()
       io.write(err, "\n")]]
     local script = dir .. "/env_check.lua"
     H.write(script, code)
-    local cmd = string.format("KAIRO_GNUPLOT=/nonexistent LUA_PATH='lua/?.lua;;' LUA_CPATH='lua/?.so;;' %s %s %s 2>&1",
+    local cmd = string.format("KAIRO_GNUPLOT=/nonexistent LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='lua/?.so;;' %s %s %s 2>&1",
       H.LUA, H.sh(script), H.sh(dir .. "/env.png"))
     local p = io.popen(cmd)
     local out = p:read("a")

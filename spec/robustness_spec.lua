@@ -323,7 +323,7 @@ local function sweep(entry)
   local method = call:match("^%w+:([%w_]+)$")
   local short = method or call:match("([%w_]+)$")
   entry.names = entry.names or { short }
-  local env = { kr = kr, M = entry.methods, table = table, select = select, pcall = pcall,
+  local env = { kr = kr, core = require "kairo.core", M = entry.methods, table = table, select = select, pcall = pcall,
     type = type, tostring = tostring }
   for k, v in pairs(entry.env or {}) do env[k] = v end
   local src
@@ -655,25 +655,25 @@ function AREAS.optim()
       function() return { O.Adam {}, 7, { milestones = { 5, 8 }, gamma = 0.1, base = 1 } } end } }
   -- the C kernels behind kr.optim
   local function W() return kr.ones(2, 3) end
-  sweep { call = "kr._optim.check_pair", names = { "who", "check_pair" },
+  sweep { call = "core._optim.check_pair", names = { "who", "check_pair" },
     args = function() return { "who", 1, W(), W(), "layer" } end }
-  sweep { call = "kr._optim.same_view", args = function() return { W(), W() } end }
-  sweep { call = "kr._optim.check_sgd", names = { "who", "check_sgd" },
+  sweep { call = "core._optim.same_view", args = function() return { W(), W() } end }
+  sweep { call = "core._optim.check_sgd", names = { "who", "check_sgd" },
     args = function() return { "who", 0.1, 0.9, false } end }
-  sweep { call = "kr._optim.check_adam", names = { "who", "check_adam" },
+  sweep { call = "core._optim.check_adam", names = { "who", "check_adam" },
     args = function() return { "who", 1e-3, 0.9, 0.999, 1e-8, 0, true, false } end }
-  sweep { call = "kr._optim.check_rmsprop", names = { "who", "check_rmsprop" },
+  sweep { call = "core._optim.check_rmsprop", names = { "who", "check_rmsprop" },
     args = function() return { "who", 1e-2, 0.99, 1e-8, 0 } end }
-  sweep { call = "kr._optim.sgd_step", names = { "sgd", "SGD" },
+  sweep { call = "core._optim.sgd_step", names = { "sgd", "SGD" },
     args = function() return { W(), W(), W(), 0.1, 0.9, false } end }
-  sweep { call = "kr._optim.adam_step", names = { "adam", "Adam" },
+  sweep { call = "core._optim.adam_step", names = { "adam", "Adam" },
     args = function() return { W(), W(), W(), W(), 1, 1e-3, 0.9, 0.999, 1e-8, 0, true, false } end }
-  sweep { call = "kr._optim.rmsprop_step", names = { "rmsprop", "RMSProp" },
+  sweep { call = "core._optim.rmsprop_step", names = { "rmsprop", "RMSProp" },
     args = function() return { W(), W(), W(), W(), 1e-2, 0.99, 1e-8, 0.5 } end }
-  sweep { call = "kr._optim.weight_decay", args = function() return { W(), W(), 0.1 } end }
-  sweep { call = "kr._optim.zeros_like", args = function() return { W() } end }
-  sweep { call = "kr._optim.key", args = function() return { W() } end }
-  sweep { call = "kr._optim.shape", args = function() return { W() } end }
+  sweep { call = "core._optim.weight_decay", args = function() return { W(), W(), 0.1 } end }
+  sweep { call = "core._optim.zeros_like", args = function() return { W() } end }
+  sweep { call = "core._optim.key", args = function() return { W() } end }
+  sweep { call = "core._optim.shape", args = function() return { W() } end }
 end
 
 -- Small IDX files in the layout of Fashion-MNIST (any size is allowed).

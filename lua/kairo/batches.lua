@@ -5,11 +5,11 @@
 -- into buffers that keep each sample contiguous (n x B with strides {1, n}, what kr.nn.MLP
 -- wants), with one memcpy per sample when X keeps its samples contiguous too (X = D:t() for a
 -- data matrix D stored N x n, as the data loaders return).
-local kr = require "kairo"
+-- The functions are returned in a table; lua/kairo/data.lua puts them into kr.data.
+local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
 local nn = kr.nn
 
-local data = kr.data or {}
-kr.data = data
+local data = {}
 
 -- kr.data.onehot(labels, K [, dtype]) -> K x B tensor with T[label_j, j] = 1
 function data.onehot(labels, K, dtype)
@@ -131,4 +131,4 @@ function data.batches(X, T, batch_size, opts)
   end
 end
 
-return true -- the functions live in kr.data
+return data

@@ -35,8 +35,8 @@
 --     network's feedback, or opts.rule = "np" / "wp" (with the perturbation options in opts).
 --     Backprop's gradient comes from a bp twin of the network (same weights), kept between
 --     calls; the network's own gradients are overwritten by the rule's.
-local kr = require "kairo"
-local nn = kr.nn
+local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
+local nn = kr.nn                -- lua/kairo/nn.lua loads this file to complete kr.nn
 
 local function kind(v)
   local mt = getmetatable(v)
@@ -67,7 +67,7 @@ local function column(v, B) return v:reshape(1, B) end
 
 local function targets(who, Y, T)
   if kr.is_tensor(T) and T:dim() == 2 then return T end
-  local ok, M = pcall(kr.data.onehot, T, Y:size(1), Y:dtype())
+  local ok, M = pcall(nn._onehot, T, Y:size(1), Y:dtype())
   if not ok then error(who .. ": " .. tostring(M):gsub("^[^\n:]*:%d+: ", ""), 4) end
   return M
 end

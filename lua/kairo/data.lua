@@ -11,12 +11,16 @@
 -- The byte-level and per-sample parts are C (lua/l_data.c): kr.data.idx (IDX files),
 -- kr.data.za_maps / za_peaks / za_eye_code (the Zipser-Andersen codes).  `rng` is a
 -- kr.Generator; without one the global generator (kr.seed) is used.
-local kr = require "kairo"
+-- This file owns the namespace: it returns the whole of kr.data (its own functions, the C
+-- half and those of batches.lua and data_shapes.lua), which lua/kairo/init.lua installs.
+local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
 
-local data = kr.data
-if type(data) ~= "table" then -- normally created by the C openers
-  data = {}
-  kr.data = data
+local data = {}
+for _, part in ipairs { kr.data, (require "kairo.batches"), (require "kairo.data_shapes") } do
+  for name, f in pairs(part) do
+    assert(data[name] == nil, "kairo.data: two definitions of " .. name)
+    data[name] = f
+  end
 end
 
 -- ---- helpers ---------------------------------------------------------------------------
@@ -149,8 +153,8 @@ end
 
 -- kr.data.read_csv(path [, {header =}]) -> tensor, names; kr.data.write_csv(path, columns
 -- [, names [, opts]]): see lua/kairo/csv.lua.
-function data.read_csv(...) return kr.csv.read(...) end
-function data.write_csv(...) return kr.csv.write(...) end
+function data.read_csv(...) return require("kairo.csv").read(...) end
+function data.write_csv(...) return require("kairo.csv").write(...) end
 
 -- ---- IDX image sets: Fashion-MNIST and MNIST -------------------------------------------
 

@@ -15,13 +15,10 @@
 -- X is (size*size) x n with each sample contiguous (a column, the image row by row), as the
 -- other loaders return; factors is 5 x n (rows shape, x, y, size, intensity); names lists
 -- the factor names.  With the same generator state the same images come back.
-local kr = require "kairo"
+-- The function is returned in a table; lua/kairo/data.lua puts it into kr.data.
+local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
 
-local data = kr.data
-if type(data) ~= "table" then
-  data = {}
-  kr.data = data
-end
+local data = {}
 
 local function range_option(opts, name, default, lo_min)
   local v = opts[name]

@@ -10,8 +10,8 @@
 -- gets the OUTPUT y and returns f' at it).  The MLP calls it from C through Lua once per layer
 -- and pass: slower than the built-ins (which fuse bias, activation and derivative into the
 -- BLAS passes), and such a network cannot be saved.
-local kr = require "kairo"
-local nn = kr.nn
+local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
+local nn = kr.nn                -- the C half (lua/l_nn.c); this file completes it
 
 local Builtin = {}
 Builtin.__index = Builtin
@@ -201,5 +201,7 @@ function nn.gradcheck(net, loss_fn, X, T, opts)
   if opts.input ~= false then check(X, dX, "dX") end
   return worst, where, skipped
 end
+
+require "kairo.credit" -- the perturbation rules and alignment diagnostics (issue 10)
 
 return nn

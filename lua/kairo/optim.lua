@@ -82,7 +82,7 @@ SCHEDULE
   Call it at the start of each epoch (epochs count from 1).  The chapter's MNIST run:
   { milestones = { 5 }, gamma = 0.1 }; its autoencoder: { every = 10, gamma = 0.5 }.
 ]]
-local kr = require "kairo"
+local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
 local C = kr._optim
 
 local M = {}
