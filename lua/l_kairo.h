@@ -15,5 +15,6 @@ void kr_lua_open_nn(lua_State *L, int mod, int ctx);
 void kr_lua_open_data(lua_State *L, int mod, int ctx);
 void kr_lua_open_optim(lua_State *L, int mod, int ctx);
 void kr_lua_open_image(lua_State *L, int mod, int ctx);
+void kr_lua_open_ops(lua_State *L, int mod, int ctx); /* after open_tensor */
 
 #endif

@@ -126,6 +126,11 @@ static int beyond(double x, double b, double step)
  * steps (integers, halves, ...) the elements are those of `for x = a, b, step`. */
 static int l_arange(lua_State *L)
 {
+    if (lua_type(L, 1) == LUA_TNUMBER && lua_type(L, 2) != LUA_TNUMBER) {
+        /* kr.arange(n [, dtype]): 1, 2, ..., n, as `for i = 1, n` (the 1-based indices) */
+        lua_pushinteger(L, 1);
+        lua_insert(L, 1);
+    }
     double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2), step = 1;
     int di = 3;
     if (lua_type(L, 3) == LUA_TNUMBER) {
