@@ -260,6 +260,19 @@ function nn.alignment(net)
   return out
 end
 
+-- net:state(): the tensors a checkpoint keeps beside the parameters (the model protocol of
+-- lua/kairo/model.lua): the fixed feedback matrices of fa, dfa and sign, in layer order (kp's
+-- B are parameters already; bp has none).
+nn._MLP_methods.state = function(net)
+  local out = {}
+  if net.feedback == "fa" or net.feedback == "dfa" or net.feedback == "sign" then
+    for l = 1, net.nlayers do
+      if net.B[l] then out[#out + 1] = net.B[l] end
+    end
+  end
+  return out
+end
+
 local twins = setmetatable({}, { __mode = "k" })
 
 local function bp_twin(net)
