@@ -270,7 +270,7 @@ local function case_saxe(opts, items, hidden, props)
   local g = kr.Generator(1)
   local X, Y
   if items == 4 then
-    local data = require("kairo.saxe").hierarchy(2)
+    local data = require("kairo.experiments.saxe").hierarchy(2)
     X, Y = data.sigma_x, data.sigma_yx
   else
     X, Y = kr.eye(items), g:rand(props, items)

@@ -6,6 +6,7 @@
 
 #include "activation.h"
 #include "batch.h"
+#include "checkpoint.h"
 #include "compare.h"
 #include "error.h"
 #include "idx.h"

@@ -9,6 +9,7 @@
 static void (*const areas[])(lua_State *L, int mod, int ctx) = {
     kr_lua_open_tensor, kr_lua_open_ops, kr_lua_open_random, kr_lua_open_linalg, kr_lua_open_io,
     kr_lua_open_nn,     kr_lua_open_data,   kr_lua_open_optim,  kr_lua_open_image,
+    kr_lua_open_checkpoint,
 };
 
 int luaopen_kairo_core(lua_State *L);

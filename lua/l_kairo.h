@@ -15,6 +15,7 @@ void kr_lua_open_nn(lua_State *L, int mod, int ctx);
 void kr_lua_open_data(lua_State *L, int mod, int ctx);
 void kr_lua_open_optim(lua_State *L, int mod, int ctx);
 void kr_lua_open_image(lua_State *L, int mod, int ctx);
+void kr_lua_open_checkpoint(lua_State *L, int mod, int ctx);
 void kr_lua_open_ops(lua_State *L, int mod, int ctx); /* after open_tensor */
 
 #endif

@@ -12,6 +12,7 @@
  *                                    g:integer(n), g:permutation(n), g:seed(n), g:clone();
  *                                    without a seed it is seeded from the global generator's next
  *                                    output (so it follows kr.seed)
+ *   g:state() / g:set_state(s)       the generator's whole state as a 49-byte string, and back
  *
  * The generator is xoshiro256** seeded through splitmix64 (see core/random.h for the exact
  * definitions), so a seed gives the same numbers on every machine.  Seeds are Lua integers;
@@ -175,6 +176,57 @@ static int g_clone(lua_State *L)
     return 1;
 }
 
+/* g:state() -> a 49-byte string: the four xoshiro256** words, the spare normal, the seed
+ * (little-endian) and whether the spare is pending; g:set_state(s) puts a generator back exactly where state() found it (for
+ * checkpoints: a resumed run draws the same numbers as an uninterrupted one). */
+#define GEN_STATE_BYTES 48
+
+static void put_u64le(unsigned char *p, uint64_t v)
+{
+    for (int k = 0; k < 8; k++) p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static uint64_t get_u64le(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++) v |= (uint64_t)p[k] << (8 * k);
+    return v;
+}
+
+static int g_state(lua_State *L)
+{
+    lua_generator *g = check_generator(L, 1);
+    unsigned char buf[GEN_STATE_BYTES + 1];
+    uint64_t spare;
+    memcpy(&spare, &g->rng.spare, sizeof spare);
+    for (int k = 0; k < 4; k++) put_u64le(buf + 8 * k, g->rng.s[k]);
+    put_u64le(buf + 32, spare);
+    put_u64le(buf + 40, (uint64_t)g->seed);
+    buf[GEN_STATE_BYTES] = g->rng.has_spare ? 1 : 0;
+    lua_pushlstring(L, (const char *)buf, sizeof buf);
+    return 1;
+}
+
+static int g_set_state(lua_State *L)
+{
+    lua_generator *g = check_generator(L, 1);
+    size_t n;
+    const unsigned char *p = (const unsigned char *)luaL_checklstring(L, 2, &n);
+    if (n != GEN_STATE_BYTES + 1 || p[GEN_STATE_BYTES] > 1)
+        return luaL_argerror(L, 2, "not a generator state (from g:state())");
+    kr_rng r;
+    for (int k = 0; k < 4; k++) r.s[k] = get_u64le(p + 8 * k);
+    if ((r.s[0] | r.s[1] | r.s[2] | r.s[3]) == 0)
+        return luaL_argerror(L, 2, "not a generator state (all-zero xoshiro256** words)");
+    uint64_t spare = get_u64le(p + 32);
+    memcpy(&r.spare, &spare, sizeof spare);
+    r.has_spare = p[GEN_STATE_BYTES];
+    g->rng = r;
+    g->seed = (lua_Integer)get_u64le(p + 40);
+    lua_settop(L, 1);
+    return 1;
+}
+
 static int g_tostring(lua_State *L)
 {
     lua_generator *g = check_generator(L, 1);
@@ -191,7 +243,8 @@ static const luaL_Reg functions[] = {
 static const luaL_Reg methods[] = {
     {"seed", g_seed},       {"rand", g_rand},       {"randn", g_randn},
     {"uniform", g_uniform}, {"normal", g_normal},   {"integer", g_integer},
-    {"permutation", g_permutation}, {"clone", g_clone}, {NULL, NULL},
+    {"permutation", g_permutation}, {"clone", g_clone},
+    {"state", g_state},     {"set_state", g_set_state}, {NULL, NULL},
 };
 
 void kr_lua_open_random(lua_State *L, int mod, int ctx)

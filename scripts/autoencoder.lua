@@ -16,7 +16,7 @@ package.cpath = ROOT .. "/lua/?.so;" .. package.cpath
 
 local kr = require "kairo"
 local cli = require "kairo.cli"
-local ae = require "kairo.ae"
+local ae = require "kairo.experiments.ae"
 
 local DEEP_SIZES = { 784, 1000, 500, 250, 30, 250, 500, 1000, 784 }
 -- Ten distinct class colours (matplotlib's tab10, as the chapter's scatter).
@@ -58,6 +58,9 @@ synthetic shapes (28x28, class = circle or square; no files needed).]],
     { "dtype", { "f32", "f64" }, "f32", "floating-point type of the network and data" },
     { "seed", "integer", 1, "seed of the initial weights and the shuffling" },
     { "save", "string", "", "save the trained network to this file" },
+    { "checkpoint-every", "integer", 0, "write autoencoder_checkpoint.kr into --out every K "
+      .. "epochs (0: none)", min = 0 },
+    { "resume", "flag", false, "continue from --out's autoencoder_checkpoint.kr when it exists" },
     { "quick", "flag", false, "a small, short run (for the tests)" },
     { "out", "string", "out/autoencoder/", "output folder" },
     { "plot", "flag", true, "write the figures (--no-plot: numbers and CSV only)" },
@@ -130,33 +133,24 @@ print(string.format("network: [%s], %s; Adam%s lr %g, weight decay %g, batch %d,
   table.concat(names, ", "), table.concat(acts, ", "), opts.book and " (stateless, as printed)" or "",
   opts.lr, opts.weight_decay, opts.batch, opts.epochs,
   opts.halve_every > 0 and string.format(", lr halved every %d epochs", opts.halve_every) or ""))
-print()
-print(string.format("%7s %12s %12s %10s %8s", "epoch", "train BCE", "test BCE", "lr", "time s"))
-
-local history = { epoch = {}, train = {}, test = {} }
-local buffers = {}
+local train_dir = cli.outdir(opts.out)
+local checkpoint = (opts.checkpoint_every > 0 or opts.resume)
+  and cli.join(train_dir, "autoencoder_checkpoint.kr") or nil
 local clock = cli.timer()
-for epoch = 1, opts.epochs do
-  local t0 = clock:wall()
-  if opts.halve_every > 0 then
-    kr.optim.step_lr(opt, epoch, { every = opts.halve_every, gamma = 0.5, base = opts.lr })
-  end
-  local total, seen = 0, 0
-  for Xb in kr.data.batches(Xtrain, nil, opts.batch, { shuffle = true, rng = g, buffers = buffers }) do
-    local Y = net:forward(Xb)
-    local loss, dY = bce(Y, Xb)
-    net:backward(dY, false)
-    if opts.weight_decay > 0 then kr.optim.decoupled_weight_decay(net, opt.lr, opts.weight_decay) end
-    opt:step(net)
-    local B = Xb:size(2)
-    total, seen = total + loss * B, seen + B
-  end
-  local train = total / seen
-  local test = ae.evaluate(net, Xtest, Xtest, bce)
-  history.epoch[epoch], history.train[epoch], history.test[epoch] = epoch, train, test
-  print(string.format("%7s %12.3f %12.3f %10.2e %8.1f", epoch .. "/" .. opts.epochs, train, test,
-    opt.lr, clock:wall() - t0))
-end
+-- A fresh permutation each epoch (the last batch may be smaller); the target is the input.
+-- autoencoder_history.csv gets each epoch's row as it ends.
+local history = kr.train { model = net, optimizer = opt, loss = bce, X = Xtrain, T = Xtrain,
+  epochs = opts.epochs, batch_size = opts.batch, rng = g,
+  schedule = opts.halve_every > 0 and { every = opts.halve_every, gamma = 0.5 } or nil,
+  weight_decay = opts.weight_decay, weight_decay_mode = "decoupled", -- W -= lr wd W
+  progress = true, log = cli.join(train_dir, "autoencoder_history.csv"),
+  checkpoint = checkpoint, resume = opts.resume,
+  checkpoint_every = opts.checkpoint_every > 0 and opts.checkpoint_every or nil,
+  on_epoch = function(_, record)
+    record.train_bce = record.loss                     -- as the batches saw it, during the epoch
+    record.test_bce = ae.evaluate(net, Xtest, Xtest, bce) -- after the epoch
+  end }
+history.train, history.test = history.train_bce, history.test_bce
 local train_seconds = clock:wall()
 
 -- ------------------------------------------------------------------------------- results
@@ -196,9 +190,7 @@ local outdir = cli.outdir(opts.out)
 local side = math.floor(math.sqrt(sizes[1]) + 0.5) -- images are side x side when square
 local function image(col) return col:contiguous():reshape(side, side) end
 
-local history_csv = cli.join(outdir, "autoencoder_history.csv")
-kr.csv.write(history_csv, { history.epoch, history.train, history.test },
-  { "epoch", "train_bce", "test_bce" })
+local history_csv = cli.join(outdir, "autoencoder_history.csv") -- written by kr.train
 print("wrote " .. history_csv)
 
 local function figures()

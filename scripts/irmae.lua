@@ -5,7 +5,8 @@
 -- reconstruction error.  The l extra linear layers change nothing the model can express (their
 -- product is one n x n matrix), but gradient descent through a product of matrices prefers
 -- low rank (see scripts/deep_linear.lua), and the codes collapse onto few dimensions.
--- The three networks are separate kr.nn.MLP objects; backward is chained by hand:
+-- The model is kr.nn.Sequential{ encoder, linear, decoder } of three kr.nn.MLP objects; its
+-- backward runs them in reverse:
 --     dZ2 = decoder:backward(dY);  dZ1 = linear:backward(dZ2);  encoder:backward(dZ1)
 -- each call turning the gradient at its output into the gradient at its input.
 --
@@ -18,7 +19,7 @@ package.cpath = ROOT .. "/lua/?.so;" .. package.cpath
 
 local kr = require "kairo"
 local cli = require "kairo.cli"
-local ae = require "kairo.ae"
+local ae = require "kairo.experiments.ae"
 
 local SHAPE_FACTORS = 5 -- shape, x, y, size, intensity
 
@@ -53,6 +54,9 @@ irmae_summary.csv.]],
     { "n-test", "integer", 0, "test images (0: 5000 shapes, or all of the IDX set)", min = 0 },
     { "dtype", { "f32", "f64" }, "f32", "floating-point type" },
     { "seed", "integer", 1, "seed of the data, the weights and the shuffling" },
+    { "checkpoint-every", "integer", 0, "write irmae_l<l>_checkpoint.kr into --out every K "
+      .. "epochs (0: none)", min = 0 },
+    { "resume", "flag", false, "continue each l from its checkpoint in --out when it exists" },
     { "quick", "flag", false, "a small, short run (for the tests)" },
     { "out", "string", "out/irmae/", "output folder" },
     { "plot", "flag", true, "write the figures (--no-plot: numbers and CSV only)" },
@@ -113,11 +117,11 @@ local function build(l, rng)
     -- sqrt(6 / 2n) times 1/sqrt(3))
     m.linear = kr.nn.MLP { sizes = lsizes, activation = lacts, bias = false, dtype = opts.dtype,
                            init = "xavier_uniform", init_scale = 1 / math.sqrt(3), rng = rng }
-    m.model = ae.chain { m.encoder, m.linear, m.decoder }
-    m.coder = ae.chain { m.encoder, m.linear }
+    m.model = kr.nn.Sequential { m.encoder, m.linear, m.decoder }
+    m.coder = kr.nn.Sequential { m.encoder, m.linear }
   else
-    m.model = ae.chain { m.encoder, m.decoder }
-    m.coder = ae.chain { m.encoder }
+    m.model = kr.nn.Sequential { m.encoder, m.decoder }
+    m.coder = kr.nn.Sequential { m.encoder }
   end
   return m
 end
@@ -126,24 +130,22 @@ local function train(l)
   local rng = kr.Generator(opts.seed * 1000 + l)
   local m = build(l, rng)
   local opt = kr.optim.Adam { lr = opts.lr }
-  local params, grads = m.model:parameters(), m.model:gradients()
-  local buffers = {}
-  m.history = {}
+  local dir = cli.outdir(opts.out)
+  local checkpoint = (opts.checkpoint_every > 0 or opts.resume)
+    and cli.join(dir, string.format("irmae_l%d_checkpoint.kr", l)) or nil
   local clock = cli.timer()
-  for epoch = 1, opts.epochs do
-    local total, seen = 0, 0
-    for Xb in kr.data.batches(Xtrain, nil, opts.batch, { shuffle = true, rng = rng, buffers = buffers }) do
-      local Y = m.model:forward(Xb)
-      local loss, dY = kr.nn.mse(Y, Xb)
-      m.model:backward(dY) -- decoder, then linear, then encoder: see Chain:backward in kairo.ae
-      opt:step(params, grads)
-      local B = Xb:size(2)
-      total, seen = total + loss * B, seen + B
-    end
-    m.history[epoch] = 2 * total / seen / D -- per-pixel mean squared error
-    print(string.format("  l = %d  epoch %d/%d  train MSE/pixel %.5f  (%.1f s)", l, epoch,
-      opts.epochs, m.history[epoch], clock:wall()))
-  end
+  -- forward: encoder, linear, decoder; backward in reverse (kr.nn.Sequential).  Each epoch's
+  -- row goes to irmae_l<l>_history.csv as it ends.
+  local h = kr.train { model = m.model, optimizer = opt, loss = "mse", X = Xtrain, T = Xtrain,
+    epochs = opts.epochs, batch_size = opts.batch, rng = rng, progress = true,
+    log = cli.join(dir, string.format("irmae_l%d_history.csv", l)), checkpoint = checkpoint,
+    checkpoint_every = opts.checkpoint_every > 0 and opts.checkpoint_every or nil,
+    resume = opts.resume,
+    on_epoch = function(_, record)
+      record.layers = l
+      record.mse_per_pixel = 2 * record.loss / D -- kr.nn.mse is the sum over pixels / 2
+    end }
+  m.history = h.mse_per_pixel
   m.seconds = clock:wall()
   -- codes of the test set and their spectrum
   local Z = ae.predict(m.coder, Xtest)

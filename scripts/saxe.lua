@@ -11,7 +11,7 @@ package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. package.pa
 package.cpath = ROOT .. "/lua/?.so;" .. package.cpath
 
 local kr = require "kairo"
-local saxe = require "kairo.saxe"
+local saxe = require "kairo.experiments.saxe"
 local cli = kr.cli
 
 local D = saxe.defaults

@@ -9,7 +9,9 @@
 --
 -- kairo's cross-entropy gradient is the mean over the batch (divided by the batch size once);
 -- the chapter's code divided it twice, which made its SGD 10x slower at batch 10.  So the same
--- learning rate reaches a lower loss here (about 0.05 rather than the chapter's 0.15).
+-- learning rate reaches a lower loss here (about 0.05 rather than the chapter's 0.15); --book
+-- divides twice, as the chapter did.
+--   lua5.4 scripts/spiral.lua --checkpoint-every 500 --resume   resumable (kill it, run again)
 local ROOT = ((arg and arg[0] or ""):match("^(.*)/[^/]*$") or ".") .. "/.."
 package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. package.path
 package.cpath = ROOT .. "/lua/?.so;" .. package.cpath
@@ -41,6 +43,11 @@ spiral_test.csv, spiral_loss.csv, spiral_regions.csv.]],
     { "seed", "integer", 1, "seed of the data, the initial weights and the shuffling" },
     { "test-seed", "integer", 1001, "seed of the fresh test spiral" },
     { "print-every", "integer", 0, "print progress every N epochs (0: ten lines)", min = 0 },
+    { "book", "flag", false, "the chapter's cross-entropy gradient, divided by the batch size "
+      .. "twice (its loss ends near 0.15)" },
+    { "checkpoint-every", "integer", 0, "write spiral_checkpoint.kr into --out every K epochs "
+      .. "(0: none)", min = 0 },
+    { "resume", "flag", false, "continue from --out's spiral_checkpoint.kr when it exists" },
     { "quick", "flag", false, string.format("a small run for the tests: %d epochs", QUICK_EPOCHS) },
     { "out", "string", "out/spiral/", "output folder" },
     { "plot", "flag", true, "write the figures (--no-plot: only the CSVs)" },
@@ -71,32 +78,30 @@ local opt = kr.optim.SGD { lr = opts.lr }
 
 print(string.format("spiral: %d classes x %d points, noise %g; MLP [2, %d, %d] relu, softmax "
   .. "cross-entropy, He uniform", K, P, opts.noise, opts.hidden, K))
-print(string.format("SGD lr %g, weight decay %g (weights only), batch %d, %d epochs, seed %d",
-  opts.lr, opts.weight_decay, opts.batch, opts.epochs, opts.seed))
+print(string.format("SGD lr %g, weight decay %g (weights only), batch %d, %d epochs, seed %d%s",
+  opts.lr, opts.weight_decay, opts.batch, opts.epochs, opts.seed,
+  opts.book and "; the chapter's cross-entropy gradient (/B twice)" or ""))
 
 local every = opts.print_every > 0 and opts.print_every or math.max(1, opts.epochs // 10)
-local losses, accs = {}, {}
-local buffers, dY = {}, nil
+local checkpoint = (opts.checkpoint_every > 0 or opts.resume)
+  and cli.join(outdir, "spiral_checkpoint.kr") or nil
 local clock = cli.timer()
-for epoch = 1, opts.epochs do
-  -- The chapter's loop: a fresh permutation each epoch, N/B consecutive slices of it.
-  local sum, batches = 0, 0
-  for Xb, Tb in kr.data.batches(X, labels, opts.batch,
-      { shuffle = true, rng = g, buffers = buffers, drop_last = true }) do
-    local loss
-    loss, dY = kr.nn.softmax_cross_entropy(net:forward(Xb), Tb, dY)
-    net:backward(dY, false)                         -- dW, db (no input gradient needed)
-    kr.optim.weight_decay(net, opts.weight_decay)   -- dW += lambda W
-    opt:step(net)                                   -- W -= lr dW
-    sum, batches = sum + loss, batches + 1
-  end
-  losses[epoch] = sum / batches
-  if epoch % every == 0 or epoch == 1 or epoch == opts.epochs then
-    accs[#accs + 1] = { epoch, 100 * kr.nn.accuracy(net:predict(X), labels) }
-    print(string.format("epoch %5d  loss %.4f  train accuracy %6.2f%%  %.2f s", epoch,
-      losses[epoch], accs[#accs][2], clock:cpu()))
-  end
-end
+-- The chapter's loop: a fresh permutation each epoch, N/B consecutive slices of it; the loss
+-- is written to spiral_loss.csv as each epoch ends.
+local history = kr.train { model = net, optimizer = opt, loss = "softmax_cross_entropy",
+  X = X, T = labels, epochs = opts.epochs, batch_size = opts.batch, rng = g, drop_last = true,
+  weight_decay = opts.weight_decay,                 -- dW += lambda W (weights only)
+  book_ce_gradient = opts.book,                     -- the chapter's dY / B a second time
+  accuracy = false, progress = true, print_every = every,
+  log = cli.join(outdir, "spiral_loss.csv"), checkpoint = checkpoint,
+  checkpoint_every = opts.checkpoint_every > 0 and opts.checkpoint_every or nil,
+  resume = opts.resume,
+  on_epoch = function(epoch, record)
+    if epoch % every == 0 or epoch == 1 or epoch == opts.epochs then
+      record.train_accuracy = 100 * kr.nn.accuracy(net:predict(X), labels)
+    end
+  end }
+local losses = history.loss
 local train_seconds = clock:cpu()
 
 local train_acc = 100 * kr.nn.accuracy(net:predict(X), labels)
@@ -126,9 +131,8 @@ local files = {}
 local function add(path) files[#files + 1] = path; return path end
 points_csv(add(cli.join(outdir, "spiral_train.csv")), X, labels)
 points_csv(add(cli.join(outdir, "spiral_test.csv")), Xtest, labels_test)
-local epochs_col = {}
-for e = 1, opts.epochs do epochs_col[e] = e end
-kr.csv.write(add(cli.join(outdir, "spiral_loss.csv")), { epochs_col, losses }, { "epoch", "loss" })
+local epochs_col = history.epoch
+add(cli.join(outdir, "spiral_loss.csv"))         -- written by kr.train as training went
 do
   local gx, gy, gc = {}, {}, {}
   for i = 1, M do

@@ -53,6 +53,9 @@ positions for a spot at the retina's centre), za_gain_lines.png, and a CSV for e
     { "seed", "integer", 1, "seed of the data, the initial weights and the shuffling" },
     { "test-seed", "integer", 1001, "seed of the test samples" },
     { "print-every", "integer", 0, "print progress every N epochs (0: ten lines)", min = 0 },
+    { "checkpoint-every", "integer", 0, "write za_checkpoint.kr into --out every K epochs "
+      .. "(0: none)", min = 0 },
+    { "resume", "flag", false, "continue from --out's za_checkpoint.kr when it exists" },
     { "quick", "flag", false, string.format("a small run for the tests: %d epochs at lr %g "
       .. "(reaches a test peak error below 12 degrees by the fit)", QUICK_EPOCHS, QUICK_LR) },
     { "out", "string", "out/zipser_andersen/", "output folder" },
@@ -101,26 +104,27 @@ local function evaluate()
 end
 
 local every = opts.print_every > 0 and opts.print_every or math.max(1, opts.epochs // 10)
-local losses, progress = {}, {}
-local buffers, dY = {}, nil
+local checkpoint = (opts.checkpoint_every > 0 or opts.resume)
+  and cli.join(outdir, "za_checkpoint.kr") or nil
 local clock = cli.timer()
-for epoch = 1, opts.epochs do
-  local sum, batches = 0, 0
-  for Xb, Tb in kr.data.batches(X, T, opts.batch,
-      { shuffle = true, rng = g, buffers = buffers, drop_last = true }) do
-    local loss
-    loss, dY = kr.nn.binary_cross_entropy(net:forward(Xb), Tb, dY)
-    net:backward(dY, false)
-    kr.optim.decoupled_weight_decay(net, opt.lr, opts.weight_decay) -- W -= lr wd W
-    opt:step(net)
-    sum, batches = sum + loss, batches + 1
-  end
-  losses[epoch] = sum / batches
-  if epoch % every == 0 or epoch == 1 or epoch == opts.epochs then
-    local tl, pa, pf = evaluate()
-    progress[#progress + 1] = { epoch, losses[epoch], tl, pa, pf }
-    print(string.format("epoch %5d  loss %8.4f  test loss %8.4f  peak error %5.2f deg (argmax) "
-      .. "%5.2f deg (fit)  %.2f s", epoch, losses[epoch], tl, pa, pf, clock:cpu()))
+-- The chapter's loop: a fresh permutation each epoch, N/B full batches; za_loss.csv gets each
+-- epoch's row as it ends (with the test numbers on the epochs that print).
+local history = kr.train { model = net, optimizer = opt, loss = "binary_cross_entropy",
+  X = X, T = T, epochs = opts.epochs, batch_size = opts.batch, rng = g, drop_last = true,
+  weight_decay = opts.weight_decay, weight_decay_mode = "decoupled", -- W -= lr wd W
+  progress = true, print_every = every, log = cli.join(outdir, "za_loss.csv"),
+  checkpoint = checkpoint, resume = opts.resume,
+  checkpoint_every = opts.checkpoint_every > 0 and opts.checkpoint_every or nil,
+  on_epoch = function(epoch, record)
+    if epoch % every == 0 or epoch == 1 or epoch == opts.epochs then
+      record.test_loss, record.peak_error_argmax, record.peak_error_fit = evaluate()
+    end
+  end }
+local losses, progress = history.loss, {}
+for e = 1, #losses do
+  if history.test_loss[e] then
+    progress[#progress + 1] = { e, losses[e], history.test_loss[e],
+      history.peak_error_argmax[e], history.peak_error_fit[e] }
   end
 end
 local train_seconds = clock:cpu()
@@ -157,9 +161,8 @@ local gain_line = hidden(kr.data.za_inputs(kr.zeros(2, LINE_STEPS), eline, { eye
 -- ---------------------------------------------------------------------------------- files
 local files = {}
 local function add(path) files[#files + 1] = path; return path end
-local epochs_col = {}
-for e = 1, opts.epochs do epochs_col[e] = e end
-kr.csv.write(add(cli.join(outdir, "za_loss.csv")), { epochs_col, losses }, { "epoch", "loss" })
+local epochs_col = history.epoch
+add(cli.join(outdir, "za_loss.csv"))             -- written by kr.train as training went
 do
   local cols = { {}, {}, {}, {}, {} }
   for i, row in ipairs(progress) do for c = 1, 5 do cols[c][i] = row[c] end end

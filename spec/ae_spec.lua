@@ -1,6 +1,6 @@
--- kairo.ae: network slices and chains, code spectra, effective rank, Gaussian fits, PCA.
+-- kairo.experiments.ae: network slices, code spectra, effective rank, Gaussian fits, PCA.
 local kr = require "kairo"
-local ae = require "kairo.ae"
+local ae = require "kairo.experiments.ae"
 
 local maxdiff = require("helpers").maxdiff
 
@@ -31,20 +31,6 @@ describe("ae.slice", function()
   it("checks the layer range", function()
     local net = kr.nn.MLP { sizes = { 3, 2, 3 }, rng = kr.Generator(2) }
     assert.has_error(function() ae.slice(net, 2, 3) end, "ae.slice: need 1 <= first <= last <= 2, got 2..3")
-  end)
-end)
-
-describe("ae.chain", function()
-  it("chains forward and backward and lists every parameter", function()
-    local g = kr.Generator(3)
-    local a = kr.nn.MLP { sizes = { 4, 3 }, output = "tanh", rng = g }
-    local b = kr.nn.MLP { sizes = { 3, 2 }, output = "sigmoid", rng = g }
-    local c = ae.chain { a, b }
-    assert.are.equal(4, #c:parameters())
-    assert.are.equal(4, #c:gradients())
-    local X = g:randn(4, 6)
-    assert.is_true(maxdiff(c:forward(X), b:predict(a:predict(X))) < 1e-15)
-    assert.is_true(maxdiff(c:predict(X), b:predict(a:predict(X))) < 1e-15)
   end)
 end)
 

@@ -1,14 +1,25 @@
 -- scripts/autoencoder.lua on --quick configurations, and the encoder/decoder split it uses.
 local kr = require "kairo"
-local ae = require "kairo.ae"
+local ae = require "kairo.experiments.ae"
 local H = require "helpers"
 
 local function run(args) return H.run_script("autoencoder.lua", args) end
 
 local function history(dir)
   local t, names = kr.csv.read(dir .. "/autoencoder_history.csv")
-  assert.are.same({ "epoch", "train_bce", "test_bce" }, names)
-  return t
+  -- kr.train's log: epoch, loss, lr, seconds, then test_bce and train_bce; the columns the
+  -- tests read are picked by name into epoch, train_bce, test_bce
+  local col = {}
+  for i, n in ipairs(names) do col[n] = i end
+  assert.is_truthy(col.epoch and col.train_bce and col.test_bce, table.concat(names, ","))
+  local E = t:size(1)
+  local out = kr.zeros(E, 3)
+  for e = 1, E do
+    out:set(e, 1, t:get(e, col.epoch))
+    out:set(e, 2, t:get(e, col.train_bce))
+    out:set(e, 3, t:get(e, col.test_bce))
+  end
+  return out
 end
 
 local function fashion_present()

@@ -392,3 +392,56 @@ describe("alignment diagnostics", function()
       "gradient_alignment: rule must be np or wp (or the network's feedback, fa), got kp")
   end)
 end)
+
+describe("kr.train with the credit-assignment rules", function()
+  local function data()
+    local g = kr.Generator(11)
+    local X = g:randn(4, 64)
+    local y = {}
+    for j = 1, 64 do y[j] = X:get(1, j) + X:get(2, j) > 0 and 1 or 2 end
+    return X, y
+  end
+
+  it("rule = np and wp lower the loss through the gradients they fill", function()
+    local X, y = data()
+    for _, rule in ipairs { "np", "wp" } do
+      local net = nn.MLP { sizes = { 4, 8, 2 }, activation = "tanh", rng = kr.Generator(1) }
+      local h = kr.train { net = net, loss = "softmax_cross_entropy", X = X, T = y, epochs = 30,
+        batch_size = 16, rng = kr.Generator(2), optimizer = kr.optim.Adam { lr = 0.01 },
+        rule = rule, perturbation = { sigma = 1e-3, rng = kr.Generator(3) } }
+      assert.is_true(h.loss[30] < 0.7 * h.loss[1], rule)
+      assert.is_true(h.accuracy[30] > 0.8, rule)
+    end
+    assert.has_error(function()
+      kr.train { net = nn.MLP { sizes = { 4, 2 } }, loss = nn.mse, X = X, T = kr.zeros(2, 64),
+        optimizer = kr.optim.SGD {}, rule = "np" }
+    end, "kr.train: rule np needs a kr.nn.MLP and the loss by name")
+  end)
+
+  it("kp's B decay with weight_decay_mode = decoupled; checkpoints keep B", function()
+    local X, y = data()
+    local net = nn.MLP { sizes = { 4, 8, 8, 2 }, activation = "tanh", feedback = "kp", rng = kr.Generator(1) }
+    local before = (net.B[2] - net.W[2]:t()):norm()
+    kr.train { net = net, loss = "softmax_cross_entropy", X = X, T = y, epochs = 5, batch_size = 16,
+      rng = kr.Generator(2), optimizer = kr.optim.Adam { lr = 0.01 }, weight_decay = 1,
+      weight_decay_mode = "decoupled" }
+    local after = (net.B[2] - net.W[2]:t()):norm()
+    assert.near(before * (1 - 0.01) ^ 20, after, 1e-9 * before)
+    assert.same({ "W1", "b1", "W2", "b2", "W3", "b3", "B2", "B3" }, nn.parameter_names(net))
+    for _, fb in ipairs { "fa", "kp", "dfa" } do
+      local dir = H.tmpdir()
+      local ck = dir .. "/ck.kr"
+      local a = nn.MLP { sizes = { 4, 8, 8, 2 }, activation = "tanh", feedback = fb, rng = kr.Generator(1) }
+      kr.train { net = a, loss = "softmax_cross_entropy", X = X, T = y, epochs = 2, batch_size = 16,
+        rng = kr.Generator(2), optimizer = kr.optim.Adam { lr = 0.01 }, checkpoint = ck }
+      local b = nn.MLP { sizes = { 4, 8, 8, 2 }, activation = "tanh", feedback = fb, rng = kr.Generator(9) }
+      kr.train { net = b, loss = "softmax_cross_entropy", X = X, T = y, epochs = 2, batch_size = 16,
+        rng = kr.Generator(2), optimizer = kr.optim.Adam { lr = 0.01 }, checkpoint = ck, resume = true }
+      for l = 1, 3 do
+        if a.B[l] then assert.equal(0, maxdiff(a.B[l], b.B[l]), fb .. " B" .. l) end
+        assert.equal(0, maxdiff(a.W[l], b.W[l]))
+      end
+      H.rmdir(dir)
+    end
+  end)
+end)

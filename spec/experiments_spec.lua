@@ -27,14 +27,38 @@ describe("scripts/spiral.lua", function()
       "spiral_regions.csv" } do
       assert.is_true(exists(dir .. "/" .. f), f)
     end
-    local loss = kr.csv.read(dir .. "/spiral_loss.csv")
-    assert.same({ 300, 2 }, loss:shape())
+    local loss, names = kr.csv.read(dir .. "/spiral_loss.csv")
+    assert.same({ "epoch", "loss", "lr", "seconds", "train_accuracy" }, names)
+    assert.same(300, loss:size(1))
     assert.same({ 45 * 45, 3 }, kr.csv.read(dir .. "/spiral_regions.csv"):shape())
     if gnuplot then
       for _, f in ipairs { "spiral_data.png", "spiral_loss.png", "spiral_regions.png" } do
         assert.is_true(exists(dir .. "/" .. f), f)
       end
     end
+    H.rmdir(dir)
+  end)
+
+  it("--checkpoint-every and --resume continue a run to the same numbers", function()
+    local dir, dir2 = tmpdir(), tmpdir()
+    local whole = run("spiral.lua", "--epochs 40 --seed 2 --no-plot --out " .. dir)
+    run("spiral.lua", "--epochs 15 --seed 2 --checkpoint-every 5 --no-plot --out " .. dir2)
+    local resumed, code = run("spiral.lua", "--epochs 40 --seed 2 --resume --no-plot --out " .. dir2)
+    assert.equal(0, code, resumed)
+    local final = "(final loss [%d.]+; train accuracy [%d.]+%%; test accuracy [%d.]+%%)"
+    assert.equal(whole:match(final), resumed:match(final))
+    local a, b = kr.csv.read(dir .. "/spiral_loss.csv"), kr.csv.read(dir2 .. "/spiral_loss.csv")
+    assert.same(a:select(2, 2):totable(), b:select(2, 2):totable())
+    H.rmdir(dir); H.rmdir(dir2)
+  end)
+
+  it("--book divides the cross-entropy gradient by the batch size twice, as the chapter", function()
+    local dir = tmpdir()
+    local plain = run("spiral.lua", "--epochs 100 --no-plot --out " .. dir)
+    local book = run("spiral.lua", "--epochs 100 --book --no-plot --out " .. dir)
+    local lp = number_after(plain, "final loss ([%d.]+)")
+    local lb = number_after(book, "final loss ([%d.]+)")
+    assert.is_true(lb > 1.5 * lp, book) -- ten times smaller steps: slower
     H.rmdir(dir)
   end)
 

@@ -71,7 +71,7 @@ describe("gradcheck", function()
     local net = nn.MLP { sizes = { 2, 1 }, output = "identity" }
     local X, T = kr.zeros(2, 3), kr.zeros(1, 3)
     local cases = {
-      { { 5, nn.mse, X, T }, "gradcheck: net must be a kr.nn.MLP, got 5" },
+      { { 5, nn.mse, X, T }, "gradcheck: net must be a model (forward, backward, parameters, gradients), got 5" },
       { { net, "mse", X, T }, "gradcheck: loss_fn must be a function(Y, T) returning loss, dY, got 'mse'" },
       { { net, nn.mse, X, T, 1e-4 },
         "gradcheck: opts must be a table { h =, floor =, smooth =, input = }, got 0.0001" },

@@ -1,6 +1,6 @@
--- IRMAE: the backward chained by hand through three networks, and scripts/irmae.lua --quick.
+-- IRMAE: kr.nn.Sequential{ encoder, linear stack, decoder } against one MLP, and scripts/irmae.lua --quick.
 local kr = require "kairo"
-local ae = require "kairo.ae"
+local ae = require "kairo.experiments.ae"
 local H = require "helpers"
 
 local maxdiff = H.maxdiff
@@ -15,7 +15,7 @@ local function three_networks(g)
   return enc, lin, dec
 end
 
-describe("the chained backward of encoder, linear stack and decoder", function()
+describe("kr.nn.Sequential of encoder, linear stack and decoder", function()
   it("equals the gradient of the one equivalent MLP", function()
     local g = kr.Generator(11)
     local enc, lin, dec = three_networks(g)
@@ -28,7 +28,7 @@ describe("the chained backward of encoder, linear stack and decoder", function()
       if pl[1].bias then big.b[l]:copy_(pl[1].b[pl[2]]) else big.b[l]:zero_() end
     end
     local X, T = g:rand(6, 9), g:rand(6, 9)
-    local chain = ae.chain { enc, lin, dec }
+    local chain = kr.nn.Sequential { enc, lin, dec }
     local loss1, dY1 = kr.nn.mse(chain:forward(X), T)
     local dX1 = chain:backward(dY1, true):clone()
     local loss2, dY2 = kr.nn.mse(big:forward(X), T)
@@ -44,7 +44,7 @@ describe("the chained backward of encoder, linear stack and decoder", function()
   it("matches central finite differences across the three networks", function()
     local g = kr.Generator(12)
     local enc, lin, dec = three_networks(g)
-    local chain = ae.chain { enc, lin, dec }
+    local chain = kr.nn.Sequential { enc, lin, dec }
     local X, T = g:rand(6, 4), g:rand(6, 4)
     local _, dY = kr.nn.mse(chain:forward(X), T)
     chain:backward(dY)

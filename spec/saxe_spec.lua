@@ -1,6 +1,6 @@
--- kairo.saxe (the Saxe et al. 2019 learning-dynamics experiment) and scripts/saxe.lua.
+-- kairo.experiments.saxe (the Saxe et al. 2019 learning-dynamics experiment) and scripts/saxe.lua.
 local kr = require "kairo"
-local saxe = require "kairo.saxe"
+local saxe = require "kairo.experiments.saxe"
 local H = require "helpers"
 
 -- The tree in plain Lua: the number of tree nodes (properties) items i and j share, which is

@@ -171,11 +171,12 @@ describe("kr.train", function()
     local calls = 0
     local h = kr.train { net = net, optimizer = SGD(0.1), loss = "softmax_cross_entropy",
       X = X, T = labels, epochs = 40, batch_size = 10, rng = g,
-      on_epoch = function(epoch, loss, acc)
+      on_epoch = function(epoch, record)
         calls = calls + 1
         assert.are.equal(calls, epoch)
-        assert.is_number(loss)
-        assert.is_number(acc)
+        assert.are.equal(epoch, record.epoch)
+        assert.is_number(record.loss)
+        assert.is_number(record.accuracy)
       end }
     assert.are.equal(40, calls)
     assert.are.equal(1, h.accuracy[40])
@@ -216,13 +217,13 @@ describe("kr.train", function()
     assert.are.equal(counts[1], counts[4])
   end)
 
-  it("stops when on_epoch returns false, and takes a loss function", function()
+  it("stops when on_epoch returns \"stop\", and takes a loss function", function()
     local net = nn.MLP { sizes = { 2, 1 }, output = "identity" }
     local seen = 0
     local function myloss(Y, T, dY) return nn.mse(Y, T, dY) end
     local h = kr.train { net = net, optimizer = SGD(0.1), loss = myloss, X = kr.zeros(2, 4),
       T = kr.ones(1, 4), epochs = 10, batch_size = 2,
-      on_epoch = function(e) seen = e; return e < 3 end }
+      on_epoch = function(e) seen = e; if e == 3 then return "stop" end end }
     assert.are.equal(3, seen)
     assert.are.equal(3, #h.loss)
   end)
@@ -276,29 +277,29 @@ describe("kr.train", function()
       return o
     end
     assert.has_error(function() kr.train(with("loss", "hinge")) end,
-      "train: unknown loss 'hinge' (known: mse, binary_cross_entropy, bce_with_logits, softmax_cross_entropy)")
-    assert.has_error(function() kr.train(with("epoch", 3)) end, "train: unknown option epoch")
+      "kr.train: unknown loss 'hinge' (known: mse, binary_cross_entropy, bce_with_logits, softmax_cross_entropy)")
+    assert.has_error(function() kr.train(with("epoch", 3)) end, "kr.train: unknown option 'epoch' (known: model, net, loss, optimizer, X, T, epochs, batch_size, shuffle, rng, drop_last, schedule, weight_decay, weight_decay_mode, validation, accuracy, patience, on_epoch, progress, print_every, log, checkpoint, checkpoint_every, resume, on_nonfinite, book_ce_gradient, rule, perturbation)")
     assert.has_error(function() kr.train(with("optimizer", {})) end,
-      "train: optimizer must have a step method (kr.optim.SGD{...}, kr.optim.Adam{...})")
+      "kr.train: optimizer must have a step method (kr.optim.SGD{...}, kr.optim.Adam{...})")
     -- these were Lua runtime errors ("bad 'for' limit", "attempt to index a number value")
     -- or errors named after the parts
     assert.has_error(function() kr.train(with("epochs", kr.zeros(1))) end,
-      "train: epochs must be an integer >= 0, got kairo.Tensor")
+      "kr.train: epochs must be an integer >= 0, got a float64 tensor (1)")
     assert.has_error(function() kr.train(with("X", 5)) end,
-      "train: X must be a 2-D tensor (features x samples), got number")
+      "kr.train: X must be a 2-D tensor (features x samples), got 5")
     assert.has_error(function() kr.train(with("on_epoch", 1)) end,
-      "train: on_epoch must be a function(epoch, loss, accuracy), got number")
+      "kr.train: on_epoch must be a function(epoch, record), got 1")
     assert.has_error(function() kr.train(with("weight_decay", -1)) end,
-      "train: weight_decay must be a finite number >= 0, got -1")
+      "kr.train: weight_decay must be a finite number >= 0, got -1")
     assert.has_error(function() kr.train(with("rng", 7)) end,
-      "train: rng must be a kr.Generator, got number")
+      "kr.train: rng must be a kr.Generator, got 7")
     assert.has_error(function() kr.train(with("T", { 1, 2 })) end,
-      "train: batches: X has 4 samples (columns), T has 2 labels")
+      "kr.train: batches: X has 4 samples (columns), T has 2 labels")
     assert.has_error(function() kr.train(with("loss", function() return "x" end)) end,
-      "train: the loss must return loss, dY (a number and a tensor), got string, nil")
+      "kr.train: the loss must return loss, dY (a number and a tensor), got string, nil")
     local ok, err = pcall(kr.train, with("on_epoch", function() error("stop here") end))
     assert.is_false(ok)
-    assert.matches("^train: [^ ]*train_spec.lua:%d+: stop here$", err)
-    assert.has_error(function() kr.train(with("net", 3)) end, "train: net must be a kr.nn.MLP, got number")
+    assert.matches("^kr.train: [^ ]*train_spec.lua:%d+: stop here$", err)
+    assert.has_error(function() kr.train(with("net", 3)) end, "kr.train: model must be a model (forward, backward, parameters, gradients: kr.nn.MLP, kr.nn.Sequential, ...), got 3")
   end)
 end)

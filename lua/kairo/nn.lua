@@ -12,6 +12,13 @@
 -- BLAS passes), and such a network cannot be saved.
 local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
 local nn = kr.nn                -- the C half (lua/l_nn.c); this file completes it
+local model = require "kairo.model"
+
+-- The model protocol (lua/kairo/model.lua) and model files (lua/kairo/model_io.lua).
+nn.is_model, nn.Sequential, nn.decay_flags = model.is_model, model.Sequential, model.decay_flags
+nn.parameter_names, nn.predict, nn.is_sequential = model.parameter_names, model.predict,
+  model.is_sequential
+require("kairo.model_io").install(nn)
 
 local Builtin = {}
 Builtin.__index = Builtin
@@ -94,11 +101,11 @@ local function gradcheck_call(level, f, ...)
 end
 
 function nn.gradcheck(net, loss_fn, X, T, opts)
-  local mt = getmetatable(net)
-  if type(net) ~= "userdata" or type(mt) ~= "table" or mt.__name ~= "kairo.MLP" then
-    error("gradcheck: net must be a kr.nn.MLP, got " .. describe_value(net), 2)
+  if not model.is_model(net) then
+    error("gradcheck: net must be a model (forward, backward, parameters, gradients), got "
+      .. describe_value(net), 2)
   end
-  if tostring(net) == "kairo.MLP (closed)" then
+  if model.is_mlp(net) and tostring(net) == "kairo.MLP (closed)" then
     error("gradcheck: the network has been closed", 2)
   end
   if not callable(loss_fn) then
@@ -127,12 +134,23 @@ function nn.gradcheck(net, loss_fn, X, T, opts)
     error("gradcheck: option 'input' must be true or false, got " .. describe_value(opts.input), 2)
   end
   local h, floor, smooth = opts.h or 1e-4, opts.floor or 1e-4, opts.smooth or 1e-6
-  if net.dtype ~= "float64" then
+  if model.is_mlp(net) and net.dtype ~= "float64" then
     error("gradcheck: the network is " .. net.dtype .. "; gradient checks need float64", 2)
   end
-  if net.feedback ~= "bp" then
-    error("gradcheck: the network's feedback is " .. net.feedback .. ", whose backward is not "
+  local fb = model.is_mlp(net) and net.feedback or nil
+  if fb and fb ~= "bp" then
+    error("gradcheck: the network's feedback is " .. fb .. ", whose backward is not "
       .. "the loss's gradient; check a feedback = \"bp\" network", 2)
+  end
+  local pok, params0 = pcall(net.parameters, net)
+  if not pok then
+    error("gradcheck: " .. tostring(params0):gsub("^[^\n:]*:%d+: ", ""), 2)
+  end
+  for i, p in ipairs(params0) do
+    if not kr.is_tensor(p) or p:dtype() ~= "float64" then
+      error(string.format("gradcheck: parameter %d is %s; gradient checks need float64", i,
+        describe_value(p)), 2)
+    end
   end
   if not kr.is_tensor(X) or X:dtype() ~= "float64" then
     error("gradcheck: the input must be a float64 tensor, got " .. describe_value(X), 2)
@@ -147,7 +165,7 @@ function nn.gradcheck(net, loss_fn, X, T, opts)
   local analytic = {}
   for i, g in ipairs(net:gradients()) do analytic[i] = g:clone() end
 
-  local function L() return (loss_fn(net:predict(X), T)) end
+  local function L() return (loss_fn(model.predict(net, X), T)) end
   local L0 = L()
 
   local worst, where, skipped = 0, "nothing", 0
@@ -193,11 +211,8 @@ function nn.gradcheck(net, loss_fn, X, T, opts)
   end
 
   local params = net:parameters()
-  for i, p in ipairs(params) do
-    local l = (i - 1) // (net.bias and 2 or 1) + 1
-    local name = (net.bias and i % 2 == 0) and ("b" .. l) or ("W" .. l)
-    check(p, analytic[i], name)
-  end
+  local names = model.parameter_names(net)
+  for i, p in ipairs(params) do check(p, analytic[i], tostring(names[i] or ("p" .. i))) end
   if opts.input ~= false then check(X, dX, "dX") end
   return worst, where, skipped
 end

@@ -296,6 +296,77 @@ function Optimizer:step(params, grads)
   self.plan = plan
 end
 
+--- The optimizer's state for the given parameters, as plain data a checkpoint can keep.
+-- Returns { name =, lr =, calls =, items = { { t =, m =, v =, buf = }, ... } }: one item per
+-- parameter in the order given (copies of the moment tensors; t = 0 and no tensors for a
+-- parameter never stepped).
+-- @param params the list of parameter tensors (model:parameters())
+-- @return a table
+-- @usage local saved = opt:state_dict(net:parameters())
+function Optimizer:state_dict(params)
+  check_self(self, "state_dict")
+  local items = {}
+  for i, W in ipairs(params) do
+    local st = self.state[C.key(W)]
+    local item = { t = st and st.t or 0 }
+    if st then
+      for _, k in ipairs { "m", "v", "buf" } do
+        if st[k] then item[k] = st[k]:clone() end
+      end
+    end
+    items[i] = item
+  end
+  return { name = self.name, lr = self.lr, calls = self.calls, items = items }
+end
+
+--- Puts back a state from opt:state_dict (the same kind of optimizer, the same parameters).
+-- @param params the list of parameter tensors, in the order state_dict saw them
+-- @param d the table state_dict returned
+-- @usage opt:load_state_dict(net:parameters(), saved)
+function Optimizer:load_state_dict(params, d)
+  check_self(self, "load_state_dict")
+  local who = self.name .. ":load_state_dict"
+  if type(d) ~= "table" or type(d.items) ~= "table" then
+    error(who .. ": expected a table from opt:state_dict", 2)
+  end
+  if d.name ~= self.name then
+    error(string.format("%s: the state is of a %s, this optimizer is a %s", who,
+      tostring(d.name), self.name), 2)
+  end
+  if #d.items ~= #params then
+    error(string.format("%s: the state has %d items, the model %d parameters", who, #d.items,
+      #params), 2)
+  end
+  for i, W in ipairs(params) do
+    local item = d.items[i]
+    for _, k in ipairs { "m", "v", "buf" } do
+      local t = type(item) == "table" and item[k]
+      if t and not (kr.is_tensor(t) and t:dtype() == W:dtype()
+          and C.shape(t) == C.shape(W)) then
+        error(string.format("%s: item %d: %s does not match the parameter (%s %s)", who, i, k,
+          C.shape(W), W:dtype()), 2)
+      end
+    end
+    if type(item) ~= "table" or math.type(item.t) ~= "integer" or item.t < 0 then
+      error(string.format("%s: item %d has no step count", who, i), 2)
+    end
+  end
+  self:reset()
+  for i, W in ipairs(params) do
+    local item = d.items[i]
+    local st = { param = W, t = item.t, seen = 0, item = 0 }
+    for _, k in ipairs { "m", "v", "buf" } do
+      if item[k] then
+        st[k] = C.zeros_like(W)
+        st[k]:copy_(item[k])
+      end
+    end
+    self.state[C.key(W)] = st
+  end
+  if type(d.lr) == "number" then self.lr = d.lr end
+  if math.type(d.calls) == "integer" then self.calls = d.calls end
+end
+
 local kinds = { SGD = "sgd", Adam = "adam", AdamW = "adam", RMSProp = "rmsprop" }
 
 local function constructor(name)

@@ -1,4 +1,4 @@
--- kairo.saxe: learning dynamics of deep linear networks on a hierarchical data set
+-- kairo.experiments.saxe: learning dynamics of deep linear networks on a hierarchical data set
 -- (Saxe, McClelland & Ganguli, PNAS 2019), as the chapter sets it up.  scripts/saxe.lua is the
 -- command line around this module; spec/saxe_spec.lua tests it.
 --

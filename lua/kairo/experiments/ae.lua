@@ -1,11 +1,8 @@
--- kairo.ae: pieces shared by the autoencoder experiments (scripts/autoencoder.lua,
+-- kairo.experiments.ae: pieces shared by the autoencoder experiments (scripts/autoencoder.lua,
 -- scripts/irmae.lua).  Networks are kr.nn.MLP objects; a batch is features x samples.
 --
 --   sub = ae.slice(net, first, last)     layers first..last of an MLP as a new MLP (copies of
 --                                        its weights), e.g. the decoder half of an autoencoder
---   c = ae.chain{ net1, net2, ... }      networks run one after another (encoder, a stack of
---                                        linear layers, decoder); c:backward chains the input
---                                        gradients by hand: dZ_{k-1} = net_k:backward(dZ_k)
 --   loss = ae.evaluate(model, X, T, loss_fn [, batch])   mean per-sample loss over X's columns
 --   Y = ae.predict(model, X [, batch])   model:predict over X in batches, one n_out x N tensor
 --   s, sn = ae.code_spectrum(Z)          singular values of the covariance of codes Z (n x N),
@@ -48,49 +45,7 @@ function ae.slice(net, first, last)
   return sub
 end
 
-local Chain = {}
-Chain.__index = Chain
-
-function ae.chain(nets)
-  if type(nets) ~= "table" or #nets == 0 then
-    error("ae.chain: expected a non-empty list of networks", 2)
-  end
-  local c = setmetatable({ nets = nets, params = {}, grads = {} }, Chain)
-  for _, net in ipairs(nets) do
-    for _, p in ipairs(net:parameters()) do c.params[#c.params + 1] = p end
-    for _, g in ipairs(net:gradients()) do c.grads[#c.grads + 1] = g end
-  end
-  return c
-end
-
--- Z_k = net_k(Z_{k-1}), Z_0 = X.  Each network keeps what its backward needs; the returned
--- tensor is a view of the last network's workspace.
-function Chain:forward(X)
-  local Z = X
-  for _, net in ipairs(self.nets) do Z = net:forward(Z) end
-  return Z
-end
-
-function Chain:predict(X)
-  local Z = X
-  for _, net in ipairs(self.nets) do Z = net:predict(Z) end
-  return Z
-end
-
--- Backward through every network in reverse: the input gradient of network k is the output
--- gradient of network k-1 (dL/dZ_{k-1} = W_1^(k)T delta_1^(k)).  Fills every dW, db; returns
--- dL/dX when want_input_grad is true.
-function Chain:backward(dY, want_input_grad)
-  local G = dY
-  for k = #self.nets, 1, -1 do
-    local need = k > 1 or want_input_grad
-    G = self.nets[k]:backward(G, need)
-  end
-  return G
-end
-
-function Chain:parameters() return self.params end
-function Chain:gradients() return self.grads end
+-- (A chain of networks, encoder -> linear layers -> decoder, is kr.nn.Sequential.)
 
 -- ------------------------------------------------------------------------------- evaluation
 
