@@ -101,10 +101,24 @@ int kr_lua_dtype_from_name(const char *s, kr_dtype *dt)
     return 0;
 }
 
+/* An unknown name is an argument error that lists the known ones (A:to("int32")). */
 kr_dtype kr_lua_opt_dtype(lua_State *L, int idx, kr_dtype def)
 {
     if (lua_isnoneornil(L, idx)) return def;
-    return kr_lua_dtypes[luaL_checkoption(L, idx, NULL, kr_lua_dtype_names)];
+    const char *s = luaL_checkstring(L, idx);
+    kr_dtype dt;
+    if (kr_lua_dtype_from_name(s, &dt)) return dt;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "unknown dtype '");
+    luaL_addstring(&b, s);
+    luaL_addstring(&b, "'; known: ");
+    for (int i = 0; kr_lua_dtype_names[i]; i++) {
+        if (i > 0) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, kr_lua_dtype_names[i]);
+    }
+    luaL_pushresult(&b);
+    return (kr_dtype)luaL_argerror(L, idx, lua_tostring(L, -1));
 }
 
 int kr_lua_read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype *dt)

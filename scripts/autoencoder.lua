@@ -132,7 +132,8 @@ for l = 1, L + 1 do names[l] = tostring(sizes[l]) end
 print(string.format("network: [%s], %s; Adam%s lr %g, weight decay %g, batch %d, %d epochs%s",
   table.concat(names, ", "), table.concat(acts, ", "), opts.book and " (stateless, as printed)" or "",
   opts.lr, opts.weight_decay, opts.batch, opts.epochs,
-  opts.halve_every > 0 and string.format(", lr halved every %d epochs", opts.halve_every) or ""))
+  (opts.halve_every > 0 and opts.halve_every < opts.epochs)
+    and string.format(", lr halved every %d epochs", opts.halve_every) or ""))
 local train_dir = cli.outdir(opts.out)
 local checkpoint = (opts.checkpoint_every > 0 or opts.resume)
   and cli.join(train_dir, "autoencoder_checkpoint.kr") or nil
@@ -233,7 +234,7 @@ local function figures()
     series[#series + 1] = { x = path:row(1):totable(), y = path:row(2):totable(),
       style = "linespoints", color = "black", width = 2, label = "interpolation" }
     p = cli.join(outdir, "autoencoder_codes.png")
-    kr.plot.lines { path = p, series = series, csv = true, xlabel = "z_1", ylabel = "z_2",
+    kr.plot.lines { path = p, series = series, csv = true, xlabel = "code z₁", ylabel = "code z₂",
       title = "Codes of the test images", legend = "outside", width = 900, height = 650 }
     files[#files + 1] = p
   end

@@ -383,6 +383,15 @@ do
 end
 print("wrote " .. table.concat(written, ", "))
 
+-- Subscript digits for σ₁, σ₂, ... (the figures print text literally, UTF-8 allowed).
+local SUB = setmetatable({}, { __index = function(_, i)
+  return (tostring(i):gsub("%d", function(d) return utf8.char(0x2080 + tonumber(d)) end))
+end })
+local SIGMA_COLORS = { "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9" }
+local START_COLOR = { balanced = "#0072b2", random = "#d55e00" }
+local ERANK_COLOR = { balanced = "#0072b2", random = "#56b4e9" }
+local COUNT_COLOR = { balanced = "#009e73", random = "#cc79a7" }
+
 local function figures()
   local files = {}
   -- Singular-value trajectories, one panel per depth (first start kind), log scale.
@@ -395,7 +404,7 @@ local function figures()
       for i = 1, nshow do
         local x, y = {}, {}
         for t = 2, #res.sv do x[t - 1], y[t - 1] = res.steps[t], math.max(res.sv[t][i], 1e-16) end
-        series[#series + 1] = { x = x, y = y, label = i <= r and ("sigma_" .. i) or nil }
+        series[#series + 1] = { x = x, y = y, label = i <= r and ("σ" .. SUB[i]) or nil }
       end
       for i = 1, r do
         series[#series + 1] = { x = { 1, opts.steps }, y = { r + 1 - i, r + 1 - i },
@@ -423,18 +432,24 @@ local function figures()
         x[#x + 1], y1[#y1 + 1], y2[#y2 + 1], y3[#y3 + 1] = res.N, res.final_test, res.erank, res.rank
       end
     end
-    te[#te + 1] = { x = x, y = y1, style = "linespoints", label = kind }
-    er[#er + 1] = { x = x, y = y2, style = "linespoints", label = kind .. " erank" }
-    er[#er + 1] = { x = x, y = y3, style = "linespoints", label = kind .. " #{s > 1e-2 s_1}" }
+    -- balanced: thick solid lines with markers; random: thinner dashes drawn over them, so
+    -- where the two starts agree both stay visible
+    local style = kind == "balanced" and "linespoints" or "dashed"
+    local w = kind == "balanced" and 3 or 2
+    te[#te + 1] = { x = x, y = y1, style = style, color = START_COLOR[kind], label = kind, width = w }
+    er[#er + 1] = { x = x, y = y2, style = style, color = ERANK_COLOR[kind], width = w,
+      label = kind .. ": entropy rank" }
+    er[#er + 1] = { x = x, y = y3, style = style, color = COUNT_COLOR[kind], width = w,
+      label = kind .. ": count of sᵢ > 0.01 s₁" }
   end
   er[#er + 1] = { x = { opts.depths[1], opts.depths[#opts.depths] }, y = { r, r },
                   style = "dashed", color = "grey", label = "target rank" }
   local q = cli.join(outdir, "deep_linear_depth.png")
   kr.plot.figure { path = q, rows = 1, cols = 2, width = 1000, height = 380, csv = true, panels = {
     { title = "Error on the unseen entries", xlabel = "depth N", ylabel = "relative error",
-      series = te },
+      series = te, xtics = 1 },
     { title = "Effective rank of the completed matrix", xlabel = "depth N", ylabel = "rank",
-      series = er },
+      series = er, xtics = 1 },
   } }
   files[#files + 1] = q
   -- Theorem 3: predicted against measured rates of the top r singular values, deepest depth.
@@ -448,13 +463,16 @@ local function figures()
     for _, c in ipairs(res.checks) do
       if c.step > 0 then x[#x + 1], yp[#yp + 1], ym[#ym + 1] = c.step, c.pred[i], c.flow[i] end
     end
-    series[#series + 1] = { x = x, y = yp, label = "predicted, sigma_" .. i }
-    series[#series + 1] = { x = x, y = ym, style = "points", label = "measured, sigma_" .. i }
+    -- each σᵢ in one colour: its prediction as a line, its measurement as points
+    local c = SIGMA_COLORS[(i - 1) % #SIGMA_COLORS + 1]
+    series[#series + 1] = { x = x, y = yp, color = c, label = "predicted, σ" .. SUB[i] }
+    series[#series + 1] = { x = x, y = ym, style = "points", color = c, pointsize = 1.1,
+      label = "measured, σ" .. SUB[i] }
   end
   local t3 = cli.join(outdir, "deep_linear_theorem3.png")
   kr.plot.lines { path = t3, series = series, csv = true, xlabel = "step", logx = true,
-    ylabel = "d sigma_r / dt",
-    title = string.format("Theorem 3, depth %d, %s start: -N (sigma^2)^(1-1/N) <grad L, u v^T> "
+    ylabel = "dσᵣ/dt", legend = "top left",
+    title = string.format("Theorem 3, depth %d, %s start: −N (σᵣ²)^(1−1/N) ⟨∇L, uᵣvᵣᵀ⟩ "
       .. "(lines) and measured rates (points)", res.N, first) }
   files[#files + 1] = t3
   return files

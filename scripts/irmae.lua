@@ -217,9 +217,9 @@ local function figures()
   kr.plot.figure { path = p, rows = 1, cols = 2, width = 1100, height = 400, csv = true,
     title = "Singular values of the covariance of the test codes, divided by the largest",
     panels = {
-      { title = "linear scale", xlabel = "index", ylabel = "s_i / s_1", series = series,
+      { title = "linear scale", xlabel = "index", ylabel = "sᵢ / s₁", series = series,
         yrange = { 0, 1 } },
-      { title = "log scale", xlabel = "index", ylabel = "s_i / s_1", logy = true, series = lin },
+      { title = "log scale", xlabel = "index", ylabel = "sᵢ / s₁", logy = true, series = lin },
     } }
   files[#files + 1] = p
   if side * side == D then

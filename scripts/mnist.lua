@@ -136,10 +136,16 @@ else
   net = kr.nn.MLP { sizes = sizes, activation = "relu", output = "identity", init = "he_uniform",
     dtype = opts.dtype, rng = g }
   local opt = kr.optim.Adam { lr = opts.lr, stateless = opts.book }
+  -- only the milestones this run reaches (a 3-epoch quick run has none)
+  local reached = {}
+  for _, m in ipairs(opts.milestones) do
+    if m <= opts.epochs then reached[#reached + 1] = m end
+  end
   print(string.format("MLP %s relu, softmax cross-entropy, He uniform; %s lr %g, decoupled "
-    .. "weight decay %g, batch %d, %d epochs, lr x%g at epochs %s; seed %d",
-    table.concat(sizes, "-"), opts.book and "book Adam (stateless, CE gradient / B twice)" or "Adam", opts.lr,
-    opts.weight_decay, opts.batch, opts.epochs, opts.gamma, table.concat(opts.milestones, ","),
+    .. "weight decay %g, batch %d, %d epochs, %s; seed %d",
+    table.concat(sizes, "-"), opts.book and "book Adam (stateless, CE gradient / B twice)" or "Adam",
+    opts.lr, opts.weight_decay, opts.batch, opts.epochs, #reached > 0
+      and string.format("lr x%g at epochs %s", opts.gamma, table.concat(reached, ",")) or "constant lr",
     opts.seed))
 
   local checkpoint = (opts.checkpoint_every > 0 or opts.resume)
@@ -249,8 +255,9 @@ local function figures(plot)
   local maps, mtitles = {}, {}
   for u = 1, n_maps do maps[u], mtitles[u] = image28(W1:row(u)), "unit " .. u end
   plot.images { path = fig(cli.join(outdir, "mnist_weights.png")), images = maps,
-    titles = mtitles, cols = 6, colormap = "gray", width = 800, height = 860,
-    title = string.format("Input weights of the first %d hidden units", n_maps) }
+    titles = mtitles, cols = 6, colormap = "bwr", colorbar = "shared", width = 860,
+    title = string.format("Input weights of the first %d hidden units (28x28; red positive, "
+      .. "blue negative)", n_maps) }
   return out
 end
 

@@ -40,12 +40,15 @@ the figures saxe_trajectories.png, saxe_singular_values.png, saxe_data.png, saxe
     { "seed", "integer", D.seed, "seed of the initial weights" },
     { "depth", "integer", D.depth, "depth of the item hierarchy (2^depth items)", min = 1,
       max = saxe.max_depth },
+    { "quick", "flag", false, "a coarse, fast run for the tests: dt 0.02, 375 steps (the same "
+      .. "t range)" },
     { "out", "string", "out/saxe/", "output folder" },
     { "plot", "flag", true, "write the figures (--no-plot: only the table and the CSV)" },
   },
 }
 
-local opts = cli.parse(arg, spec)
+local opts, given = cli.parse(arg, spec)
+if opts.quick then cli.preset(opts, given, { dt = 0.02, steps = 375 }) end
 local n_items = 1 << opts.depth
 if opts.init == "balanced" and opts.hidden < n_items then
   cli.fail(spec, string.format("--init balanced needs --hidden >= %d (the number of items), "
@@ -159,7 +162,7 @@ local function panel(title, sim, closed, ylabel)
       series[#series + 1] = { x = res.t, y = res[closed][a], color = color, style = "dashed" }
     end
   end
-  return { title = title, xlabel = "t / tau", ylabel = ylabel, series = series,
+  return { title = title, xlabel = "t / τ", ylabel = ylabel, series = series,
            legend = k <= #palette and "top right" or false,
            yrange = { math.min(0, -0.02 * s[1]), s[1] * (1.15 + 0.07 * math.min(k, #palette)) } }
 end
@@ -169,7 +172,7 @@ local function figures(plot)
   local function add(path) files[#files + 1] = path; return path end
   plot.figure{ path = add(cli.join(outdir, "saxe_trajectories.png")), rows = 1, cols = 2,
     width = 1100, height = 420,
-    title = "Mode strengths a(t) = u^T W v (solid), closed forms (dashed), s (grey)",
+    title = "Mode strengths a(t) = uᵀ W v (solid), closed forms (dashed), s (grey)",
     panels = { panel("Shallow network (y = Ws x)", "shallow", "shallow_analytic", "a(t)"),
                panel("Deep network (y = W2 W1 x)", "deep", "deep_analytic", "a(t)") } }
   -- The chapter's figure: the singular values of the two maps.
@@ -177,16 +180,20 @@ local function figures(plot)
     width = 1100, height = 420, title = "Singular values of the maps; s (grey)",
     panels = { panel("Two-layer network: Ws", "shallow_sv", nil, "singular value"),
                panel("Three-layer network: W2 W1", "deep_sv", nil, "singular value") } }
-  -- The data and its SVD, Sigma_yx = U S V^T.
+  -- The data and its SVD, Σʸˣ = U S Vᵀ.
   plot.image{ path = add(cli.join(outdir, "saxe_data.png")), data = data.sigma_yx,
-    title = "Sigma_yx (properties x items)", colormap = "gray", xlabels = data.items,
+    title = "Σʸˣ (properties x items)", colormap = "gray", xlabels = data.items,
     ylabels = data.properties, colorbar = false, annotate = "%g" }
+  local mode_names = {}
+  for a = 1, k do mode_names[a] = tostring(a) end
   local S = kr.zeros(k, k)
   for a = 1, k do S:set(a, a, s[a]) end
   plot.images{ path = add(cli.join(outdir, "saxe_svd.png")), cols = 3,
     images = { res.modes.U, S, res.modes.V:t() },
-    titles = { "U (properties x modes)", "S", "V^T (modes x items)" },
-    colormap = "bwr", colorbar = true, width = 1000, height = 480 }
+    titles = { "U (properties x modes)", "S (modes x modes)", "Vᵀ (modes x items)" },
+    xlabels = { mode_names, mode_names, data.items },
+    ylabels = { data.properties, mode_names, mode_names },
+    title = "Σʸˣ = U S Vᵀ (modes numbered by singular value)", colormap = "bwr", colorbar = true }
   return files
 end
 

@@ -179,7 +179,9 @@ local function figures(plot)
     for j = 1, N do
       if labels:get(j) == k then xs[#xs + 1], ys[#ys + 1] = X:get(1, j), X:get(2, j) end
     end
-    pts[k] = { x = xs, y = ys, color = colors[k], label = k == 1 and "train data" or nil,
+    -- filled with their class's colour, so on their own region they show as black rings
+    -- (the legend shows the ring); on another class's region they stand out
+    pts[k] = { x = xs, y = ys, color = colors[k], label = k == 1 and "train data (filled by class)" or nil,
       pointsize = 0.8 }
   end
   local half = STEP / 2

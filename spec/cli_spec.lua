@@ -23,7 +23,7 @@ describe("cli.check", function()
     local o = assert(cli.check({}, spec))
     assert.same({ steps = 1500, dt = 0.005, method = "euler", ranks = { 5, 15, 25 },
                   sizes = { 2, 3 }, init_scale = 0.01, out = "out/t/", plot = true,
-                  quick = false }, o)
+                  quick = false, threads = 0 }, o)
   end)
 
   it("does not share the default lists between calls", function()
@@ -37,7 +37,7 @@ describe("cli.check", function()
       "--ranks", "1, 2.5,3", "--sizes=4,5", "--init-scale", "1e-3", "--out", "x/y",
       "--no-plot", "--quick" }, spec))
     assert.same({ steps = 10, dt = 0.5, method = "rk4", ranks = { 1, 2.5, 3 }, sizes = { 4, 5 },
-                  init_scale = 1e-3, out = "x/y", plot = false, quick = true }, o)
+                  init_scale = 1e-3, out = "x/y", plot = false, quick = true, threads = 0 }, o)
     assert.equal("integer", math.type(o.steps))
   end)
 
@@ -66,8 +66,10 @@ describe("cli.check", function()
   end)
 
   local cases = {
-    { { "--bogus" }, "unknown option '--bogus'" },
-    { { "--no-steps" }, "unknown option '--no-steps'" },
+    { { "--bogus" }, "unknown option '--bogus' (known: --steps, --dt, --method, --ranks, --sizes, --"
+      .. "init-scale, --out, --plot, --quick, --threads, --help)" },
+    { { "--no-steps" }, "unknown option '--no-steps' (known: --steps, --dt, --method, --ranks, --siz"
+      .. "es, --init-scale, --out, --plot, --quick, --threads, --help)" },
     { { "--steps" }, "--steps needs a value" },
     { { "--steps", "abc" }, "--steps expects an integer, got 'abc'" },
     { { "--steps", "2.5" }, "--steps expects an integer, got '2.5'" },

@@ -167,9 +167,11 @@ describe("kr.plot.lines", function()
     assert.has_error(function() kr.plot.lines { path = p, series = { { y = { 1 }, style = "dotted" } } } end,
       "kr.plot.lines: series 1.style must be \"lines\", \"dashed\", \"points\" or \"linespoints\", got 'dotted'")
     assert.has_error(function() kr.plot.lines { path = p, series = { { y = { 1 }, colour = "red" } } } end,
-      "kr.plot.lines: unknown series 1 field 'colour'")
+      "kr.plot.lines: unknown series 1 field 'colour' (known: color, edge, label, pointsize, "
+      .. "style, width, x, y)")
     assert.has_error(function() kr.plot.lines { path = p, series = one, ylog = true } end,
-      "kr.plot.lines: unknown option 'ylog'")
+      "kr.plot.lines: unknown option 'ylog' (known: aspect, csv, fontsize, gnuplot, grid, height, "
+      .. "legend, logx, logy, path, series, title, width, xlabel, xrange, xtics, ylabel, yrange, ytics)")
     assert.has_error(function() kr.plot.lines { path = p, series = one, xrange = { 1, 1 } } end,
       "kr.plot.lines: xrange is empty: {1, 1}")
     assert.has_error(function() kr.plot.lines { path = p, series = one, width = 0 } end,
@@ -333,7 +335,8 @@ describe("kr.plot.images", function()
       titles = { "1", "2", "3", "4", "5", "6", "7" }, colormap = "cool", width = 600, height = 400 }
     assert_png(dir .. "/grid.png", 600, 400)
     kr.plot.images { path = dir .. "/grid.svg", images = ims, range = { -5, 5 }, colorbar = true }
-    assert_svg(dir .. "/grid.svg", 3 * 220 + 3 * 60 + 20, 3 * 226 + 10)
+    -- default size: 3 columns of 220-pixel cells plus a 70-pixel bar each; square cells
+    assert_svg(dir .. "/grid.svg", 3 * 220 + 3 * 70 + 20, 3 * (220 + 6) + 6 + 10)
   end)
 
   it_draws("writes image,row,col,value as CSV", function()
@@ -434,5 +437,87 @@ describe("a missing gnuplot", function()
     p:close()
     assert.are.equal("false\n" .. msg .. "; tried '/nonexistent' from KAIRO_GNUPLOT\n", (out:gsub("[^\n]-:%d+: ", "")))
     assert.is_nil(slurp(dir .. "/env.png"))
+  end)
+end)
+
+-- A gnuplot that keeps a copy of the script it runs, so a test can read what was asked of it.
+local function recording_gnuplot()
+  local keep = dir .. "/last.gp"
+  local wrapper = dir .. "/gnuplot-recording"
+  H.write(wrapper, string.format('#!/bin/sh\ncp "$2" %s\nexec gnuplot "$@"\n', H.sh(keep)))
+  os.execute("chmod +x " .. H.sh(wrapper))
+  return wrapper, function() return slurp(keep) end
+end
+
+describe("kr.plot figures that read right", function()
+  it_draws("labels a log axis across its range and says it is logarithmic", function()
+    local gp, script = recording_gnuplot()
+    local x, y = {}, {}
+    for i = 1, 200 do x[i], y[i] = i, 5.4 + 38.6 * math.exp(-i / 20) end
+    kr.plot.lines { path = dir .. "/logy.png", gnuplot = gp, logy = true, ylabel = "loss",
+      series = { { x = x, y = y } } }
+    local s = script()
+    assert.is_truthy(s:find('set ylabel "loss (log scale)"', 1, true))
+    local tics = s:match("set ytics %(([^)]*)%)")
+    assert.is_truthy(tics, "no explicit y tics")
+    local labels = {}
+    for v in tics:gmatch('"([^"]+)"') do labels[#labels + 1] = tonumber(v) end
+    -- 5.4 .. 44: every integer 6..9, then 10, 20, 30, 40
+    assert.are.same({ 6, 7, 8, 9, 10, 20, 30, 40 }, labels)
+    -- over many decades: one label a decade or a few, never one or none
+    for i = 1, 200 do y[i] = 10 ^ (-i / 20) end
+    kr.plot.lines { path = dir .. "/logy2.png", gnuplot = gp, logy = true,
+      series = { { x = x, y = y } } }
+    s = script()
+    assert.is_truthy(s:find('set ylabel "(log scale)"', 1, true))
+    local n = 0
+    for _ in s:match("set ytics %(([^)]*)%)"):gmatch('"[^"]+"') do n = n + 1 end
+    assert.is_true(n >= 4 and n <= 12, n .. " labels")
+  end)
+
+  it_draws("puts ticks at the integers when asked (a depth axis)", function()
+    local gp, script = recording_gnuplot()
+    kr.plot.lines { path = dir .. "/xt.png", gnuplot = gp, xtics = 1,
+      series = { { x = { 1, 2, 3, 4 }, y = { 1, 0.3, 0.03, 0.01 } } } }
+    assert.is_truthy(script():find("set xtics 1\n"))
+    kr.plot.lines { path = dir .. "/xt2.png", gnuplot = gp, xtics = { 1, 2, 4 },
+      series = { { x = { 1, 2, 3, 4 }, y = { 1, 0.3, 0.03, 0.01 } } } }
+    assert.is_truthy(script():find('set xtics ("1" 1, "2" 2, "4" 4)', 1, true))
+    assert.has_error(function()
+      kr.plot.lines { path = dir .. "/xt3.png", xtics = 0, series = { { y = { 1, 2 } } } }
+    end, "kr.plot.lines: xtics must be a positive step or a non-empty list of values, got 0")
+  end)
+
+  it_draws("gives a grid of weight maps one shared, numbered colour bar", function()
+    local gp, script = recording_gnuplot()
+    local maps = {}
+    for k = 1, 4 do maps[k] = kr.tensor({ { -k, 0 }, { 0, k / 2 } }) end
+    kr.plot.images { path = dir .. "/shared.png", gnuplot = gp, images = maps, colormap = "bwr",
+      colorbar = "shared", titles = { "a", "b", "c", "d" },
+      title = "A title long enough that it has to be wrapped onto a second line at this width",
+      width = 400 }
+    local s = script()
+    -- every panel on the same symmetric scale, the range over all images
+    local n = 0
+    for lo, hi in s:gmatch("set cbrange %[([^:]+):([^%]]+)%]") do
+      assert.are.equal(-4, tonumber(lo)); assert.are.equal(4, tonumber(hi)); n = n + 1
+    end
+    assert.are.equal(4, n)
+    local _, bars = s:gsub("set colorbox user", "")
+    assert.are.equal(1, bars)
+    assert.is_truthy(s:find("set cbtics", 1, true))
+    assert.is_truthy(s:find("\\012"), "the long title was not wrapped")
+    assert.has_error(function()
+      kr.plot.images { path = dir .. "/bad.png", images = maps, colorbar = "yes" }
+    end, "kr.plot.images: colorbar must be true, false or \"shared\", got 'yes'")
+  end)
+
+  it_draws("shows an overlay's outline in the legend (points drawn as rings on a heat map)", function()
+    local gp, script = recording_gnuplot()
+    kr.plot.image { path = dir .. "/ov.png", gnuplot = gp, data = { { 1, 2 }, { 3, 4 } },
+      points = { { x = { 1 }, y = { 1 }, label = "train data", color = "#440154" } } }
+    local s = script()
+    assert.is_truthy(s:find('with points pt 7 [^\n]*notitle'))
+    assert.is_truthy(s:find('with points pt 6 [^\n]*title "train data"'))
   end)
 end)

@@ -337,7 +337,7 @@ describe("bad arguments", function()
     { function() kr.rand(-1) end, "bad argument #1 to 'rand' (size must be non-negative, got -1)" },
     { function() kr.rand(2.5) end, "bad argument #1 to 'rand' (number has no integer representation)" },
     { function() kr.randn({ 2, -1 }) end, "bad argument #1 to 'randn' (dimensions must be non-negative integers)" },
-    { function() kr.rand(2, "f16") end, "bad argument #2 to 'rand' (invalid option 'f16')" },
+    { function() kr.rand(2, "f16") end, "bad argument #2 to 'rand' (unknown dtype 'f16'; known: f64, float64, double, f32, float32, float)" },
     { function() g:rand(2, "f32", 3) end, "bad argument #3 to 'rand' (unexpected argument after the dtype)" },
     { function() kr.rand(1, 1, 1, 1, 1, 1, 1, 1, 1) end, "bad argument #9 to 'rand' (more than 8 dimensions)" },
     { function() g.rand(2) end, "bad argument #1 to 'rand' (kairo.Generator expected, got number)" },

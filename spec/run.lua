@@ -13,19 +13,23 @@ local function run(cmd, parse)
   return seen, ok, code
 end
 
-for _, prog in ipairs(arg) do
-  local seen, ok = run(prog, function(line)
+-- Runs a program that ends with "N passed, N failed" and adds its counts; a program that
+-- never prints that line, or exits with an error, counts as one failure.
+local function run_counted(cmd, name)
+  local seen, ok = run(cmd, function(line)
     local p, f = line:match('^(%d+) passed, (%d+) failed$')
     if not p then return false end
     passed, failed = passed + tonumber(p), failed + tonumber(f)
-    print(prog .. ': ' .. line)
+    print(name .. ': ' .. line)
     return true
   end)
   if not seen or not ok then
-    print(prog .. ': did not finish cleanly')
+    print(name .. ': did not finish cleanly')
     failed = failed + 1
   end
 end
+
+for _, prog in ipairs(arg) do run_counted(prog, prog) end
 
 local lua = os.getenv('LUA') or 'lua5.4'
 local busted = os.getenv('BUSTED') or '/usr/bin/busted'
@@ -51,19 +55,7 @@ end
 local steps = io.popen('ls spec/steps/ 2>/dev/null')
 for name in steps:lines() do
   local step = 'spec/steps/' .. name
-  if name:match('^[%w_%-]+%.sh$') then
-    local seen2, ok2 = run('bash ' .. step, function(line)
-      local p, f = line:match('^(%d+) passed, (%d+) failed$')
-      if not p then return false end
-      passed, failed = passed + tonumber(p), failed + tonumber(f)
-      print(step .. ': ' .. line)
-      return true
-    end)
-    if not seen2 or not ok2 then
-      print(step .. ': did not finish cleanly')
-      failed = failed + 1
-    end
-  end
+  if name:match('^[%w_%-]+%.sh$') then run_counted('bash ' .. step, step) end
 end
 steps:close()
 

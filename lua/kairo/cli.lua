@@ -24,6 +24,10 @@
 -- Types: "number", "integer", "string", "flag" (boolean), "numbers" (comma list "5,15,25"),
 -- "integers" (comma list of integers), or a list of strings (a choice).
 --
+-- Every script also gets --threads N (the BLAS threads, kr.set_threads; 0 leaves the
+-- library's default), unless it declares its own; cli.parse applies it.  The options every
+-- experiment script declares itself: --seed, --quick, --out (spec/cli_spec.lua checks).
+--
 -- The command line accepts --name value, --name=value, --flag, --no-flag, and -h/--help.
 -- --help prints the usage (description, then every option with its default) on stdout and
 -- exits 0.  An unknown option, a missing or bad value, or a stray argument prints one line
@@ -85,10 +89,30 @@ local function fits(ty, v)
   return true
 end
 
+-- The options cli adds to every script that does not declare them itself.
+local STANDARD = {
+  { "threads", "integer", 0, "BLAS threads (kr.set_threads; 0: the library's default)", min = 0,
+    max = 4096 },
+}
+
+local function with_standard(options)
+  local have, all = {}, {}
+  for i, o in ipairs(options) do
+    all[i] = o
+    local name = type(o) == "table" and (o[1] or o.name)
+    if type(name) == "string" then have[name] = true end
+  end
+  for _, o in ipairs(STANDARD) do
+    if not have[o[1]] then all[#all + 1] = o end
+  end
+  return all
+end
+
 local function declarations(spec)
   if type(spec) ~= "table" or type(spec.options) ~= "table" then
     error("cli: spec must be a table with an 'options' list", 3)
   end
+  spec = setmetatable({ options = with_standard(spec.options) }, { __index = spec })
   for _, k in ipairs { "name", "description", "epilog" } do
     if spec[k] ~= nil and type(spec[k]) ~= "string" then
       error(string.format("cli: spec.%s must be a string, got %s", k, type(spec[k])), 3)
@@ -228,9 +252,12 @@ function cli.usage(spec)
       left = string.format("  --%s %s", d.name, d.type == "numbers" and "A,B,..."
         or d.type == "integers" and "I,J,..." or d.type:upper())
     end
+    -- One default per option: none for an empty string (the help says what happens), and
+    -- none where the help already names it.
     local right = d.help
-    if d.default ~= nil then
-      right = right .. string.format(" (default: %s)", format_value(d.default))
+    local shown = format_value(d.default)
+    if d.default ~= nil and shown ~= "" and not right:find("[(%[]default") then
+      right = right .. string.format(" (default: %s)", shown)
     end
     rows[#rows + 1] = { left, right }
     width = math.max(width, #left)
@@ -302,7 +329,10 @@ function cli.check(args, spec)
       end
     end
     if d == nil then
-      return nil, string.format("unknown option '--%s'", name)
+      local known = {}
+      for _, o in ipairs(list) do known[#known + 1] = "--" .. o.name end
+      return nil, string.format("unknown option '--%s' (known: %s, --help)", name,
+        table.concat(known, ", "))
     end
     if d then
       if d.type == "flag" and value == nil then
@@ -329,7 +359,12 @@ end
 -- otherwise.
 function cli.parse(args, spec)
   local opts, given = cli.check(args, spec)
-  if opts then return opts, given end
+  if opts then
+    if opts.threads and opts.threads > 0 then
+      require("kairo").set_threads(opts.threads)
+    end
+    return opts, given
+  end
   local msg = given -- no options: "help" or the user's error
   if msg == "help" then
     io.stdout:write(cli.usage(spec))

@@ -22,6 +22,8 @@
 --   lines{path, series = {{x=, y=, label=, style=, color=, width=, pointsize=, edge=}, ...},
 --         title=, xlabel=, ylabel=, logx=, logy=, xrange={a,b}, yrange={a,b}, legend=,
 --         grid=, aspect=, width=800, height=500, fontsize=10}
+--     xtics/ytics: a step (1 labels every integer) or a list of values to label.  A log axis
+--     gets 4 to 12 labels across its range and "(log scale)" after its label.
 --     style: "lines" (default), "dashed", "points", "linespoints".  color: "#rrggbb", a
 --     gnuplot colour name ("grey" is a mid grey); default: a colour-blind-safe cycle.
 --     x is optional (1..n).  legend: true (top right), false, or a gnuplot key position
@@ -50,9 +52,14 @@
 --     CSV: the matrix (columns named by xlabels, else c1, c2, ...); overlay points go to
 --     <basename>-points.csv as set,x,y.
 --   images{path, images = {t1, t2, ...}, cols=, titles=, colormap="gray", range={lo,hi},
---          colorbar=false, title=, width=, height=}
+--          colorbar=false, title=, xlabels=, ylabels=, width=, height=}
 --     A grid of small 2-D images without axes (weight maps, samples, reconstructions),
---     each scaled to its own min and max unless range is given.  CSV: image,row,col,value.
+--     each scaled to its own min and max unless range is given.  colorbar: false, true (a
+--     bar with numbers beside each image) or "shared" (every image on one colour scale, the
+--     range over all of them, one bar at the right: weight maps with colormap "bwr" then show
+--     sign and size).  xlabels/ylabels: xlabels[k] names image k's columns, ylabels[k] its
+--     rows (the properties and items of a matrix).  A long title is wrapped to the width.
+--     CSV: image,row,col,value.
 --   scatter{path, x=, y=, labels=, classnames=, colors=, pointsize=, edge="black", ...}
 --     Points coloured by class (labels: one class per point, numbers or strings;
 --     classnames[c] names class c in the legend).  Takes lines' axis options.
@@ -159,9 +166,15 @@ local function show(v)
   return describe(v)
 end
 
+-- An unknown key is an error that lists the known ones, so a typo shows its correction.
 local function check_keys(t, allowed, where)
   for k in pairs(t) do
-    if not allowed[k] then fail("unknown %s '%s'", where, tostring(k)) end
+    if not allowed[k] then
+      local known = {}
+      for name in pairs(allowed) do known[#known + 1] = tostring(name) end
+      table.sort(known)
+      fail("unknown %s '%s' (known: %s)", where, tostring(k), table.concat(known, ", "))
+    end
   end
 end
 
@@ -471,7 +484,20 @@ local function add_block(data, x, y)
 end
 
 local axes_keys = { "title", "xlabel", "ylabel", "logx", "logy", "xrange", "yrange", "legend",
-  "grid", "aspect" }
+  "grid", "aspect", "xtics", "ytics" }
+
+-- xtics/ytics: a step (1 on an integer axis such as depth) or a list of the values to label.
+local function opt_tics(v, what)
+  if v == nil then return nil end
+  if finite(v) and v > 0 then return v end
+  if type(v) == "table" and #v > 0 then
+    for i = 1, #v do
+      if not finite(v[i]) then fail("%s[%d] must be a finite number, got %s", what, i, show(v[i])) end
+    end
+    return v
+  end
+  fail("%s must be a positive step or a non-empty list of values, got %s", what, show(v))
+end
 
 -- Axis options of a line plot or panel, checked.
 local function norm_axes(o, where)
@@ -491,6 +517,8 @@ local function norm_axes(o, where)
     legend = legend_position(o.legend, pre .. "legend"),
     grid = opt_bool(o.grid, pre .. "grid", false),
     aspect = aspect,
+    xtics = opt_tics(o.xtics, pre .. "xtics"),
+    ytics = opt_tics(o.ytics, pre .. "ytics"),
   }
 end
 
@@ -500,27 +528,49 @@ local function range_cmd(axis, r)
 end
 
 -- Tics for a log axis over [lo, hi]: gnuplot labels only powers of ten, which leaves a
--- range within a decade or two with one label or none; label 1-2-5 (or 1..9) steps there.
+-- range within a decade or two with one label or none (5.4 to 44 got only 10 and 20).  The
+-- labels are the richest of 1..9, 1-2-5, 1-3 and 1 per decade that gives 4 to 12 of them
+-- inside the range (at least 2 where the range is narrow), with unlabelled minor tics between.
+local LOG_MANTISSAS = { { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, { 1, 2, 5 }, { 1, 3 }, { 1 } }
+local function log_tic_values(lo, hi, mant)
+  local v = {}
+  for e = math.floor(math.log(lo, 10)) - 1, math.ceil(math.log(hi, 10)) do
+    for _, m in ipairs(mant) do
+      local x = m * 10.0 ^ e
+      if x >= lo * (1 - 1e-9) and x <= hi * (1 + 1e-9) then v[#v + 1] = x end
+    end
+  end
+  return v
+end
 local function log_tics(axis, lo, hi, L)
-  if not (lo and hi and lo > 0 and hi > lo) or hi / lo >= 100 then
+  if not (lo and hi and lo > 0 and hi > lo) or hi / lo > 1e12 then
+    L[#L + 1] = string.format("set %stics autofreq", axis)
+    L[#L + 1] = string.format("set m%stics default", axis)
+    return
+  end
+  local best
+  for _, mant in ipairs(LOG_MANTISSAS) do
+    local v = log_tic_values(lo, hi, mant)
+    if #v <= 12 then
+      if #v >= 4 or (best == nil and #v >= 2) then best = v break end
+      best = best or (#v >= 2 and v or nil)
+    end
+  end
+  if not best then
     L[#L + 1] = string.format("set %stics autofreq", axis)
     return
   end
-  local mant = hi / lo < 8 and { 1, 2, 3, 4, 5, 6, 7, 8, 9 } or { 1, 2, 5 }
   local items = {}
-  for e = math.floor(math.log(lo, 10)) - 1, math.ceil(math.log(hi, 10)) do
-    for _, m in ipairs(mant) do
-      local v = m * 10.0 ^ e
-      if v >= lo * (1 - 1e-9) and v <= hi * (1 + 1e-9) then
-        items[#items + 1] = string.format('"%s" %s', string.format("%.6g", v), gn(v))
-      end
-    end
-  end
-  if #items < 2 then
-    L[#L + 1] = string.format("set %stics autofreq", axis)
-  else
-    L[#L + 1] = string.format("set %stics (%s)", axis, table.concat(items, ", "))
-  end
+  for i, x in ipairs(best) do items[i] = string.format('"%s" %s', string.format("%.6g", x), gn(x)) end
+  L[#L + 1] = string.format("set %stics (%s)", axis, table.concat(items, ", "))
+  L[#L + 1] = string.format("set m%stics default", axis)
+end
+
+-- An axis label that says its scale is logarithmic (a reader cannot tell from the curve).
+local function log_label(label, is_log)
+  if not is_log then return label end
+  if label and label:find("log scale", 1, true) then return label end
+  return label and (label .. " (log scale)") or "(log scale)"
 end
 
 -- The positive data range of the series on one axis ("x" or "y"), or the given range.
@@ -542,17 +592,28 @@ end
 -- Every axis setting, set or unset, so that panels of a multiplot do not inherit.
 local function axes_cmds(a, L, series)
   L[#L + 1] = a.title and ("set title " .. gq(a.title)) or "unset title"
-  L[#L + 1] = a.xlabel and ("set xlabel " .. gq(a.xlabel)) or "unset xlabel"
-  L[#L + 1] = a.ylabel and ("set ylabel " .. gq(a.ylabel)) or "unset ylabel"
+  local xlabel, ylabel = log_label(a.xlabel, a.logx), log_label(a.ylabel, a.logy)
+  L[#L + 1] = xlabel and ("set xlabel " .. gq(xlabel)) or "unset xlabel"
+  L[#L + 1] = ylabel and ("set ylabel " .. gq(ylabel)) or "unset ylabel"
   L[#L + 1] = "unset logscale"
   if a.logx then L[#L + 1] = "set logscale x" end
   if a.logy then L[#L + 1] = "set logscale y" end
   for _, axis in ipairs { "x", "y" } do
-    if a["log" .. axis] then
+    local tics = a[axis .. "tics"]
+    if type(tics) == "table" then
+      local items = {}
+      for i, v in ipairs(tics) do items[i] = string.format('"%s" %s', string.format("%.6g", v), gn(v)) end
+      L[#L + 1] = string.format("set %stics (%s)", axis, table.concat(items, ", "))
+      L[#L + 1] = string.format("unset m%stics", axis)
+    elseif tics then
+      L[#L + 1] = string.format("set %stics %s", axis, gn(tics))
+      L[#L + 1] = string.format("unset m%stics", axis)
+    elseif a["log" .. axis] then
       local lo, hi = positive_span(series, axis, a[axis .. "range"])
       log_tics(axis, lo, hi, L)
     else
       L[#L + 1] = string.format("set %stics autofreq", axis)
+      L[#L + 1] = string.format("unset m%stics", axis)
     end
     L[#L + 1] = string.format('set format %s "%%g"', axis)
   end
@@ -571,9 +632,15 @@ local function axes_cmds(a, L, series)
 end
 
 -- The plot items of one series (the series' data is block `index` of the file named D).
+-- A series with key_edge shows its outline in the legend (the overlay points of a heat map,
+-- filled with the colour of the region under them, look like rings there).
 local function series_items(s, index, items)
   local src = string.format("D index %d using 1:2", index)
   local title = s.label and ("title " .. gq(s.label)) or "notitle"
+  local ring_title = "notitle"
+  if s.key_edge and s.edge and (s.style == "points" or s.style == "linespoints") then
+    title, ring_title = "notitle", title
+  end
   local c = gq(s.color)
   local with
   if s.style == "lines" then
@@ -587,8 +654,8 @@ local function series_items(s, index, items)
   end
   items[#items + 1] = string.format("%s %s %s", src, with, title)
   if s.edge and (s.style == "points" or s.style == "linespoints") then
-    items[#items + 1] = string.format("%s with points pt 6 ps %s lw 1 lc rgb %s notitle", src,
-      gn(s.pointsize), gq(s.edge))
+    items[#items + 1] = string.format("%s with points pt 6 ps %s lw 1 lc rgb %s %s", src,
+      gn(s.pointsize), gq(s.edge), ring_title)
   end
 end
 
@@ -697,11 +764,28 @@ local figure_keys = set_of { "path", "panels", "rows", "cols", "title", "width",
 local panel_keys = set_of { "series", table.unpack(axes_keys) }
 
 -- rows x cols for n panels, given either, both or neither.
+-- A figure title broken into lines that fit width pixels (Sans is about 0.6 em a character
+-- on average), and the number of lines.
+local function wrap_title(text, width, fontsize)
+  local room = math.max(20, math.floor(width / (0.62 * fontsize)))
+  local lines, line = {}, ""
+  for word in text:gmatch("%S+") do
+    if line ~= "" and (utf8.len(line) or #line) + 1 + (utf8.len(word) or #word) > room then
+      lines[#lines + 1], line = line, word
+    else
+      line = line == "" and word or (line .. " " .. word)
+    end
+  end
+  lines[#lines + 1] = line
+  return table.concat(lines, "\n"), #lines
+end
+
 local function grid_shape(n, rows, cols)
   for _, v in ipairs { { rows, "rows" }, { cols, "cols" } } do
     if v[1] ~= nil and (math.type(v[1]) ~= "integer" and not (finite(v[1]) and v[1] == math.floor(v[1])) or v[1] < 1) then
       fail("%s must be a positive whole number, got %s", v[2], show(v[1]))
     end
+    if v[1] ~= nil and v[1] > 1000 then fail("%s must be at most 1000, got %s", v[2], show(v[1])) end
   end
   rows, cols = rows and math.tointeger(rows), cols and math.tointeger(cols)
   if not rows and not cols then
@@ -757,8 +841,9 @@ M.figure = api("figure", function(job, opts)
   end
   for _, s in ipairs(all) do add_block(data, s.x, s.y) end
   L[#L + 1] = "D = " .. gq(write_data(job, data))
+  local wrapped = title and wrap_title(title, job.width, job.fontsize + 2)
   L[#L + 1] = string.format("set multiplot layout %d,%d rowsfirst%s", rows, cols,
-    title and (" title " .. gq(title) .. string.format(' font ",%g"', job.fontsize + 2)) or "")
+    title and (" title " .. gq(wrapped) .. string.format(' font ",%g"', job.fontsize + 2)) or "")
   local first = 0
   for _, p in ipairs(norm) do
     axes_cmds(p.axes, L, p.series)
@@ -1004,6 +1089,7 @@ M.image = api("image", function(job, opts)
         color = p.color ~= nil and color(p.color, where .. ".color") or cycle[(k - 1) % #cycle + 1],
         pointsize = opt_positive(p.pointsize, where .. ".pointsize", 1),
         edge = p.edge == nil and "#000000" or (p.edge and color(p.edge, where .. ".edge") or nil),
+        key_edge = true,
       }
     end
   end
@@ -1104,7 +1190,22 @@ end)
 -- ----------------------------------------------------------------------------- image grids
 
 local images_keys = set_of { "path", "images", "cols", "rows", "titles", "colormap", "range",
-  "colorbar", "title", "width", "height", "fontsize", "csv", "gnuplot" }
+  "colorbar", "title", "width", "height", "fontsize", "csv", "gnuplot", "xlabels", "ylabels" }
+
+-- xlabels/ylabels of an image grid: for image k, nil or a list naming its columns/rows.
+local function grid_labels(v, what, shapes, dim, count_what)
+  if v == nil then return {}, 0 end
+  if type(v) ~= "table" then fail("%s must be a list (one list of labels per image), got %s", what, type(v)) end
+  local out, longest = {}, 0
+  for k, list in pairs(v) do
+    if math.type(k) ~= "integer" or not shapes[k] then
+      fail("%s has an entry for image %s, there are %d images", what, tostring(k), #shapes)
+    end
+    out[k] = label_list(list, shapes[k][dim], string.format("%s[%d]", what, k), count_what)
+    for _, l in ipairs(out[k]) do longest = math.max(longest, utf8.len(l) or #l) end
+  end
+  return out, longest
+end
 
 M.images = api("images", function(job, opts)
   check_keys(opts, images_keys, "option")
@@ -1133,11 +1234,34 @@ M.images = api("images", function(job, opts)
   local title = opt_string(opts.title, "title")
   local cm, cname = colormap(opts.colormap, "gray")
   local range = opt_range(opts.range, "range")
-  local colorbar = opt_bool(opts.colorbar, "colorbar", false)
+  -- colorbar: false, true (one bar with numbers beside each image, each on its own scale) or
+  -- "shared" (every image on one scale, the range over all of them, one bar at the right).
+  local colorbar = opts.colorbar
+  if colorbar == nil then colorbar = false end
+  if colorbar ~= true and colorbar ~= false and colorbar ~= "shared" then
+    fail('colorbar must be true, false or "shared", got %s', show(colorbar))
+  end
+  local shared = colorbar == "shared"
+  local xlabels, xlong = grid_labels(opts.xlabels, "xlabels", shapes, 2, "columns")
+  local ylabels, ylong = grid_labels(opts.ylabels, "ylabels", shapes, 1, "rows")
+  -- room for tick labels: left of each panel for row names, below it for column names
+  local fs = job.fontsize
+  local ylab_px = ylong > 0 and math.floor(ylong * 0.62 * fs + 14) or 0
+  local xlab_px = xlong > 0 and math.floor(fs * 2.2) or 0
   local cell = math.max(90, math.min(220, math.floor(1200 / cols)))
-  local extra = (titles and 22 or 6)
-  job.width = opt_size(opts.width, "width", cols * cell + (colorbar and cols * 60 or 0) + 20)
-  job.height = opt_size(opts.height, "height", rows * (cell + extra) + (title and 40 or 10))
+  local panel_title = titles and 22 or 0
+  local bar_px = shared and 90 or 0
+  job.width = opt_size(opts.width, "width",
+    cols * (cell + ylab_px) + (colorbar == true and cols * 70 or 0) + bar_px + 20)
+  local wrapped, nlines = nil, 0
+  if title then wrapped, nlines = wrap_title(title, job.width - 30, job.fontsize + 2) end
+  local title_px = title and (nlines * (job.fontsize + 2) * 1.45 + 14) or 6
+  -- Each cell's height follows from the width it gets and the largest image's aspect.
+  local aspect = 0
+  for k = 1, n do aspect = math.max(aspect, shapes[k][1] / shapes[k][2]) end
+  local cell_w = (job.width - bar_px - 20 - (colorbar == true and cols * 70 or 0)) / cols - ylab_px
+  job.height = opt_size(opts.height, "height",
+    math.floor(rows * (cell_w * aspect + panel_title + xlab_px + 6) + title_px + panel_title + 10))
 
   local csvfile
   if opts.csv then
@@ -1163,24 +1287,51 @@ M.images = api("images", function(job, opts)
   local img = tmpfile(job)
   write_file(img, bin, "the image data")
 
-  local top = title and (1 - 40 / job.height) or (1 - 6 / job.height)
+  -- The panels start below the figure's title and the first row's panel titles.
+  local top = 1 - (title_px + panel_title) / job.height
+  local right = shared and (1 - bar_px / job.width) or (colorbar and 0.92 or 0.99)
   local L = { "IMG = " .. gq(img), palette_cmd(cm), "unset key", "unset tics", "unset border",
-    "unset xlabel", "unset ylabel", colorbar and "set colorbox" or "unset colorbox" }
-  L[#L + 1] = string.format("set multiplot layout %d,%d rowsfirst%s margins 0.01,%s,0.01,%s spacing %s,%s",
-    rows, cols,
-    title and (" title " .. gq(title) .. string.format(' font ",%g"', job.fontsize + 2)) or "",
-    colorbar and "0.92" or "0.99", gn(top), gn(colorbar and 0.08 or 0.01), gn((titles and 24 or 4) / job.height))
+    "unset xlabel", "unset ylabel", "unset colorbox" }
+  if title then
+    L[#L + 1] = string.format('set label 999 %s at screen 0.5, screen %s center front font ",%g"',
+      gq(wrapped), gn(1 - 8 / job.height - (job.fontsize + 2) * 0.75 / job.height), job.fontsize + 2)
+  end
+  L[#L + 1] = string.format("set multiplot layout %d,%d rowsfirst margins %s,%s,%s,%s spacing %s,%s",
+    rows, cols, gn(0.01 + ylab_px / job.width), gn(right), gn(0.01 + xlab_px / job.height), gn(top),
+    gn((colorbar == true and 0.08 or 0.01) + ylab_px / job.width),
+    gn((panel_title + xlab_px + 4) / job.height))
+  local shared_lo, shared_hi
+  if shared then shared_lo, shared_hi = color_range(cname, rows_of, range) end
   for k = 1, n do
     local nr, nc = shapes[k][1], shapes[k][2]
-    local lo, hi = color_range(cname, { rows_of[k] }, range)
+    local lo, hi
+    if shared then lo, hi = shared_lo, shared_hi else lo, hi = color_range(cname, { rows_of[k] }, range) end
     local g = geometry(nr, nc, nil)
     local t = titles and titles[k]
     L[#L + 1] = t and ("set title " .. gq(t) .. " offset 0,-0.6") or "unset title"
     L[#L + 1] = string.format("set cbrange [%s:%s]", gn(lo), gn(hi))
+    if colorbar == true or (shared and k == n) then
+      L[#L + 1] = 'set cbtics out nomirror scale 0.5 font ",' .. gn(job.fontsize - 1) .. '"'
+      L[#L + 1] = 'set format cb "%g"'
+      if shared then
+        local bottom, height = 0.02 + 10 / job.height, top - 0.04 - 10 / job.height
+        L[#L + 1] = string.format("set colorbox user origin screen %s, screen %s size screen %s, screen %s",
+          gn(right + 12 / job.width), gn(bottom), gn(16 / job.width), gn(height))
+      else
+        L[#L + 1] = "set colorbox default"
+      end
+    else
+      L[#L + 1] = "unset colorbox"
+    end
     L[#L + 1] = string.format("set xrange [%s:%s]", gn(g.x0), gn(g.x1))
     L[#L + 1] = string.format("set yrange [%s:%s]", gn(g.y1), gn(g.y0))
     L[#L + 1] = "set size ratio " .. gn(nr / nc)
+    L[#L + 1] = "unset xtics"
+    L[#L + 1] = "unset ytics"
+    if xlabels[k] then tics_cmd("x", xlabels[k], nc, g.cx, false, L) end
+    if ylabels[k] then tics_cmd("y", ylabels[k], nr, g.cy, false, L) end
     L[#L + 1] = string.format("plot IMG %s skip=%d %s notitle", g.binary, offsets[k], image_with(job, nr, nc))
+    if k == 1 and title then L[#L + 1] = "unset label 999" end
   end
   L[#L + 1] = "unset multiplot"
   render(job, opts, L)
