@@ -146,7 +146,12 @@ local function load(split, n)
   end
   return X, labels
 end
-local Xtrain, ytrain = load("train", opts.n_train > 0 and opts.n_train or nil)
+-- --book: the feedback rules see the first 20 000 images, the perturbation rules all of them
+local Xall, yall = load("train", (opts.n_train > 0 and not opts.book) and opts.n_train or nil)
+local Xtrain, ytrain = Xall, yall
+if opts.n_train > 0 and opts.n_train < Xall:size(2) then
+  Xtrain, ytrain = Xall:narrow(2, 1, opts.n_train), yall:narrow(1, 1, opts.n_train)
+end
 local Xtest, ytest = load("test")
 local Xprobe, yprobe = Xtrain:narrow(2, 1, 1000):contiguous(), ytrain:narrow(1, 1, 1000)
 print(string.format("Fashion-MNIST: %d training images, %d test images (%s); rules %s%s",
@@ -155,8 +160,21 @@ print(string.format("Fashion-MNIST: %d training images, %d test images (%s); rul
 
 -- Everything a rule's run needs.
 local function setup(rule)
-  local s = { hidden = opts.hidden, lr = opts.lr, batch = opts.batch, epochs = opts.epochs }
-  if rule == "np" then
+  local s = { hidden = opts.hidden, lr = opts.lr, batch = opts.batch, epochs = opts.epochs,
+    act = "tanh", init = "xavier_uniform", shuffle = not opts.book, X = Xtrain, T = ytrain }
+  if opts.book and (rule == "np" or rule == "wp") then
+    -- the perturbation notebooks' own set-up: the chapter's BP-MNIST run (all 60 000 images,
+    -- ReLU, He, the stateless Adam lr 1e-3, decoupled decay 1e-4, batch 200, shuffled, lr x0.1
+    -- from epoch 5); np 784-128-64-10 with sigma 1e-2, wp 784-100-10 with sigma 1e-3 and a
+    -- weight noise draw per sample (10 epochs in the book; --wp-epochs here, as it is slow)
+    s.act, s.init, s.lr, s.batch, s.shuffle, s.X, s.T = "relu", "he_uniform", 1e-3, 200, true,
+      Xall, yall
+    s.train = { weight_decay = 1e-4, weight_decay_mode = "decoupled",
+      schedule = { milestones = { 5 }, gamma = 0.1 }, rule = rule,
+      perturbation = { sigma = rule == "np" and 1e-2 or 1e-3, per_sample = rule == "wp" or nil } }
+    s.hidden = rule == "np" and { 128, 64 } or { 100 }
+    s.epochs = rule == "np" and (given.epochs and opts.epochs or 10) or opts.wp_epochs
+  elseif rule == "np" then
     s.lr, s.train = opts.np_lr, { rule = "np", perturbation = { sigma = opts.np_sigma } }
   elseif rule == "wp" then
     s.hidden, s.lr, s.batch = opts.wp_hidden, opts.wp_lr, opts.wp_batch
@@ -185,8 +203,8 @@ for _, rule in ipairs(rules) do
   sizes[#sizes + 1] = 10
   local L = #sizes - 1
   -- one seed: the same W for every rule with these sizes, then B; the same batch order
-  local net = nn.MLP { sizes = sizes, activation = "tanh", output = "identity",
-    init = "xavier_uniform", feedback = s.feedback, dtype = opts.dtype,
+  local net = nn.MLP { sizes = sizes, activation = s.act, output = "identity",
+    init = s.init, feedback = s.feedback, dtype = opts.dtype,
     rng = kr.Generator(opts.seed) }
   local order = kr.Generator(opts.seed + 1)
   local probe_rng = kr.Generator(opts.seed + 3)
@@ -202,9 +220,9 @@ for _, rule in ipairs(rules) do
       nn.gradient_alignment(net, Xprobe, yprobe, "softmax_cross_entropy", popts)
   end
   local clock, diag = nil, 0
-  local o = { net = net, loss = "softmax_cross_entropy", X = Xtrain, T = ytrain,
+  local o = { net = net, loss = "softmax_cross_entropy", X = s.X, T = s.T,
     optimizer = kr.optim.Adam { lr = s.lr, stateless = opts.book },
-    epochs = s.epochs, batch_size = s.batch, rng = order, shuffle = not opts.book,
+    epochs = s.epochs, batch_size = s.batch, rng = order, shuffle = s.shuffle,
     on_epoch = function(e, l)
       local t = cli.timer()
       local a, ga = probe()
