@@ -2,13 +2,14 @@
 #ifndef KAIRO_H
 #define KAIRO_H
 
-#define KR_VERSION "0.1.0"
+#define KR_VERSION "0.2.0"
 
 #include "activation.h"
 #include "batch.h"
 #include "checkpoint.h"
 #include "compare.h"
 #include "error.h"
+#include "h5.h"
 #include "idx.h"
 #include "image.h"
 #include "io.h"

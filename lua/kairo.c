@@ -9,11 +9,11 @@
 static void (*const areas[])(lua_State *L, int mod, int ctx) = {
     kr_lua_open_tensor, kr_lua_open_ops, kr_lua_open_random, kr_lua_open_linalg, kr_lua_open_io,
     kr_lua_open_nn,     kr_lua_open_data,   kr_lua_open_optim,  kr_lua_open_image,
-    kr_lua_open_checkpoint,
+    kr_lua_open_checkpoint, kr_lua_open_npz, kr_lua_open_h5,
 };
 
-int luaopen_kairo_core(lua_State *L);
-int luaopen_kairo_core(lua_State *L)
+KR_LUA_EXPORT int luaopen_kairo_core(lua_State *L);
+KR_LUA_EXPORT int luaopen_kairo_core(lua_State *L)
 {
     lua_newtable(L);
     int mod = lua_gettop(L);

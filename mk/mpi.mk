@@ -24,14 +24,14 @@ endif
 
 $(MPI_OBJ): lua/mpi/l_mpi.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fvisibility=hidden $(MPI_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden $(MPI_CFLAGS) -c $< -o $@
 
 # The binding's helpers (l_aux.o) and the core's queries (libkairo.a) are linked in, their
 # symbols hidden in this module;
 # -z nodelete keeps the module mapped after lua_close, for its exit handler (see l_mpi.c).
 $(MPI_MODULE): $(MPI_OBJ) $(BUILD)/lua/l_aux.o $(BUILD)/libkairo.a
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $(MPI_OBJ) $(BUILD)/lua/l_aux.o $(BUILD)/libkairo.a $(LDFLAGS) $(MPI_LIBS) $(BLASLIBS) \
+	$(CC) -shared -o $@ $(MPI_OBJ) $(BUILD)/lua/l_aux.o $(BUILD)/libkairo.a $(ALL_LDFLAGS) $(MPI_LIBS) $(BLASLIBS) \
 	    -lpthread -Wl,-z,nodelete -Wl,--exclude-libs,ALL
 
 clean: mpi-clean

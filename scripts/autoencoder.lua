@@ -242,3 +242,4 @@ local function figures()
 end
 
 if opts.plot then cli.figures(figures, "the numbers") end
+require("kairo.record").write { train_bce = history.train[opts.epochs], test_bce = history.test[opts.epochs], test_squared_error = sq, pca_squared_error = pca_sq }

@@ -479,3 +479,5 @@ local function figures()
 end
 
 if opts.plot then cli.figures(figures, "the table and the CSV") end
+local record = require "kairo.record" -- out/deep_linear/run.json
+record.write { runs = record.pick(results, "init", "N", "final_loss", "final_train", "final_test", "rank", "erank", "dev_flow"), theorem3_balanced = worst_balanced }

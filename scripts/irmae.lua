@@ -266,3 +266,5 @@ local function figures()
 end
 
 if opts.plot then cli.figures(figures, "the numbers") end
+local record = require "kairo.record" -- out/irmae/run.json
+record.write { runs = record.pick(runs, "l", "train_mse", "test_mse", "count", "erank") }

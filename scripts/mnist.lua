@@ -262,3 +262,4 @@ local function figures(plot)
 end
 
 if opts.plot then cli.figures(figures, "the CSVs") end
+require("kairo.record").write { test_accuracy = 100 * test_acc, loss = history and history.loss, test_accuracy_per_epoch = history and history.test_accuracy }

@@ -198,3 +198,4 @@ local function figures(plot)
 end
 
 if opts.plot then cli.figures(figures, "the table and the CSV") end
+require("kairo.record").write { singular_values = s, half_times = res.half, max_deviation = res.max_dev }

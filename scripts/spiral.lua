@@ -194,3 +194,4 @@ local function figures(plot)
 end
 
 if opts.plot then cli.figures(figures, "the CSVs") end
+require("kairo.record").write { final_loss = losses[opts.epochs], train_accuracy = train_acc, test_accuracy = test_acc }

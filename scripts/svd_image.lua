@@ -206,4 +206,5 @@ local function figures()
 end
 
 if opts.plot then cli.figures(figures, "the numbers, CSV and images") end
+require("kairo.record").write { ranks = results, worst = worst, agree = agree }
 if not agree then os.exit(1) end

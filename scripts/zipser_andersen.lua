@@ -260,3 +260,4 @@ local function figures(plot)
 end
 
 if opts.plot then cli.figures(figures, "the CSVs") end
+require("kairo.record").write { final_loss = losses[opts.epochs], test_loss = test_loss, peak_error_argmax = peak_argmax, peak_error_fit = peak_fit }

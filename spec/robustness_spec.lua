@@ -671,6 +671,11 @@ function AREAS.optim()
   sweep { call = "core._optim.rmsprop_step", names = { "rmsprop", "RMSProp" },
     args = function() return { W(), W(), W(), W(), 1e-2, 0.99, 1e-8, 0.5 } end }
   sweep { call = "core._optim.weight_decay", args = function() return { W(), W(), 0.1 } end }
+  sweep { call = "core._optim.step", names = { "step", "SGD:step" },
+    args = function() return { "sgd", "SGD:step", { W() }, { W() }, {}, 1, 0.1, 0.9, false } end }
+  sweep { call = "core._optim.step", names = { "step", "Adam:step" },
+    args = function() return { "adam", "Adam:step", { W(), W() }, { W(), W() }, {}, 1, 1e-3, 0.9,
+      0.999, 1e-8, 0, true, false } end }
   sweep { call = "core._optim.zeros_like", args = function() return { W() } end }
   sweep { call = "core._optim.key", args = function() return { W() } end }
   sweep { call = "core._optim.shape", args = function() return { W() } end }

@@ -356,13 +356,14 @@ end
 
 --- Parses args; prints the help and exits 0 on --help; prints the problem and exits 2 on a
 -- user error.  Returns the options table and the set of the options given (as cli.check)
--- otherwise.
+-- otherwise, and starts the run record that require("kairo.record").write finishes.
 function cli.parse(args, spec)
   local opts, given = cli.check(args, spec)
   if opts then
     if opts.threads and opts.threads > 0 then
       require("kairo").set_threads(opts.threads)
     end
+    require("kairo.record").begin(spec, opts, args) -- the run record's clocks (kairo.record)
     return opts, given
   end
   local msg = given -- no options: "help" or the user's error

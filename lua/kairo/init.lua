@@ -8,7 +8,8 @@
 --   kr.data        lua/kairo/data.lua (core.data, the loaders, batches.lua, data_shapes.lua)
 --   kr.optim       lua/kairo/optim.lua
 --   kr.image       core.image
---   kr.plot, kr.csv, kr.cli, kr.train   their files, loaded on first use
+--   kr.h5          core.h5 (lua/l_h5.c)
+--   kr.plot, kr.csv, kr.cli, kr.train, kr.record   their files, loaded on first use
 -- The modules loaded here require "kairo.core" (never "kairo", which is not complete until
 -- this file returns); modules loaded on first use may require "kairo".
 local core = require "kairo.core"
@@ -19,11 +20,15 @@ for name, v in pairs(core) do
 end
 kr.Tensor = core.Tensor -- the tensor method table, for extensions in Lua
 kr.image = core.image
+kr.h5 = core.h5 -- HDF5 files (lua/l_h5.c); kr.h5.available is false without libhdf5
 kr.nn = require "kairo.nn"
+local export = require "kairo.export" -- a network's weights for NumPy: kr.nn.savez, kr.nn.export
+kr.nn.savez, kr.nn.export = export.savez, export.export
 kr.data = require "kairo.data"
 kr.optim = require "kairo.optim"
 
-local lazy = { plot = "kairo.plot", csv = "kairo.csv", cli = "kairo.cli", train = "kairo.train" }
+local lazy = { plot = "kairo.plot", csv = "kairo.csv", cli = "kairo.cli", train = "kairo.train",
+               record = "kairo.record" }
 setmetatable(kr, {
   __index = function(t, k)
     local name = lazy[k]

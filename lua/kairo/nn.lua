@@ -53,9 +53,11 @@ for _, name in ipairs { "identity", "sigmoid", "tanh", "relu", "leaky_relu", "so
 end
 
 -- Gradient check.
---   err, where, skipped = kr.nn.gradcheck(net, loss_fn, X, T [, opts])
--- loss_fn(Y, T) returns loss, dY (kr.nn.mse and the other losses do).  Runs forward and
--- backward once, then compares every entry of every dW, db (and of dL/dX unless
+--   err, where, skipped = kr.nn.gradcheck(model, loss_fn, X, T [, opts])
+-- model is any model (kr.nn.MLP, kr.nn.Sequential, a Lua table with forward, backward,
+-- parameters, gradients: see lua/kairo/model.lua); the losses use model:predict when it has
+-- one, else forward.  loss_fn(Y, T) returns loss, dY (kr.nn.mse and the other losses do).
+-- Runs forward and backward once, then compares every entry of every gradient (and of dL/dX unless
 -- opts.input == false) with a central difference of the loss, evaluated with net:predict in
 -- float64: D(s) = (L(p + s) - L(p - s)) / 2s, refined by Richardson extrapolation,
 -- N(h) = (4 D(h) - D(2h)) / 3, whose error is O(h^4) (h = opts.h or 1e-4).  The error of one
@@ -68,8 +70,8 @@ end
 -- more than opts.smooth (1e-6) relative; they are left out and counted in `skipped`.  A
 -- wrong gradient does not make the differences disagree, so skipping cannot hide it; a test
 -- should still check that few entries were skipped.  Returns the largest error, where it
--- occurred ("W2[3,1]", "dX[2,5]") and the number of skipped entries.  The network must be
--- float64; X is perturbed in place (then restored), so it must be a float64 tensor too.
+-- occurred ("W2[3,1]", "1.b1[2,1]", "dX[2,5]") and the number of skipped entries.  Every
+-- parameter must be float64; X is perturbed in place (then restored), so it must be a float64 tensor too.
 local function callable(f)
   if type(f) == "function" then return true end
   local mt = getmetatable(f)

@@ -141,40 +141,6 @@ local function check_settings(opt, who)
   end
 end
 
--- The update of one parameter with its state st; allocates the state tensors it lacks.
-local update = {}
-
-function update.sgd(opt, W, dW, st)
-  local buf = nil
-  if opt.momentum > 0 then
-    buf = st.buf or C.zeros_like(W)
-    st.buf = buf
-  end
-  C.sgd_step(W, dW, buf, opt.lr, opt.momentum, opt.nesterov)
-end
-
-function update.adam(opt, W, dW, st)
-  local m, v = nil, nil
-  if not opt.stateless then
-    m = st.m or C.zeros_like(W)
-    v = st.v or C.zeros_like(W)
-    st.m, st.v = m, v
-  end
-  C.adam_step(W, dW, m, v, st.t, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay or 0,
-    opt.bias_correction, opt.stateless)
-end
-
-function update.rmsprop(opt, W, dW, st)
-  local v = st.v or C.zeros_like(W)
-  st.v = v
-  local buf = nil
-  if opt.momentum > 0 then
-    buf = st.buf or C.zeros_like(W)
-    st.buf = buf
-  end
-  C.rmsprop_step(W, dW, v, buf, opt.lr, opt.alpha, opt.eps, opt.momentum)
-end
-
 local Optimizer = {}
 Optimizer.__index = Optimizer
 
@@ -198,14 +164,25 @@ function Optimizer:reset()
   check_self(self, "reset")
   self.state = {}
   self.calls = 0
-  self.plan = nil
 end
 
--- opt:step(params, grads) or opt:step(net).  Two passes: check everything (settings, pairs,
--- state keys), then update, so a bad item leaves every parameter as it was.
+-- The settings after params, grads, state and the call's number in C.step, per kind.
+local function settings_of(self)
+  local k = self.kind
+  if k == "sgd" then return self.lr, self.momentum, self.nesterov end
+  if k == "adam" then
+    return self.lr, self.beta1, self.beta2, self.eps, self.weight_decay or 0,
+      self.bias_correction, self.stateless
+  end
+  return self.lr, self.alpha, self.eps, self.momentum
+end
+
+-- opt:step(params, grads) or opt:step(net).  One C call (kr._optim.step) checks the settings,
+-- every pair and every state entry, then updates every parameter, so a bad item leaves every
+-- parameter as it was; the state is opt.state, keyed by each parameter's address.
 function Optimizer:step(params, grads)
   check_self(self, "step")
-  local who = self.name .. ":step"
+  local who = self.who_step
   if grads == nil then
     local net = params
     local ok = (type(net) == "table" or type(net) == "userdata")
@@ -228,72 +205,17 @@ function Optimizer:step(params, grads)
   if type(grads) ~= "table" then
     error(who .. ": grads must be a list of tensors, got " .. type(grads), 2)
   end
-  local n = #params
-  if #grads ~= n then
-    error(string.format("%s: %d parameters but %d gradients", who, n, #grads), 2)
-  end
-  local err = check_settings(self, who)
-  if err then error(err, 2) end
-
-  -- The same lists holding the same tensors as the last step: their shapes, dtypes and state
-  -- entries cannot have changed (a view's shape is fixed), so only liveness is checked again.
-  -- For a small network the full checks below cost more than the update itself.
-  local plan = self.plan
-  if plan and plan.params == params and plan.grads == grads and plan.n == n
-      and plan.calls == self.calls and C.all_live(params, n) and C.all_live(grads, n) then
-    local p, g, sts = plan.p, plan.g, plan.st
-    local same = true
-    for i = 1, n do
-      if params[i] ~= p[i] or grads[i] ~= g[i] then same = false; break end
-    end
-    if same then
-      local calls = self.calls + 1
-      self.calls, plan.calls = calls, calls
-      local upd = update[self.kind]
-      for i = 1, n do
-        local st = sts[i]
-        st.t = st.t + 1
-        st.seen = calls
-        upd(self, p[i], g[i], st)
-      end
-      return
+  -- the settings are plain fields a user may have set to anything: their types first
+  for _, s in ipairs(settings[self.name]) do
+    if type(self[s[1]]) ~= s[2] then
+      error(string.format("%s: %s must be a %s, got %s", who, s[1], s[2], type(self[s[1]])), 2)
     end
   end
-
-  -- counted before the checks below mark the state, so a failed call leaves no stale marks
+  -- counted before the checks, so a failed call leaves no marks a later call could trip on
   local calls = self.calls + 1
   self.calls = calls
-  local state = self.state
-  for i = 1, n do
-    local W = params[i]
-    err = C.check_pair(who, i, W, grads[i])
-    if err then error(err, 2) end
-    local key = C.key(W)
-    local st = state[key]
-    if st == nil then
-      st = { param = W, t = 0, seen = 0, item = 0 }
-      state[key] = st
-    elseif not C.same_view(st.param, W) then
-      error(string.format("%s: item %d: this parameter (%s %s) shares its memory with one "
-        .. "stepped before as another view (%s %s); call opt:reset() if the model changed",
-        who, i, C.shape(W), W:dtype(), C.shape(st.param), st.param:dtype()), 2)
-    end
-    if st.seen == calls then
-      error(string.format("%s: item %d is the same parameter as item %d", who, i, st.item), 2)
-    end
-    st.seen, st.item = calls, i
-  end
-
-  local upd = update[self.kind]
-  plan = { params = params, grads = grads, n = n, calls = calls, p = {}, g = {}, st = {} }
-  for i = 1, n do
-    local W = params[i]
-    local st = state[C.key(W)]
-    st.t = st.t + 1
-    plan.p[i], plan.g[i], plan.st[i] = W, grads[i], st
-    upd(self, W, grads[i], st)
-  end
-  self.plan = plan
+  local err = C.step(self.kind, who, params, grads, self.state, calls, settings_of(self))
+  if err then error(err, 2) end
 end
 
 --- The optimizer's state for the given parameters, as plain data a checkpoint can keep.
