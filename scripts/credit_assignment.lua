@@ -59,7 +59,6 @@ MNIST settings on Fashion-MNIST.]],
     { "n-train", "integer", 0, "use the first N training images (0: all)", min = 0 },
     { "dtype", { "f32", "f64" }, "f32", "floating-point type" },
     { "seed", "integer", 1, "seed of the initial weights, the batch order and the noise" },
-    { "threads", "integer", 0, "BLAS threads (kr.set_threads; 0: leave the default)", min = 0 },
     { "book", "flag", false, "the sequels' settings: 784-128-128-10 tanh, Xavier, the book's "
       .. "stateless Adam lr 0.01, batch 100, no shuffling, the first 20000 images" },
     { "quick", "flag", false, "a small run for the tests: 6000 images, 3 epochs" },
@@ -69,7 +68,6 @@ MNIST settings on Fashion-MNIST.]],
 }
 
 local opts, given = cli.parse(arg, spec)
-if opts.threads > 0 then kr.set_threads(opts.threads) end
 
 if opts.book then
   -- the sequels have no kp or sign; their FA/DFA runs went 200 epochs (we stop at 20)
