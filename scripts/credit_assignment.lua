@@ -132,6 +132,8 @@ if opts.data == "spiral" then
       return { p }
     end, "the CSV")
   end
+  require("kairo.record").write { angle_start = angle[1], angle_end = angle[#angle],
+    angle_min = math.min(table.unpack(angle)), train_accuracy = 100 * acc, loss = loss[#loss] }
   return
 end
 
@@ -342,3 +344,17 @@ local function figures(plot)
 end
 
 if opts.plot then cli.figures(figures, "the CSV") end
+
+do -- the run record (out/.../run.json): each rule's summary
+  local metrics = {}
+  local function by_layer(a)
+    local t = {}
+    for l, v in pairs(a) do t["layer" .. l] = v end
+    return t
+  end
+  for _, r in ipairs(results) do
+    metrics[r.rule] = { test_accuracy = r.acc, train_loss = r.loss, seconds = r.seconds,
+      cpu_seconds = r.cpu, angle_B = by_layer(r.B), angle_dW = by_layer(r.dW) }
+  end
+  require("kairo.record").write(metrics)
+end
