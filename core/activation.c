@@ -1,6 +1,7 @@
 /* Activation functions: element kernels for float64 and float32, the fused bias + activation
  * pass and the fused "gradient times derivative" pass (see activation.h for the table). */
 #include "activation.h"
+#include "strided.h"
 
 #include <math.h>
 #include <string.h>
@@ -166,7 +167,7 @@ static kr_status prepare_out(const char *op, kr_tensor *out, const kr_tensor *in
     char s1[200], s2[200];
     kr_status st = kr_act_check(op, act);
     if (st != KR_OK) return st;
-    if (!in->storage || !out->storage) return kr_fail(KR_EINVAL, "%s: released tensor", op);
+    if (!in->storage || !out->storage) return kr_fail(KR_EINVAL, "%s: closed tensor", op);
     if (out->dtype != in->dtype)
         return kr_fail(KR_EINVAL, "%s: output is %s, input is %s", op,
                        kr_dtype_name(out->dtype), kr_dtype_name(in->dtype));
@@ -176,10 +177,9 @@ static kr_status prepare_out(const char *op, kr_tensor *out, const kr_tensor *in
                        kr_tensor_shape_str(in, s2, sizeof s2));
     if (!kr_is_contiguous(out))
         return kr_fail(KR_EINVAL, "%s: output must be contiguous", op);
-    int same = out->storage == in->storage && out->offset == in->offset && kr_is_contiguous(in);
-    if (!same && out->storage == in->storage)
-        return kr_fail(KR_EINVAL, "%s: output overlaps the input", op);
-    return same ? KR_OK : kr_copy_(out, in);
+    kr_overlap_kind k = kr_overlap(out, in);
+    if (k == KR_OVERLAP) return kr_fail(KR_EINVAL, "%s: output overlaps the input", op);
+    return k == KR_SAME_VIEW ? KR_OK : kr_copy_(out, in);
 }
 
 kr_status kr_act_forward(kr_tensor *y, const kr_tensor *x, kr_activation act)

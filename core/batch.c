@@ -18,7 +18,7 @@ kr_status kr_gather_columns(kr_tensor *dst, const kr_tensor *src, const int64_t 
 {
     char s1[200], s2[200];
     const char *op = "gather";
-    if (!dst->storage || !src->storage) return kr_fail(KR_EINVAL, "%s: released tensor", op);
+    if (!dst->storage || !src->storage) return kr_fail(KR_EINVAL, "%s: closed tensor", op);
     if (src->ndim != dst->ndim || src->ndim < 1 || src->ndim > 2 ||
         (src->ndim == 2 && src->size[0] != dst->size[0]))
         return kr_fail(KR_EINVAL, "%s: cannot gather columns of %s into %s", op,

@@ -6,27 +6,29 @@
 
 #define SHAPE(t, buf) kr_tensor_shape_str((t), (buf), sizeof(buf))
 
-/* How BLAS can read a 2-D operand in place: row-major with leading dimension ld, either as it
- * is or transposed.  A view that is neither (e.g. every other column) must be copied. */
-typedef struct blas_mat {
-    int trans; /* 1: the memory holds the transpose, row-major */
-    int64_t ld;
-} blas_mat;
+typedef kr_blas_mat blas_mat;
 
+/* How BLAS reads t, preferring it as it is (kr_blas_layout). */
 static int blas_view(const kr_tensor *t, blas_mat *m)
 {
+    return kr_blas_layout(t, 0, m);
+}
+
+int kr_blas_layout(const kr_tensor *t, int prefer_trans, kr_blas_mat *m)
+{
     int64_t r = t->size[0], c = t->size[1], s0 = t->stride[0], s1 = t->stride[1];
-    if ((c == 1 || s1 == 1) && (r == 1 || s0 >= (c > 1 ? c : 1))) {
-        m->trans = 0;
-        m->ld = r == 1 ? (c > 1 ? c : 1) : s0;
+    for (int k = 0; k < 2; k++) {
+        int trans = k == 0 ? prefer_trans : !prefer_trans;
+        if (!trans && (c == 1 || s1 == 1) && (r == 1 || s0 >= (c > 1 ? c : 1))) {
+            m->ld = r == 1 ? (c > 1 ? c : 1) : s0; /* rows of c elements, ld apart */
+        } else if (trans && (r == 1 || s0 == 1) && (c == 1 || s1 >= (r > 1 ? r : 1))) {
+            m->ld = c == 1 ? (r > 1 ? r : 1) : s1; /* columns of r elements, ld apart */
+        } else {
+            continue;
+        }
+        m->trans = trans;
         if (m->ld < 1) m->ld = 1;
-        if (m->ld <= INT_MAX) return 1;
-    }
-    if ((r == 1 || s0 == 1) && (c == 1 || s1 >= (r > 1 ? r : 1))) {
-        m->trans = 1;
-        m->ld = c == 1 ? (r > 1 ? r : 1) : s1;
-        if (m->ld < 1) m->ld = 1;
-        return m->ld <= INT_MAX; /* BLAS takes an int; a copy has a smaller ld */
+        if (m->ld <= INT_MAX) return 1; /* BLAS takes an int; a copy has a smaller ld */
     }
     return 0;
 }

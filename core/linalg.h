@@ -10,6 +10,16 @@
 kr_status kr_matmul(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double alpha,
                     double beta);
 
+/* How BLAS can read the 2-D tensor t in place, row-major: trans 0, element (i, j) at
+ * i ld + j (t as it is); trans 1, at j ld + i (the memory holds t's transpose).  Returns 0 when
+ * neither describes t (e.g. every other column: copy it) or ld exceeds an int.  When both do
+ * (a row or a column), prefer_trans picks.  The one rule linalg.c and mlp.c share. */
+typedef struct kr_blas_mat {
+    int trans;
+    int64_t ld;
+} kr_blas_mat;
+int kr_blas_layout(const kr_tensor *t, int prefer_trans, kr_blas_mat *m);
+
 /* C = alpha op(A) op(B) + beta C on raw row-major arrays (op transposes when ta / tb), m x n
  * from m x k and k x n: BLAS, or plain loops for products too small to pay a BLAS call's
  * set-up.  For the hot paths (the MLP), which have checked their shapes already. */

@@ -1,5 +1,6 @@
 /* Losses, softmax and accuracy over batches stored one sample per column (see loss.h). */
 #include "loss.h"
+#include "strided.h"
 
 #include <math.h>
 
@@ -29,34 +30,22 @@ static inline void mset(const mat *m, int64_t i, int64_t j, double v)
     else ((float *)m->p)[k] = (float)v;
 }
 
-/* Address range [lo, hi] of t's elements, in elements of its storage. */
-static void span(const kr_tensor *t, int64_t *lo, int64_t *hi)
+/* The header of t's transpose, for walking only: it holds no reference (never release it). */
+static kr_tensor transposed(const kr_tensor *t)
 {
-    int64_t end = t->offset;
-    for (int d = 0; d < t->ndim; d++)
-        if (t->size[d] > 0) end += (t->size[d] - 1) * t->stride[d];
-    *lo = t->offset;
-    *hi = end;
-}
-
-static int identical_layout(const kr_tensor *a, const kr_tensor *b)
-{
-    if (a->storage != b->storage || a->offset != b->offset || a->ndim != b->ndim) return 0;
-    for (int d = 0; d < a->ndim; d++)
-        if (a->size[d] != b->size[d] || (a->size[d] > 1 && a->stride[d] != b->stride[d]))
-            return 0;
-    return 1;
+    kr_tensor v = *t;
+    v.size[0] = t->size[1];
+    v.size[1] = t->size[0];
+    v.stride[0] = t->stride[1];
+    v.stride[1] = t->stride[0];
+    return v;
 }
 
 /* out may be `in` itself or lie apart from it. */
 static kr_status check_no_overlap(const char *op, const char *out_role, const kr_tensor *out,
                                   const char *in_role, const kr_tensor *in)
 {
-    if (out->storage != in->storage || identical_layout(out, in)) return KR_OK;
-    int64_t lo1, hi1, lo2, hi2;
-    span(out, &lo1, &hi1);
-    span(in, &lo2, &hi2);
-    if (lo1 <= hi2 && lo2 <= hi1)
+    if (kr_overlap(out, in) == KR_OVERLAP)
         return kr_fail(KR_EINVAL, "%s: %s overlaps %s", op, out_role, in_role);
     return KR_OK;
 }
@@ -64,7 +53,7 @@ static kr_status check_no_overlap(const char *op, const char *out_role, const kr
 static kr_status check_2d(const char *op, const char *role, const kr_tensor *t)
 {
     char s[200];
-    if (!t || !t->storage) return kr_fail(KR_EINVAL, "%s: %s is a released tensor", op, role);
+    if (!t || !t->storage) return kr_fail(KR_EINVAL, "%s: %s is a closed tensor", op, role);
     if (t->ndim != 2)
         return kr_fail(KR_EINVAL, "%s: %s must be 2-D (outputs x batch), got %s", op, role,
                        kr_tensor_shape_str(t, s, sizeof s));
@@ -121,19 +110,43 @@ static kr_status elementwise_loss(const char *op, const char *ry, const char *rd
     kr_status st = check_args(op, ry, Y, T, rdy, dY);
     if (st != KR_OK) return st;
     int64_t n = Y->size[0], B = Y->size[1];
-    mat y = mat_of(Y), t = mat_of(T), g = dY ? mat_of(dY) : y;
     double sum = 0, inv_b = 1.0 / (double)B;
-    for (int64_t j = 0; j < B; j++)
-        for (int64_t i = 0; i < n; i++) {
-            double dl, yv = mget(&y, i, j), tv = mget(&t, i, j);
-            int bad = domain ? domain(yv, tv) : 0;
-            if (bad)
-                return kr_fail(KR_EINVAL, "%s: %s (%lld, %lld) is %g, outside [0, 1]%s", op,
-                               bad == 1 ? ry : "target", (long long)i + 1, (long long)j + 1,
-                               bad == 1 ? yv : tv, bad == 1 ? hint : "");
+    /* walked as B x n (the transposes), so the sum runs sample by sample as it always did */
+    kr_tensor yt = transposed(Y), tt = transposed(T), gt = dY ? transposed(dY) : yt;
+    const kr_tensor *ops[3] = {&yt, &tt, dY ? &gt : NULL};
+    kr_walk it;
+    kr_walk_init(&it, dY ? 3 : 2, ops);
+    void *base[3] = {kr_data(Y), kr_data(T), dY ? kr_data(dY) : NULL};
+    const size_t es = kr_dtype_size(Y->dtype), esize[KR_WALK_MAXOPS] = {es, es, es, es};
+    const int64_t sy = KR_WALK_STRIDE(it, 0), st_ = KR_WALK_STRIDE(it, 1);
+    const int64_t sg = dY ? KR_WALK_STRIDE(it, 2) : 0;
+    const int f64 = Y->dtype == KR_F64;
+    int64_t bad_at = -1;
+    double bad_v = 0;
+    int bad = 0;
+    KR_WALK(it, base, esize, {
+        for (int64_t k = 0; k < kr_n && !bad; k++) {
+            double dl;
+            double yv = f64 ? ((const double *)kr_p[0])[k * sy] : ((const float *)kr_p[0])[k * sy];
+            double tv = f64 ? ((const double *)kr_p[1])[k * st_] : ((const float *)kr_p[1])[k * st_];
+            bad = domain ? domain(yv, tv) : 0;
+            if (bad) {
+                bad_at = kr_done + k;
+                bad_v = bad == 1 ? yv : tv;
+                break;
+            }
             sum += l(yv, tv, eps, &dl);
-            if (dY) mset(&g, i, j, dl * inv_b);
+            if (dY) {
+                if (f64) ((double *)kr_p[2])[k * sg] = dl * inv_b;
+                else ((float *)kr_p[2])[k * sg] = (float)(dl * inv_b);
+            }
         }
+        if (bad) break;
+    });
+    if (bad) /* element bad_at of the B x n walk: sample bad_at / n, row bad_at % n */
+        return kr_fail(KR_EINVAL, "%s: %s (%lld, %lld) is %g, outside [0, 1]%s", op,
+                       bad == 1 ? ry : "target", (long long)(bad_at % n) + 1,
+                       (long long)(bad_at / n) + 1, bad_v, bad == 1 ? hint : "");
     *loss = sum * inv_b;
     return KR_OK;
 }

@@ -56,19 +56,9 @@ static void sample_view(kr_tensor *dst, const kr_tensor *buf, int64_t n, int64_t
     dst->stride[1] = n;
 }
 
-/* A failed allocation of the tensor core says "tensor: ..."; the caller's name says more. */
-static kr_status relabel(kr_status st, const char *op)
-{
-    const char *msg = kr_last_error();
-    if (st == KR_OK || strncmp(msg, "tensor: ", 8) != 0) return st;
-    char why[400];
-    snprintf(why, sizeof why, "%s", msg + 8);
-    return kr_fail(st, "%s: %s", op, why);
-}
-
 static kr_status new_buffer(kr_tensor *t, kr_dtype dt, int64_t count, const char *op)
 {
-    return relabel(kr_tensor_empty(t, dt, 1, &count), op);
+    return kr_tensor_alloc(op, t, dt, 1, &count, 0);
 }
 
 /* How a batch matrix Z (n x B) reaches BLAS as Z^T (B x n), row-major:
@@ -80,24 +70,17 @@ typedef struct operand {
     int64_t ld;
 } operand;
 
-/* 1 when X can go to BLAS as it is. */
+/* 1 when X can go to BLAS as it is: kr_blas_layout of X, whose trans is the opposite of
+ * operand's (operand describes Z^T), preferring operand's trans = 0. */
 static int blas_operand(const kr_tensor *X, operand *op)
 {
-    int64_t n = X->size[0], B = X->size[1], s0 = X->stride[0], s1 = X->stride[1];
-    if ((s0 == 1 || n == 1) && (B == 1 || s1 >= n)) {
-        op->trans = 0;
-        op->ld = B == 1 ? n : s1;
-    } else if ((s1 == 1 || B == 1) && (n == 1 || s0 >= B)) {
-        op->trans = 1;
-        op->ld = n == 1 ? B : s0;
-    } else {
-        return 0;
-    }
-    if (op->ld > INT_MAX) return 0;
+    kr_blas_mat m;
+    if (!kr_blas_layout(X, 1, &m)) return 0;
+    op->trans = !m.trans;
+    op->ld = m.ld;
     op->p = kr_data(X);
     return 1;
 }
-
 /* C = op(A) op(B) (m x n, row-major, ldc), op = transpose when the flag is set. */
 static void gemm(kr_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *A,
                  int64_t lda, const void *B, int64_t ldb, void *C, int64_t ldc)
@@ -168,25 +151,25 @@ void kr_mlp_free(kr_mlp *net)
 static kr_status check_config(const kr_mlp_config *cfg)
 {
     if (cfg->nlayers < 1)
-        return kr_fail(KR_EINVAL, "MLP: needs at least one layer (two sizes), got %d sizes",
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: needs at least one layer (two sizes), got %d sizes",
                        cfg->nlayers < 0 ? 0 : cfg->nlayers + 1);
     for (int l = 0; l <= cfg->nlayers; l++)
         if (cfg->sizes[l] < 1 || cfg->sizes[l] > INT_MAX)
-            return kr_fail(KR_EINVAL, "MLP: size %d is %lld (sizes must be in 1..%d)", l + 1,
+            return kr_fail(KR_EINVAL, "kr.nn.MLP: size %d is %lld (sizes must be in 1..%d)", l + 1,
                            (long long)cfg->sizes[l], INT_MAX);
     if (cfg->dtype != KR_F64 && cfg->dtype != KR_F32)
-        return kr_fail(KR_EINVAL, "MLP: unknown dtype %d", (int)cfg->dtype);
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: unknown dtype %d", (int)cfg->dtype);
     for (int l = 0; l < cfg->nlayers; l++) {
         if (cfg->act[l].kind == KR_ACT_CUSTOM) continue;
-        kr_status st = kr_act_check("MLP", cfg->act[l]);
+        kr_status st = kr_act_check("kr.nn.MLP", cfg->act[l]);
         if (st != KR_OK) return st;
     }
     if ((int)cfg->init < 0 || cfg->init >= KR_INIT_NKINDS)
-        return kr_fail(KR_EINVAL, "MLP: unknown init %d", (int)cfg->init);
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: unknown init %d", (int)cfg->init);
     if ((int)cfg->feedback < 0 || cfg->feedback >= KR_FEEDBACK_NKINDS)
-        return kr_fail(KR_EINVAL, "MLP: unknown feedback %d", (int)cfg->feedback);
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: unknown feedback %d", (int)cfg->feedback);
     if (!(cfg->init_scale >= 0) || !isfinite(cfg->init_scale))
-        return kr_fail(KR_EINVAL, "MLP: init_scale must be finite and >= 0, got %g",
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: init_scale must be finite and >= 0, got %g",
                        cfg->init_scale);
     return KR_OK;
 }
@@ -198,7 +181,7 @@ kr_status kr_mlp_new(kr_mlp **out, const kr_mlp_config *cfg, kr_rng *g)
     if (st != KR_OK) return st;
     int L = cfg->nlayers;
     kr_mlp *net = calloc(1, sizeof *net);
-    if (!net) return kr_fail(KR_ENOMEM, "MLP: out of memory");
+    if (!net) return kr_fail(KR_ENOMEM, "kr.nn.MLP: out of memory");
     net->nlayers = L;
     net->dtype = cfg->dtype;
     net->bias = cfg->bias != 0;
@@ -214,19 +197,19 @@ kr_status kr_mlp_new(kr_mlp **out, const kr_mlp_config *cfg, kr_rng *g)
     if (!net->sizes || !net->act || !net->W || !net->b || !net->dW || !net->db || !net->Z ||
         !net->D) {
         kr_mlp_free(net);
-        return kr_fail(KR_ENOMEM, "MLP: out of memory");
+        return kr_fail(KR_ENOMEM, "kr.nn.MLP: out of memory");
     }
     memcpy(net->sizes, cfg->sizes, sizeof *net->sizes * (size_t)(L + 1));
     memcpy(net->act, cfg->act, sizeof *net->act * (size_t)L);
     for (int l = 0; l < L && st == KR_OK; l++) {
         int64_t wsize[2] = { net->sizes[l + 1], net->sizes[l] };
-        st = kr_tensor_zeros(&net->W[l], net->dtype, 2, wsize);
-        if (st == KR_OK) st = kr_tensor_zeros(&net->dW[l], net->dtype, 2, wsize);
-        if (st == KR_OK && net->bias) st = kr_tensor_zeros(&net->b[l], net->dtype, 1, wsize);
-        if (st == KR_OK && net->bias) st = kr_tensor_zeros(&net->db[l], net->dtype, 1, wsize);
-        st = relabel(st, "MLP");
+        const char *op = "kr.nn.MLP";
+        st = kr_tensor_alloc(op, &net->W[l], net->dtype, 2, wsize, 1);
+        if (st == KR_OK) st = kr_tensor_alloc(op, &net->dW[l], net->dtype, 2, wsize, 1);
+        if (st == KR_OK && net->bias) st = kr_tensor_alloc(op, &net->b[l], net->dtype, 1, wsize, 1);
+        if (st == KR_OK && net->bias) st = kr_tensor_alloc(op, &net->db[l], net->dtype, 1, wsize, 1);
     }
-    if (st == KR_OK) st = relabel(kr_mlp_feedback_alloc(net), "MLP");
+    if (st == KR_OK) st = kr_mlp_feedback_alloc(net);
     if (st == KR_OK) st = kr_mlp_reinit(net, cfg->init, cfg->init_scale, g);
     if (st != KR_OK) {
         kr_mlp_free(net);
@@ -266,11 +249,11 @@ kr_status kr_mlp_fill_init(kr_tensor *t, kr_init k, double n_in, double n_out, d
 kr_status kr_mlp_reinit(kr_mlp *net, kr_init init, double scale, kr_rng *g)
 {
     if ((int)init < 0 || init >= KR_INIT_NKINDS)
-        return kr_fail(KR_EINVAL, "MLP: unknown init %d", (int)init);
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: unknown init %d", (int)init);
     if (!(scale >= 0) || !isfinite(scale))
-        return kr_fail(KR_EINVAL, "MLP: init_scale must be finite and >= 0, got %g", scale);
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: init_scale must be finite and >= 0, got %g", scale);
     if (!g && init != KR_INIT_ZEROS)
-        return kr_fail(KR_EINVAL, "MLP: init '%s' needs a random generator", kr_init_name(init));
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: init '%s' needs a random generator", kr_init_name(init));
     for (int l = 0; l < net->nlayers; l++) {
         kr_status st = kr_mlp_fill_init(&net->W[l], kr_mlp_init_kind(net, l, init),
                                         (double)net->sizes[l], (double)net->sizes[l + 1], scale, g);
@@ -304,7 +287,7 @@ static kr_status ensure_capacity(kr_mlp *net, int64_t B, const char *op)
     int L = net->nlayers;
     kr_tensor *Z = calloc((size_t)L + 1, sizeof *Z), *D = calloc((size_t)L, sizeof *D);
     kr_tensor dx = { 0 };
-    kr_status st = Z && D ? KR_OK : kr_fail(KR_ENOMEM, "MLP: out of memory for workspaces");
+    kr_status st = Z && D ? KR_OK : kr_fail(KR_ENOMEM, "kr.nn.MLP: out of memory for workspaces");
     for (int l = 1; l <= L && st == KR_OK; l++)
         st = new_buffer(&Z[l], net->dtype, net->sizes[l] * B, op);
     for (int l = 0; l < L && st == KR_OK; l++)
@@ -332,19 +315,11 @@ static kr_status ensure_capacity(kr_mlp *net, int64_t B, const char *op)
     return st;
 }
 
-/* 1 when X shares storage with a workspace that forward or backward writes. */
-static int aliases_workspace(const kr_mlp *net, const kr_tensor *X)
-{
-    for (int l = 0; l < net->nlayers; l++)
-        if (X->storage == net->Z[l + 1].storage || X->storage == net->D[l].storage) return 1;
-    return X->storage == net->dx.storage;
-}
-
 /* ---- forward ---------------------------------------------------------------------------- */
 static kr_status check_input(const char *op, const kr_mlp *net, const kr_tensor *X)
 {
     char s[200];
-    if (!X || !X->storage) return kr_fail(KR_EINVAL, "%s: input is a released tensor", op);
+    if (!X || !X->storage) return kr_fail(KR_EINVAL, "%s: input is a closed tensor", op);
     if (X->ndim != 2)
         return kr_fail(KR_EINVAL, "%s: input must be 2-D (features x batch), got %s", op,
                        kr_tensor_shape_str(X, s, sizeof s));
@@ -387,7 +362,7 @@ static kr_status layer_forward(const kr_mlp *net, int l, const operand *in,
 kr_status kr_mlp_forward(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
                          const kr_act_hooks *hooks)
 {
-    const char *op = "MLP:forward";
+    const char *op = "net:forward";
     kr_status st = check_input(op, net, X);
     if (st == KR_OK) st = check_hooks(op, net, hooks);
     if (st == KR_OK) st = ensure_capacity(net, X->size[1], op);
@@ -397,28 +372,27 @@ kr_status kr_mlp_forward(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
     operand in;
     kr_tensor input;
     net->batch = 0; /* no valid state until this pass completes */
-    if (!blas_operand(X, &in) || aliases_workspace(net, X)) {
-        if (!net->xcopy.storage || kr_numel(&net->xcopy) < n0 * B) {
-            release(&net->xcopy);
-            st = new_buffer(&net->xcopy, net->dtype, n0 * B, op);
-            if (st != KR_OK) return st;
-        }
-        sample_view(&input, &net->xcopy, n0, B);
-        st = kr_copy_(&input, X);
-        if (st != KR_OK) {
-            kr_tensor_release(&input);
-            return st;
-        }
-        in.p = kr_data(&input);
-        in.trans = 0;
-        in.ld = n0;
-    } else {
-        kr_tensor_share(&input, X); /* keep X alive until backward: a view of it */
-        input.offset = X->offset;
-        input.ndim = 2;
-        memcpy(input.size, X->size, sizeof input.size);
-        memcpy(input.stride, X->stride, sizeof input.stride);
+    /* The input is always copied (into xcopy, reused): backward's dW_1 = delta_1 X^T then
+     * reads what forward read, even when X is changed in between or is one of the network's
+     * own parameters or gradients (net:forward(net.dW[1]), which backward overwrites), or one
+     * of its workspaces.  One copy of n_0 x B elements, small beside the first layer's GEMM. */
+    if (!net->xcopy.storage || kr_numel(&net->xcopy) < n0 * B) {
+        release(&net->xcopy);
+        st = new_buffer(&net->xcopy, net->dtype, n0 * B, op);
+        if (st != KR_OK) return st;
     }
+    sample_view(&input, &net->xcopy, n0, B);
+    st = kr_copy_(&input, X);
+    if (st != KR_OK) {
+        kr_tensor_release(&input);
+        return st;
+    }
+    in.p = kr_data(&input);
+    in.trans = 0;
+    in.ld = n0;
+    /* what forward hands out is a view of Z_L: every earlier one is stale from here on */
+    kr_tensor_renew(&net->Z[L], "this output of net:forward was overwritten by a later forward; "
+                                "clone() it to keep it");
     release(&net->input);
     net->input = input;
     net->in_trans = in.trans;
@@ -438,7 +412,7 @@ kr_status kr_mlp_forward(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
 kr_status kr_mlp_predict(const kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
                          const kr_act_hooks *hooks)
 {
-    const char *op = "MLP:predict";
+    const char *op = "net:predict";
     kr_status st = check_input(op, net, X);
     if (st == KR_OK) st = check_hooks(op, net, hooks);
     if (st != KR_OK) return st;
@@ -499,13 +473,13 @@ static kr_status grad_mul(const kr_mlp *net, int l, const kr_tensor *gbuf,
 kr_status kr_mlp_backward(kr_mlp *net, kr_tensor *dX, const kr_tensor *G,
                           const kr_act_hooks *hooks)
 {
-    const char *op = "MLP:backward";
+    const char *op = "net:backward";
     char s[200];
     int L = net->nlayers;
     int64_t B = net->batch, nL = net->sizes[L];
     if (B == 0)
         return kr_fail(KR_EINVAL, "%s: no forward pass to differentiate (call forward first)", op);
-    if (!G || !G->storage) return kr_fail(KR_EINVAL, "%s: dY is a released tensor", op);
+    if (!G || !G->storage) return kr_fail(KR_EINVAL, "%s: dY is a closed tensor", op);
     if (G->ndim != 2 || G->size[0] != nL || G->size[1] != B)
         return kr_fail(KR_EINVAL, "%s: dY is %s, the output of the last forward is %lldx%lld", op,
                        kr_tensor_shape_str(G, s, sizeof s), (long long)nL, (long long)B);
@@ -545,6 +519,11 @@ kr_status kr_mlp_backward(kr_mlp *net, kr_tensor *dX, const kr_tensor *G,
                  kr_data(dst), n_in);
         if (l > 0) st = grad_mul(net, l - 1, dst, &net->Z[l], n_in, B, hooks);
     }
-    if (st == KR_OK && dX) sample_view(dX, &net->dx, net->sizes[0], B);
+    if (st == KR_OK && dX) {
+        /* what backward hands out is a view of dx: every earlier one is stale from here on */
+        kr_tensor_renew(&net->dx, "this dX of net:backward was overwritten by a later backward; "
+                                  "clone() it to keep it");
+        sample_view(dX, &net->dx, net->sizes[0], B);
+    }
     return st;
 }

@@ -115,8 +115,8 @@ typedef struct kr_mlp {
     kr_tensor *Z;      /* Z[l], l = 1..nlayers: n_{l+1} * capacity elements (Z[0] unused) */
     kr_tensor *D;      /* D[l], l = 0..nlayers-1: delta_{l+1}, n_{l+2} * capacity */
     kr_tensor dx;      /* input gradient, sizes[0] * capacity */
-    kr_tensor xcopy;   /* input copied when its strides do not suit BLAS */
-    kr_tensor input;   /* view of the last forward's input (or of xcopy) */
+    kr_tensor xcopy;   /* the last forward's input, copied (backward reads it) */
+    kr_tensor input;   /* view of xcopy as n_0 x B */
     int64_t batch;     /* batch size of the last forward; 0 = no forward yet */
     int in_trans;      /* how input goes to BLAS, see mlp.c */
     int64_t in_ld;

@@ -60,14 +60,14 @@ kr_status kr_mlp_feedback_alloc(kr_mlp *net)
     net->B = calloc((size_t)L, sizeof *net->B);
     if (net->feedback == KR_FEEDBACK_KP) net->dB = calloc((size_t)L, sizeof *net->dB);
     if (!net->B || (net->feedback == KR_FEEDBACK_KP && !net->dB))
-        return kr_fail(KR_ENOMEM, "MLP: out of memory for the feedback matrices");
+        return kr_fail(KR_ENOMEM, "kr.nn.MLP: out of memory for the feedback matrices");
     kr_status st = KR_OK;
     for (int k = 0; k < L && st == KR_OK; k++) {
         if (!kr_mlp_has_feedback(net, k)) continue;
         int64_t size[2];
         feedback_shape(net, k, size);
-        st = kr_tensor_zeros(&net->B[k], net->dtype, 2, size);
-        if (st == KR_OK && net->dB) st = kr_tensor_zeros(&net->dB[k], net->dtype, 2, size);
+        st = kr_tensor_alloc("kr.nn.MLP", &net->B[k], net->dtype, 2, size, 1);
+        if (st == KR_OK && net->dB) st = kr_tensor_alloc("kr.nn.MLP", &net->dB[k], net->dtype, 2, size, 1);
     }
     return st;
 }

@@ -166,7 +166,7 @@ static kr_status write_atomically(const char *op, const char *path, const unsign
 
 kr_status kr_mlp_save(const kr_mlp *net, const char *path)
 {
-    const char *op = "MLP:save";
+    const char *op = "net:save";
     int L = net->nlayers;
     for (int l = 0; l < L; l++)
         if (net->act[l].kind == KR_ACT_CUSTOM)
@@ -241,7 +241,7 @@ static kr_status read_file(const char *op, const char *path, unsigned char **out
 
 static kr_status parse(kr_mlp **out, const char *path, const unsigned char *buf, size_t len)
 {
-    const char *op = "nn.load";
+    const char *op = "kr.nn.load";
     if (len < 8 || memcmp(buf, MAGIC, 8) != 0) {
         if (len == 0)
             return kr_fail(KR_EFORMAT, "%s: '%s' is empty, not a kairo network file", op, path);
@@ -335,7 +335,7 @@ kr_status kr_mlp_load(kr_mlp **out, const char *path)
     unsigned char *buf = NULL;
     size_t len = 0;
     *out = NULL;
-    kr_status st = read_file("nn.load", path, &buf, &len);
+    kr_status st = read_file("kr.nn.load", path, &buf, &len);
     if (st != KR_OK) return st;
     st = parse(out, path, buf, len);
     free(buf);

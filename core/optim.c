@@ -1,11 +1,12 @@
 /* Optimizers: fused in-place parameter updates (see optim.h for the formulas).
  *
  * Every update is a loop over "runs": stretches of elements where W and dW advance by a fixed
- * stride and the state arrays by one.  A contiguous pair is one run of all elements; any other
- * pair is walked one innermost row at a time.  The element loops are written once per
+ * stride and the state arrays by one (kr_walk: a contiguous pair is one run of all elements,
+ * any other pair is walked in runs along its merged innermost dimensions).  The element loops are written once per
  * optimizer and stamped out for float64 and float32 by a DEF_* macro, so the arithmetic is done
  * in the tensor's own precision. */
 #include "optim.h"
+#include "strided.h"
 
 #include <tgmath.h> /* sqrt is sqrtf on floats, so float32 stays float32 */
 
@@ -161,42 +162,26 @@ DEF_DECAY(decay_f32, float)
 
 /* ---- the walk over a parameter ------------------------------------------------------- */
 
-/* Calls fn on every run of (W, G), with the state arrays s0, s1 (NULL when unused) at the
- * matching positions.  W and G have the same shape (checked by the caller). */
+/* Calls fn on every run of (W, G) (kr_walk), with the state arrays s0, s1 (NULL when unused)
+ * at the matching positions.  W and G have the same shape (checked by the caller). */
 static void for_each_run(const kr_tensor *W, const kr_tensor *G, kr_tensor *s0, kr_tensor *s1,
                          kr_run_fn fn, const void *coef)
 {
     const size_t es = kr_dtype_size(W->dtype);
-    const int64_t n = kr_numel(W);
-    char *const w0 = kr_data(W);
-    const char *const g0 = kr_data(G);
     char *const p0 = s0 ? kr_data(s0) : NULL;
     char *const p1 = s1 ? kr_data(s1) : NULL;
-    if (n == 0) return;
-    if (W->ndim == 0 || (kr_is_contiguous(W) && kr_is_contiguous(G))) {
-        kr_run r = { w0, 1, g0, 1, p0, p1, n };
+    if (kr_numel(W) == 0) return;
+    const kr_tensor *ops[2] = { W, G };
+    kr_walk it;
+    kr_walk_init(&it, 2, ops);
+    void *base[2] = { kr_data(W), kr_data(G) };
+    const size_t esize[KR_WALK_MAXOPS] = { es, es, 0, 0 };
+    const int64_t sw = KR_WALK_STRIDE(it, 0), sg = KR_WALK_STRIDE(it, 1);
+    KR_WALK(it, base, esize, {
+        kr_run r = { kr_p[0], sw, kr_p[1], sg, p0 ? p0 + kr_done * (int64_t)es : NULL,
+                     p1 ? p1 + kr_done * (int64_t)es : NULL, kr_n };
         fn(&r, coef);
-        return;
-    }
-    /* One run per innermost row; idx counts the outer dimensions like an odometer. */
-    const int last = W->ndim - 1;
-    const int64_t len = W->size[last];
-    int64_t idx[KR_MAXDIM] = { 0 };
-    int64_t ow = 0, og = 0; /* element offsets of the row's start in W and G */
-    for (int64_t done = 0; done < n; done += len) {
-        kr_run r = { w0 + ow * (int64_t)es, W->stride[last], g0 + og * (int64_t)es,
-                     G->stride[last], p0 ? p0 + done * (int64_t)es : NULL,
-                     p1 ? p1 + done * (int64_t)es : NULL, len };
-        fn(&r, coef);
-        for (int d = last - 1; d >= 0; d--) {
-            ow += W->stride[d];
-            og += G->stride[d];
-            if (++idx[d] < W->size[d]) break;
-            ow -= W->stride[d] * W->size[d];
-            og -= G->stride[d] * G->size[d];
-            idx[d] = 0;
-        }
-    }
+    });
 }
 
 /* ---- checks -------------------------------------------------------------------------- */

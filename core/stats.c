@@ -1,11 +1,11 @@
 /* Variance, product, cumulative sum and dot product (stats.h).  A reduction over a dimension
- * views a with that dimension moved last and walks the rest with the odometer. */
+ * views a with that dimension moved last and walks the rest (kr_walk, strided.h). */
 #include "stats.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "walk.h"
+#include "strided.h"
 
 #define SHAPE(t, buf) kr_tensor_shape_str((t), (buf), sizeof(buf))
 
@@ -52,40 +52,42 @@ static kr_status check_ddof(const char *op, int64_t n, double ddof)
     return KR_OK;
 }
 
-/* A contiguous copy of a when it is not contiguous (tmp released by the caller), so that
- * the all-elements reductions are one run. */
-static kr_status flat(const kr_tensor *a, kr_tensor *tmp, const kr_tensor **use)
-{
-    tmp->storage = NULL;
-    *use = a;
-    if (kr_is_contiguous(a)) return KR_OK;
-    kr_status st = kr_tensor_empty(tmp, a->dtype, a->ndim, a->size);
-    if (st) return st;
-    kr_copy_(tmp, a);
-    *use = tmp;
-    return KR_OK;
-}
+/* Walks every element of a in row-major order: BODY runs with x (double) set to each. */
+#define EACH_ELEMENT(a, ...)                                                                    \
+    do {                                                                                         \
+        const kr_tensor *ops_[1] = {(a)};                                                        \
+        kr_walk w_;                                                                              \
+        kr_walk_init(&w_, 1, ops_);                                                              \
+        void *base_[1] = {kr_data(a)};                                                           \
+        const size_t es_[KR_WALK_MAXOPS] = {kr_dtype_size((a)->dtype), 0, 0, 0};                 \
+        const int64_t s_ = KR_WALK_STRIDE(w_, 0);                                                \
+        KR_WALK(w_, base_, es_, {                                                                \
+            for (int64_t k_ = 0; k_ < kr_n; k_++) {                                              \
+                double x = at((a), kr_p[0], k_, s_);                                             \
+                __VA_ARGS__;                                                                     \
+            }                                                                                    \
+        });                                                                                      \
+    } while (0)
 
 kr_status kr_var_all(const kr_tensor *a, double ddof, double *result)
 {
     int64_t n = kr_numel(a);
     kr_status st = check_ddof("var", n, ddof);
     if (st) return st;
-    kr_tensor tmp;
-    const kr_tensor *u;
-    if ((st = flat(a, &tmp, &u))) return st;
-    *result = var_run(u, kr_data(u), n, 1, ddof);
-    kr_tensor_release(&tmp);
+    /* two passes in element order, as var_run does on a contiguous tensor */
+    double mean = 0, ss = 0;
+    EACH_ELEMENT(a, mean += x);
+    mean /= (double)n;
+    EACH_ELEMENT(a, ss += (x - mean) * (x - mean));
+    *result = ss / ((double)n - ddof);
     return KR_OK;
 }
 
 double kr_prod_all(const kr_tensor *a)
 {
-    int64_t n = kr_numel(a), idx[KR_MAXDIM] = {0};
     double r = 1;
-    if (n == 0) return r;
-    do r *= kr_get(a, idx);
-    while (kr_walk_next(a->ndim, a->size, idx));
+    if (kr_numel(a) == 0) return r;
+    EACH_ELEMENT(a, r *= x);
     return r;
 }
 
@@ -106,17 +108,22 @@ static kr_status reduce_dim(const char *op, kr_tensor *out, const kr_tensor *a, 
     }
     rest.ndim--;
     if ((st = kr_tensor_empty(out, a->dtype, rest.ndim, rest.size))) return st;
-    int64_t m = kr_numel(out), n = a->size[dim], s = a->stride[dim], idx[KR_MAXDIM] = {0};
-    size_t es = kr_dtype_size(a->dtype);
-    for (int64_t k = 0; k < m; k++) {
-        int64_t off = a->offset;
-        for (int d = 0; d < rest.ndim; d++) off += idx[d] * rest.stride[d];
-        const unsigned char *p = a->storage->data + off * (int64_t)es;
-        double r = which == R_VAR ? var_run(a, p, n, s, ddof) : prod_run(a, p, n, s);
-        if (out->dtype == KR_F64) ((double *)kr_data(out))[k] = r;
-        else ((float *)kr_data(out))[k] = (float)r;
-        kr_walk_next(rest.ndim, rest.size, idx);
-    }
+    if (kr_numel(out) == 0) return KR_OK;
+    int64_t n = a->size[dim], s = a->stride[dim];
+    const size_t e = kr_dtype_size(a->dtype), es[KR_WALK_MAXOPS] = {e, e, 0, 0};
+    const kr_tensor *ops[2] = {out, &rest};
+    kr_walk w;
+    kr_walk_init(&w, 2, ops);
+    void *base[2] = {kr_data(out), kr_data(a)};
+    const int64_t so = KR_WALK_STRIDE(w, 0), sr = KR_WALK_STRIDE(w, 1);
+    KR_WALK(w, base, es, {
+        for (int64_t k = 0; k < kr_n; k++) {
+            const unsigned char *p = kr_p[1] + k * sr * (int64_t)e;
+            double r = which == R_VAR ? var_run(a, p, n, s, ddof) : prod_run(a, p, n, s);
+            if (out->dtype == KR_F64) ((double *)kr_p[0])[k * so] = r;
+            else ((float *)kr_p[0])[k * so] = (float)r;
+        }
+    });
     return KR_OK;
 }
 
@@ -137,20 +144,28 @@ kr_status kr_cumsum(kr_tensor *out, const kr_tensor *a, int dim)
     if ((st = check_dim("cumsum", a, dim))) return st;
     if ((st = kr_tensor_empty(out, a->dtype, a->ndim, a->size))) return st;
     if (kr_numel(a) == 0) return KR_OK;
-    /* walk every index with dim held at 0, then run along dim */
-    int64_t idx[KR_MAXDIM] = {0}, size[KR_MAXDIM];
-    memcpy(size, a->size, sizeof size);
-    size[dim] = 1;
-    do {
-        double acc = 0;
-        int64_t j[KR_MAXDIM];
-        memcpy(j, idx, sizeof j);
-        for (int64_t i = 0; i < a->size[dim]; i++) {
-            j[dim] = i;
-            acc += kr_get(a, j);
-            kr_set(out, j, acc);
+    /* walk every index with dim held at 0 (a and out with size 1 there), then run along dim */
+    kr_tensor ra = *a, ro = *out; /* headers for walking only: no references taken */
+    ra.size[dim] = ro.size[dim] = 1;
+    const int64_t n = a->size[dim], sad = a->stride[dim], sod = out->stride[dim];
+    const size_t e = kr_dtype_size(a->dtype), es[KR_WALK_MAXOPS] = {e, e, 0, 0};
+    const kr_tensor *ops[2] = {&ro, &ra};
+    kr_walk w;
+    kr_walk_init(&w, 2, ops);
+    void *base[2] = {kr_data(out), kr_data(a)};
+    const int64_t so = KR_WALK_STRIDE(w, 0), sa = KR_WALK_STRIDE(w, 1);
+    KR_WALK(w, base, es, {
+        for (int64_t k = 0; k < kr_n; k++) {
+            const unsigned char *pa = kr_p[1] + k * sa * (int64_t)e;
+            unsigned char *po = kr_p[0] + k * so * (int64_t)e;
+            double acc = 0;
+            for (int64_t i = 0; i < n; i++) {
+                acc += at(a, pa, i, sad);
+                if (out->dtype == KR_F64) ((double *)po)[i * sod] = acc;
+                else ((float *)po)[i * sod] = (float)acc;
+            }
         }
-    } while (kr_walk_next(a->ndim, size, idx));
+    });
     return KR_OK;
 }
 

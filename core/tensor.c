@@ -1,5 +1,6 @@
 /* Tensors: storage, headers, views, element-wise arithmetic with broadcasting, reductions. */
 #include "tensor.h"
+#include "strided.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -84,6 +85,8 @@ static kr_storage *storage_new(size_t nbytes, int zero)
     }
     s->refs = 1;
     s->nbytes = nbytes;
+    s->version = 0;
+    s->stale_note = NULL;
     stats_add(nbytes);
     return s;
 }
@@ -135,14 +138,15 @@ static kr_status check_sizes(const char *op, int ndim, const int64_t *size)
     return KR_OK;
 }
 
-static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size, int zero)
+kr_status kr_tensor_alloc(const char *op, kr_tensor *t, kr_dtype dt, int ndim,
+                          const int64_t *size, int zero)
 {
     memset(t, 0, sizeof *t);
-    if (dt != KR_F32 && dt != KR_F64) return kr_fail(KR_EINVAL, "tensor: unknown dtype %d", dt);
+    if (dt != KR_F32 && dt != KR_F64) return kr_fail(KR_EINVAL, "%s: unknown dtype %d", op, dt);
     if (ndim < 0 || ndim > KR_MAXDIM)
-        return kr_fail(KR_EINVAL, "tensor: %d dimensions requested, at most %d are supported",
+        return kr_fail(KR_EINVAL, "%s: %d dimensions requested, at most %d are supported", op,
                        ndim, KR_MAXDIM);
-    kr_status st = check_sizes("tensor", ndim, size);
+    kr_status st = check_sizes(op, ndim, size);
     if (st) return st;
     int64_t n = 1;
     for (int d = 0; d < ndim; d++) {
@@ -154,19 +158,26 @@ static kr_status tensor_alloc(kr_tensor *t, kr_dtype dt, int ndim, const int64_t
     set_contiguous_strides(t);
     t->storage = storage_new((size_t)n * kr_dtype_size(dt), zero);
     if (!t->storage) {
-        return kr_fail(KR_ENOMEM, "tensor: out of memory allocating %lld elements", (long long)n);
+        return kr_fail(KR_ENOMEM, "%s: out of memory allocating %lld elements", op, (long long)n);
     }
     return KR_OK;
 }
 
 kr_status kr_tensor_empty(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size)
 {
-    return tensor_alloc(t, dt, ndim, size, 0);
+    return kr_tensor_alloc("tensor", t, dt, ndim, size, 0);
 }
 
 kr_status kr_tensor_zeros(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size)
 {
-    return tensor_alloc(t, dt, ndim, size, 1);
+    return kr_tensor_alloc("tensor", t, dt, ndim, size, 1);
+}
+
+void kr_tensor_renew(kr_tensor *t, const char *note)
+{
+    if (!t->storage) return;
+    t->version = ++t->storage->version;
+    t->storage->stale_note = note;
 }
 
 void kr_tensor_share(kr_tensor *dst, const kr_tensor *src)
@@ -403,99 +414,16 @@ kr_status kr_expand(kr_tensor *dst, const kr_tensor *src, int ndim, const int64_
     return KR_OK;
 }
 
-/* ---- iteration ------------------------------------------------------------------------- */
+/* Element loops walk their operands with kr_walk (strided.h); ES8 and ES4 are the element
+ * sizes of every operand of one dtype. */
+static const size_t ES8[KR_WALK_MAXOPS] = {8, 8, 8, 8}, ES4[KR_WALK_MAXOPS] = {4, 4, 4, 4};
 
-/* Up to three operands of one logical shape, walked as an outer odometer over all but the
- * innermost dimension.  Adjacent dimensions that are contiguous in every operand are merged
- * first, so the common cases (contiguous, or a broadcast row) become one long inner loop. */
-typedef struct iter {
-    int ndim, nops;
-    int64_t size[KR_MAXDIM];
-    int64_t stride[3][KR_MAXDIM];
-} iter;
-
-static void iter_init(iter *it, int nops, const kr_tensor *const *ops)
-{
-    const kr_tensor *t0 = ops[0];
-    it->nops = nops;
-    it->ndim = 0;
-    for (int d = 0; d < t0->ndim; d++) {
-        if (t0->size[d] == 1) continue; /* size-1 dims carry no iteration */
-        int k = it->ndim;
-        if (k > 0) {
-            int merge = 1;
-            for (int o = 0; o < nops; o++)
-                if (it->stride[o][k - 1] != ops[o]->stride[d] * t0->size[d]) merge = 0;
-            if (merge) {
-                it->size[k - 1] *= t0->size[d];
-                for (int o = 0; o < nops; o++) it->stride[o][k - 1] = ops[o]->stride[d];
-                continue;
-            }
-        }
-        it->size[k] = t0->size[d];
-        for (int o = 0; o < nops; o++) it->stride[o][k] = ops[o]->stride[d];
-        it->ndim++;
-    }
-    if (it->ndim == 0) { /* a scalar or all-ones shape: one element */
-        it->ndim = 1;
-        it->size[0] = 1;
-        for (int o = 0; o < nops; o++) it->stride[o][0] = 1;
-    }
-}
-
-/* Calls body(ptrs, n, strides) for each inner run; ptrs are element pointers. */
-#define ITER_LOOP(it, esize, base, BODY)                                                        \
-    do {                                                                                         \
-        int64_t idx_[KR_MAXDIM] = {0};                                                           \
-        int inner_ = (it).ndim - 1;                                                              \
-        int64_t n_ = (it).size[inner_];                                                          \
-        for (;;) {                                                                               \
-            unsigned char *p_[3] = {0};                                                          \
-            for (int o_ = 0; o_ < (it).nops; o_++) {                                             \
-                int64_t off_ = 0;                                                                \
-                for (int d_ = 0; d_ < inner_; d_++) off_ += idx_[d_] * (it).stride[o_][d_];      \
-                p_[o_] = (base)[o_] + off_ * (int64_t)(esize);                                   \
-            }                                                                                    \
-            BODY;                                                                                \
-            int d_ = inner_ - 1;                                                                 \
-            while (d_ >= 0 && ++idx_[d_] == (it).size[d_]) idx_[d_--] = 0;                       \
-            if (d_ < 0) break;                                                                   \
-        }                                                                                        \
-    } while (0)
-
-/* ---- aliasing -------------------------------------------------------------------------- */
-
-/* Byte range [lo, hi] that a non-empty t occupies in its storage. */
-static void byte_range(const kr_tensor *t, int64_t *lo, int64_t *hi)
-{
-    int64_t last = t->offset, es = (int64_t)kr_dtype_size(t->dtype);
-    for (int d = 0; d < t->ndim; d++) last += (t->size[d] - 1) * t->stride[d];
-    *lo = t->offset * es;
-    *hi = last * es + es - 1;
-}
-
-static int same_view(const kr_tensor *a, const kr_tensor *b)
-{
-    if (a->storage != b->storage || a->offset != b->offset || a->dtype != b->dtype ||
-        !kr_same_shape(a, b))
-        return 0;
-    for (int d = 0; d < a->ndim; d++)
-        if (a->size[d] > 1 && a->stride[d] != b->stride[d]) return 0;
-    return 1;
-}
-
-/* Whether writing out element by element could change elements of in before they are read:
- * both lie on one storage and their byte ranges meet.  The very same view is safe (each
- * element is read just before it is written), so a:add_(b) with a == b stays in place. */
 static int overlaps(const kr_tensor *out, const kr_tensor *in)
 {
-    int64_t lo_out, hi_out, lo_in, hi_in;
-    if (out->storage != in->storage || kr_numel(out) == 0 || kr_numel(in) == 0) return 0;
-    if (same_view(out, in)) return 0;
-    byte_range(out, &lo_out, &hi_out);
-    byte_range(in, &lo_in, &hi_in);
-    return lo_out <= hi_in && lo_in <= hi_out;
+    return kr_overlap(out, in) == KR_OVERLAP;
 }
+
+/* ---- aliasing -------------------------------------------------------------------------- */
 
 /* *use = in, or a fresh copy of in (held in tmp) when in overlaps out, so that A:add_(A:t())
  * or x[2..n] += x[1..n-1] read the inputs as they were before the operation, like NumPy.
@@ -584,17 +512,17 @@ static kr_status check_dtypes(const char *op, const kr_tensor *a, const kr_tenso
 static void bin_apply(const kr_tensor *out, const kr_tensor *x, const kr_tensor *y, kr_binop op)
 {
     const kr_tensor *ops[3] = {out, x, y};
-    iter it;
-    iter_init(&it, 3, ops);
+    kr_walk it;
+    kr_walk_init(&it, 3, ops);
     unsigned char *base[3] = {kr_data(out), kr_data(x), kr_data(y)};
     int in = it.ndim - 1;
     if (out->dtype == KR_F64)
-        ITER_LOOP(it, 8, base,
-                  bin_f64((double *)p_[0], (double *)p_[1], (double *)p_[2], n_, it.stride[0][in],
+        KR_WALK(it, base, ES8,
+                  bin_f64((double *)kr_p[0], (double *)kr_p[1], (double *)kr_p[2], kr_n, it.stride[0][in],
                           it.stride[1][in], it.stride[2][in], op));
     else
-        ITER_LOOP(it, 4, base,
-                  bin_f32((float *)p_[0], (float *)p_[1], (float *)p_[2], n_, it.stride[0][in],
+        KR_WALK(it, base, ES4,
+                  bin_f32((float *)kr_p[0], (float *)kr_p[1], (float *)kr_p[2], kr_n, it.stride[0][in],
                           it.stride[1][in], it.stride[2][in], op));
 }
 
@@ -638,6 +566,13 @@ static const char *binop_name(kr_binop op)
     return names[op];
 }
 
+kr_status kr_binary_check(const char *op, const kr_tensor *a, const kr_tensor *b, int *ndim,
+                          int64_t *size)
+{
+    kr_status st = check_dtypes(op, a, b);
+    return st ? st : kr_broadcast_shape(op, a, b, ndim, size);
+}
+
 kr_status kr_binary(kr_tensor *out, const kr_tensor *a, const kr_tensor *b, kr_binop op)
 {
     return binary_into(binop_name(op), out, a, b, op);
@@ -654,7 +589,8 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
     /* A 0-stride view of one stack value stands for the scalar, so one kernel serves both. */
     double sd = s;
     float sf = (float)s;
-    kr_storage fake = {1, 8, a->dtype == KR_F64 ? (unsigned char *)&sd : (unsigned char *)&sf};
+    kr_storage fake = {.refs = 1, .nbytes = 8,
+                       .data = a->dtype == KR_F64 ? (unsigned char *)&sd : (unsigned char *)&sf};
     kr_tensor vs = *a;
     vs.storage = &fake;
     vs.offset = 0;
@@ -707,17 +643,17 @@ kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op)
     kr_tensor ta;
     if ((st = unalias(out, a, &ta, &a))) return st;
     const kr_tensor *ops[2] = {out, a};
-    iter it;
-    iter_init(&it, 2, ops);
+    kr_walk it;
+    kr_walk_init(&it, 2, ops);
     unsigned char *base[3] = {kr_data(out), kr_data(a), NULL};
     int in = it.ndim - 1;
     if (a->dtype == KR_F64)
-        ITER_LOOP(it, 8, base,
-                  un_f64((double *)p_[0], (double *)p_[1], n_, it.stride[0][in], it.stride[1][in],
+        KR_WALK(it, base, ES8,
+                  un_f64((double *)kr_p[0], (double *)kr_p[1], kr_n, it.stride[0][in], it.stride[1][in],
                          op));
     else
-        ITER_LOOP(it, 4, base,
-                  un_f32((float *)p_[0], (float *)p_[1], n_, it.stride[0][in], it.stride[1][in],
+        KR_WALK(it, base, ES4,
+                  un_f32((float *)kr_p[0], (float *)kr_p[1], kr_n, it.stride[0][in], it.stride[1][in],
                          op));
     kr_tensor_release(&ta);
     return KR_OK;
@@ -741,7 +677,7 @@ static kr_status check_into(const char *op, const kr_tensor *a, const kr_tensor 
 /* The set-up of a op= b (after check_into): b, or a copy of it in *tmp when it overlaps a
  * (release *tmp afterwards), broadcast to a's shape in *view; *it walks a and *view. */
 static kr_status into_setup(const kr_tensor *a, const kr_tensor *b, kr_tensor *tmp,
-                            kr_tensor *view, iter *it)
+                            kr_tensor *view, kr_walk *it)
 {
     kr_status st = unalias(a, b, tmp, &b);
     if (st) return st;
@@ -750,8 +686,14 @@ static kr_status into_setup(const kr_tensor *a, const kr_tensor *b, kr_tensor *t
         return st;
     }
     const kr_tensor *ops[2] = {a, view};
-    iter_init(it, 2, ops);
+    kr_walk_init(it, 2, ops);
     return KR_OK;
+}
+
+kr_status kr_inplace_check(const char *op, const kr_tensor *a, const kr_tensor *b)
+{
+    kr_status st = check_dtypes(op, a, b);
+    return st ? st : check_into(op, a, b);
 }
 
 kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
@@ -760,29 +702,29 @@ kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
     if ((st = check_dtypes("add_", a, b)) || (st = check_into("add_", a, b))) return st;
     if (kr_numel(a) == 0) return KR_OK;
     kr_tensor tb, vb;
-    iter it;
+    kr_walk it;
     if ((st = into_setup(a, b, &tb, &vb, &it))) return st;
     unsigned char *base[3] = {kr_data(a), kr_data(&vb), NULL};
     int in = it.ndim - 1;
     int64_t sa = it.stride[0][in], sb = it.stride[1][in];
     if (a->dtype == KR_F64) {
-        ITER_LOOP(it, 8, base, {
-            double *x = (double *)p_[0];
-            const double *y = (const double *)p_[1];
+        KR_WALK(it, base, ES8, {
+            double *x = (double *)kr_p[0];
+            const double *y = (const double *)kr_p[1];
             if (sa == 1 && sb == 1)
-                for (int64_t i = 0; i < n_; i++) x[i] += alpha * y[i];
+                for (int64_t i = 0; i < kr_n; i++) x[i] += alpha * y[i];
             else
-                for (int64_t i = 0; i < n_; i++) x[i * sa] += alpha * y[i * sb];
+                for (int64_t i = 0; i < kr_n; i++) x[i * sa] += alpha * y[i * sb];
         });
     } else {
         float al = (float)alpha;
-        ITER_LOOP(it, 4, base, {
-            float *x = (float *)p_[0];
-            const float *y = (const float *)p_[1];
+        KR_WALK(it, base, ES4, {
+            float *x = (float *)kr_p[0];
+            const float *y = (const float *)kr_p[1];
             if (sa == 1 && sb == 1)
-                for (int64_t i = 0; i < n_; i++) x[i] += al * y[i];
+                for (int64_t i = 0; i < kr_n; i++) x[i] += al * y[i];
             else
-                for (int64_t i = 0; i < n_; i++) x[i * sa] += al * y[i * sb];
+                for (int64_t i = 0; i < kr_n; i++) x[i * sa] += al * y[i * sb];
         });
     }
     kr_tensor_release(&tb);
@@ -793,42 +735,30 @@ kr_status kr_fill_(kr_tensor *a, double value)
 {
     if (kr_numel(a) == 0) return KR_OK;
     const kr_tensor *ops[1] = {a};
-    iter it;
-    iter_init(&it, 1, ops);
+    kr_walk it;
+    kr_walk_init(&it, 1, ops);
     unsigned char *base[3] = {kr_data(a), NULL, NULL};
     int64_t s = it.stride[0][it.ndim - 1];
     if (a->dtype == KR_F64)
-        ITER_LOOP(it, 8, base, {
-            double *x = (double *)p_[0];
-            for (int64_t i = 0; i < n_; i++) x[i * s] = value;
+        KR_WALK(it, base, ES8, {
+            double *x = (double *)kr_p[0];
+            for (int64_t i = 0; i < kr_n; i++) x[i * s] = value;
         });
     else
-        ITER_LOOP(it, 4, base, {
-            float *x = (float *)p_[0];
-            for (int64_t i = 0; i < n_; i++) x[i * s] = (float)value;
+        KR_WALK(it, base, ES4, {
+            float *x = (float *)kr_p[0];
+            for (int64_t i = 0; i < kr_n; i++) x[i * s] = (float)value;
         });
     return KR_OK;
 }
 
-/* The odometer of ITER_LOOP steps all operands by one element size; a conversion walks its
- * own, with each operand's offsets scaled by its own size. */
+/* A conversion (or a strided copy) of run after run: x[i sa] = y[i sb]. */
 #define CONVERT_LOOP(TO, FROM)                                                                  \
-    do {                                                                                         \
-        int64_t idx[KR_MAXDIM] = {0};                                                            \
-        for (;;) {                                                                               \
-            int64_t oa = 0, ob = 0;                                                              \
-            for (int d = 0; d < in; d++) {                                                       \
-                oa += idx[d] * it.stride[0][d];                                                  \
-                ob += idx[d] * it.stride[1][d];                                                  \
-            }                                                                                    \
-            TO *x = (TO *)base[0] + oa;                                                          \
-            const FROM *y = (const FROM *)base[1] + ob;                                          \
-            for (int64_t i = 0; i < it.size[in]; i++) x[i * sa] = (TO)y[i * sb];                 \
-            int d = in - 1;                                                                      \
-            while (d >= 0 && ++idx[d] == it.size[d]) idx[d--] = 0;                               \
-            if (d < 0) break;                                                                    \
-        }                                                                                        \
-    } while (0)
+    KR_WALK(it, base, es, {                                                                      \
+        TO *x = (TO *)kr_p[0];                                                                   \
+        const FROM *y = (const FROM *)kr_p[1];                                                   \
+        for (int64_t i = 0; i < kr_n; i++) x[i * sa] = (TO)y[i * sb];                            \
+    })
 
 kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
 {
@@ -836,14 +766,15 @@ kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
     kr_tensor tb, vb;
-    iter it;
+    kr_walk it;
     if ((st = into_setup(a, b, &tb, &vb, &it))) return st;
     unsigned char *base[3] = {kr_data(a), kr_data(&vb), NULL};
     int in = it.ndim - 1;
     int64_t sa = it.stride[0][in], sb = it.stride[1][in];
     size_t ea = kr_dtype_size(a->dtype);
+    const size_t es[KR_WALK_MAXOPS] = {ea, kr_dtype_size(b->dtype), 0, 0};
     if (a->dtype == b->dtype && sa == 1 && sb == 1)
-        ITER_LOOP(it, ea, base, memcpy(p_[0], p_[1], (size_t)n_ * ea));
+        KR_WALK(it, base, es, memcpy(kr_p[0], kr_p[1], (size_t)kr_n * ea));
     else if (a->dtype == KR_F64 && b->dtype == KR_F64)
         CONVERT_LOOP(double, double);
     else if (a->dtype == KR_F32 && b->dtype == KR_F32)
@@ -858,32 +789,70 @@ kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
 
 /* ---- reductions ------------------------------------------------------------------------ */
 
-/* Reduces n elements at p with stride s.  Sums accumulate in double for both dtypes. */
-static double reduce_run(const unsigned char *p, kr_dtype dt, int64_t n, int64_t s, kr_reduce op,
-                         int64_t *arg)
+/* A reduction fed run after run, in the order of the elements (so a strided tensor gives the
+ * very result of its contiguous copy).  Sums accumulate in double for both dtypes. */
+typedef struct reducer {
+    kr_reduce op;
+    double acc, best;
+    int64_t i, bi; /* elements seen; index of the best one */
+} reducer;
+
+static void reduce_start(reducer *r, kr_reduce op)
 {
-    double acc = 0, best = 0;
-    int64_t bi = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double x = dt == KR_F64 ? ((const double *)p)[i * s] : ((const float *)p)[i * s];
-        switch (op) {
-        case KR_RSUM:
-        case KR_RMEAN: acc += x; break;
-        case KR_RMAX:
-        case KR_RARGMAX:
-            if (i == 0 || x > best || (x != x && best == best)) { best = x; bi = i; }
-            break;
-        case KR_RMIN:
-        case KR_RARGMIN:
-            if (i == 0 || x < best || (x != x && best == best)) { best = x; bi = i; }
-            break;
-        }
-    }
-    if (arg) *arg = bi;
-    if (op == KR_RSUM) return acc;
-    if (op == KR_RMEAN) return n ? acc / (double)n : NAN;
-    if (op == KR_RARGMAX || op == KR_RARGMIN) return (double)bi;
-    return best;
+    r->op = op;
+    r->acc = r->best = 0;
+    r->i = r->bi = 0;
+}
+
+/* The loop of reduce_feed for element type T, on locals (p may alias anything: through *r
+ * the compiler would store every step). */
+#define REDUCE_LOOP(T)                                                                          \
+    do {                                                                                         \
+        const T *x_ = (const T *)p;                                                              \
+        switch (r->op) {                                                                         \
+        case KR_RSUM:                                                                            \
+        case KR_RMEAN:                                                                           \
+            for (int64_t k = 0; k < n; k++) acc += x_[k * s];                                    \
+            break;                                                                               \
+        case KR_RMAX:                                                                            \
+        case KR_RARGMAX:                                                                         \
+            for (int64_t k = 0; k < n; k++, i++) {                                               \
+                double x = x_[k * s];                                                            \
+                if (i == 0 || x > best || (x != x && best == best)) { best = x; bi = i; }        \
+            }                                                                                    \
+            break;                                                                               \
+        case KR_RMIN:                                                                            \
+        case KR_RARGMIN:                                                                         \
+            for (int64_t k = 0; k < n; k++, i++) {                                               \
+                double x = x_[k * s];                                                            \
+                if (i == 0 || x < best || (x != x && best == best)) { best = x; bi = i; }        \
+            }                                                                                    \
+            break;                                                                               \
+        }                                                                                        \
+    } while (0)
+
+/* Feeds n elements at p with stride s. */
+static void reduce_feed(reducer *r, const unsigned char *p, kr_dtype dt, int64_t n, int64_t s)
+{
+    double acc = r->acc, best = r->best;
+    int64_t i = r->i, bi = r->bi;
+    if (dt == KR_F64)
+        REDUCE_LOOP(double);
+    else
+        REDUCE_LOOP(float);
+    if (r->op == KR_RSUM || r->op == KR_RMEAN) i += n;
+    r->acc = acc;
+    r->best = best;
+    r->i = i;
+    r->bi = bi;
+}
+
+static double reduce_result(const reducer *r)
+{
+    if (r->op == KR_RSUM) return r->acc;
+    if (r->op == KR_RMEAN) return r->i ? r->acc / (double)r->i : NAN;
+    if (r->op == KR_RARGMAX || r->op == KR_RARGMIN) return (double)r->bi;
+    return r->best;
 }
 
 static const char *reduce_name(kr_reduce op)
@@ -899,16 +868,16 @@ kr_status kr_reduce_all(const kr_tensor *a, kr_reduce op, double *result)
         if (op == KR_RSUM) { *result = 0; return KR_OK; }
         return kr_fail(KR_EINVAL, "%s: the tensor is empty", reduce_name(op));
     }
-    if (kr_is_contiguous(a)) {
-        *result = reduce_run(kr_data(a), a->dtype, n, 1, op, NULL);
-        return KR_OK;
-    }
-    kr_tensor c;
-    kr_status st = kr_tensor_empty(&c, a->dtype, a->ndim, a->size);
-    if (st) return st;
-    kr_copy_(&c, a);
-    *result = reduce_run(kr_data(&c), c.dtype, n, 1, op, NULL);
-    kr_tensor_release(&c);
+    const kr_tensor *ops[1] = {a};
+    kr_walk it;
+    kr_walk_init(&it, 1, ops);
+    unsigned char *base[1] = {kr_data(a)};
+    const size_t es[KR_WALK_MAXOPS] = {kr_dtype_size(a->dtype), 0, 0, 0};
+    int64_t s = KR_WALK_STRIDE(it, 0);
+    reducer r;
+    reduce_start(&r, op);
+    KR_WALK(it, base, es, reduce_feed(&r, kr_p[0], a->dtype, kr_n, s));
+    *result = reduce_result(&r);
     return KR_OK;
 }
 
@@ -933,54 +902,76 @@ kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce o
         return kr_fail(KR_EINVAL, "%s: out is %s %s, expected %s %s", reduce_name(op),
                        kr_dtype_name(out->dtype),
                        SHAPE(out, so), kr_dtype_name(a->dtype), SHAPE(&rest, sa));
+    if (kr_numel(out) == 0) return KR_OK;
+    /* walk out and the rest of a together; each element of out reduces a's run along dim */
     int64_t n = a->size[dim], s = a->stride[dim];
-    size_t es = kr_dtype_size(a->dtype);
-    int64_t m = kr_numel(out);
-    int64_t idx[KR_MAXDIM] = {0};
-    for (int64_t k = 0; k < m; k++) {
-        int64_t oo = out->offset, oa = a->offset;
-        for (int d = 0; d < rest.ndim; d++) {
-            oo += idx[d] * out->stride[d];
-            oa += idx[d] * rest.stride[d];
+    const size_t ea = kr_dtype_size(a->dtype);
+    const kr_tensor *ops[2] = {out, &rest};
+    kr_walk it;
+    kr_walk_init(&it, 2, ops);
+    unsigned char *base[2] = {kr_data(out), kr_data(a)};
+    const size_t es[KR_WALK_MAXOPS] = {ea, ea, 0, 0};
+    int64_t sout = KR_WALK_STRIDE(it, 0), sr = KR_WALK_STRIDE(it, 1);
+    KR_WALK(it, base, es, {
+        for (int64_t k = 0; k < kr_n; k++) {
+            reducer r;
+            reduce_start(&r, op);
+            reduce_feed(&r, kr_p[1] + k * sr * (int64_t)ea, a->dtype, n, s);
+            double v = reduce_result(&r);
+            if (out->dtype == KR_F64)
+                ((double *)kr_p[0])[k * sout] = v;
+            else
+                ((float *)kr_p[0])[k * sout] = (float)v;
         }
-        double r = reduce_run(a->storage->data + oa * (int64_t)es, a->dtype, n, s, op, NULL);
-        if (out->dtype == KR_F64)
-            ((double *)out->storage->data)[oo] = r;
-        else
-            ((float *)out->storage->data)[oo] = (float)r;
-        for (int d = rest.ndim - 1; d >= 0; d--) {
-            if (++idx[d] < rest.size[d]) break;
-            idx[d] = 0;
-        }
-    }
+    });
     return KR_OK;
+}
+
+/* The scaled sum of squares of kr_norm, fed one element at a time. */
+typedef struct norm_acc {
+    double scale, ssq;
+    int infinite, nan;
+} norm_acc;
+
+static void norm_feed(norm_acc *acc, double x)
+{
+    x = fabs(x);
+    if (isinf(x)) {
+        acc->infinite = 1;
+    } else if (x > 0) {
+        if (acc->scale < x) {
+            acc->ssq = 1 + acc->ssq * (acc->scale / x) * (acc->scale / x);
+            acc->scale = x;
+        } else {
+            acc->ssq += (x / acc->scale) * (x / acc->scale);
+        }
+    } else if (x != x) {
+        acc->nan = 1;
+    }
 }
 
 double kr_norm(const kr_tensor *a)
 {
     /* scaled sum of squares, so huge or tiny entries neither overflow nor underflow; an
      * infinity makes the norm infinite (inf/inf in the scaling would give NaN), a NaN wins */
-    double scale = 0, ssq = 1;
-    int infinite = 0;
-    int64_t n = kr_numel(a), idx[KR_MAXDIM] = {0};
-    for (int64_t k = 0; k < n; k++) {
-        double x = fabs(kr_get(a, idx));
-        if (isinf(x)) {
-            infinite = 1;
-        } else if (x > 0) {
-            if (scale < x) {
-                ssq = 1 + ssq * (scale / x) * (scale / x);
-                scale = x;
-            } else {
-                ssq += (x / scale) * (x / scale);
-            }
-        } else if (x != x) {
-            return NAN;
-        }
-        for (int d = a->ndim - 1; d >= 0; d--) {
-            if (++idx[d] < a->size[d]) break;
-            idx[d] = 0;
-        }
-    }
-    return infinite ? INFINITY : scale * sqrt(ssq);
+    norm_acc acc = {0, 1, 0, 0};
+    if (kr_numel(a) == 0) return 0;
+    const kr_tensor *ops[1] = {a};
+    kr_walk it;
+    kr_walk_init(&it, 1, ops);
+    unsigned char *base[1] = {kr_data(a)};
+    const size_t es[KR_WALK_MAXOPS] = {kr_dtype_size(a->dtype), 0, 0, 0};
+    int64_t s = KR_WALK_STRIDE(it, 0);
+    if (a->dtype == KR_F64)
+        KR_WALK(it, base, es, {
+            const double *x = (const double *)kr_p[0];
+            for (int64_t k = 0; k < kr_n && !acc.nan; k++) norm_feed(&acc, x[k * s]);
+        });
+    else
+        KR_WALK(it, base, es, {
+            const float *x = (const float *)kr_p[0];
+            for (int64_t k = 0; k < kr_n && !acc.nan; k++) norm_feed(&acc, x[k * s]);
+        });
+    if (acc.nan) return NAN;
+    return acc.infinite ? INFINITY : acc.scale * sqrt(acc.ssq);
 }

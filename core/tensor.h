@@ -21,6 +21,8 @@ typedef struct kr_storage {
     long refs;
     size_t nbytes;
     unsigned char *data; /* 64-byte aligned, in the same allocation as this header */
+    uint64_t version;    /* bumped by kr_tensor_renew when kairo reuses the storage */
+    const char *stale_note; /* why older headers are stale (a static string), or NULL */
 } kr_storage;
 
 typedef struct kr_tensor {
@@ -30,6 +32,8 @@ typedef struct kr_tensor {
     int ndim;
     int64_t size[KR_MAXDIM];
     int64_t stride[KR_MAXDIM];
+    uint64_t version;    /* storage->version when this header (or the one it was copied from)
+                          * was made: an older one is stale, see kr_tensor_renew */
 } kr_tensor;
 
 /* ---- dtypes ---------------------------------------------------------------------------- */
@@ -45,12 +49,29 @@ typedef struct kr_alloc_stats {
 kr_alloc_stats kr_alloc_stats_get(void);
 
 /* ---- life cycle ------------------------------------------------------------------------ */
-/* New contiguous tensor; kr_tensor_zeros fills with 0, kr_tensor_empty leaves it undefined. */
+/* New contiguous tensor; kr_tensor_zeros fills with 0, kr_tensor_empty leaves it undefined.
+ * Their messages start "tensor: "; kr_tensor_alloc is either (zero = 1: zeros), with messages
+ * that start with op, the operation that asked ("zeros: too many elements requested (...)"). */
+kr_status kr_tensor_alloc(const char *op, kr_tensor *t, kr_dtype dt, int ndim,
+                          const int64_t *size, int zero);
 kr_status kr_tensor_empty(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size);
 kr_status kr_tensor_zeros(kr_tensor *t, kr_dtype dt, int ndim, const int64_t *size);
 /* dst becomes another header on src's storage (a view of all of it). */
 void kr_tensor_share(kr_tensor *dst, const kr_tensor *src);
 void kr_tensor_release(kr_tensor *t);
+
+/* Stale views.  A workspace kairo hands out and later overwrites (the MLP's output and input
+ * gradient, the batch buffers) is renewed first: kr_tensor_renew(t, note) bumps the version of
+ * t's storage and gives t the new one, so every other header on that storage made before
+ * (what was handed out, and the views the user made of it) is stale from then on; note (a
+ * static string) says why, for the message the binding raises when a stale header is used.
+ * Headers made afterwards from t (views, kr_tensor_share) carry the new version.  Storage
+ * that is never renewed stays at version 0, so ordinary tensors are never stale. */
+void kr_tensor_renew(kr_tensor *t, const char *note);
+static inline int kr_is_stale(const kr_tensor *t)
+{
+    return t->storage && t->version != t->storage->version;
+}
 
 /* ---- queries --------------------------------------------------------------------------- */
 int64_t kr_numel(const kr_tensor *t);
@@ -86,10 +107,18 @@ typedef enum kr_unop {
 } kr_unop;
 
 kr_status kr_binary(kr_tensor *out, const kr_tensor *a, const kr_tensor *b, kr_binop op);
+/* The checks of kr_binary without the operation, named op in messages: a and b share a dtype
+ * and broadcast together; sets the result's shape (ndim, size).  For callers that allocate
+ * the result first. */
+kr_status kr_binary_check(const char *op, const kr_tensor *a, const kr_tensor *b, int *ndim,
+                          int64_t *size);
 /* out = a op s, or s op a when scalar_first (for s - a, s / a, s ^ a). */
 kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_binop op,
                            int scalar_first);
 kr_status kr_unary(kr_tensor *out, const kr_tensor *a, kr_unop op);
+/* The checks of a op= b, named op in messages: a and b share a dtype and b broadcasts to a's
+ * shape (kr_add_ makes them; kr_binary(a, a, b, op) needs them to keep a's shape). */
+kr_status kr_inplace_check(const char *op, const kr_tensor *a, const kr_tensor *b);
 /* a += alpha * b, b broadcast to a's shape. */
 kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha);
 kr_status kr_fill_(kr_tensor *a, double value);

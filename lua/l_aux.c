@@ -44,7 +44,7 @@ void kr_lua_check(lua_State *L, kr_status st)
 const char *kr_lua_typename(lua_State *L, int idx)
 {
     const kr_tensor *t = luaL_testudata(L, idx, KR_TENSOR_MT);
-    if (t) return t->storage ? "tensor" : "closed tensor";
+    if (t) return !t->storage ? "closed tensor" : kr_is_stale(t) ? "overwritten tensor" : "tensor";
     int mt = luaL_getmetafield(L, idx, "__name");
     if (mt == LUA_TSTRING) {
         const char *name = lua_tostring(L, -1); /* held by the metatable */
@@ -75,7 +75,13 @@ static kr_tensor *test_udata(lua_State *L, int idx)
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx)
 {
     kr_tensor *t = test_udata(L, idx);
-    return t && t->storage ? t : NULL;
+    return t && t->storage && !kr_is_stale(t) ? t : NULL;
+}
+
+const char *kr_lua_stale_note(const kr_tensor *t)
+{
+    const char *note = t->storage ? t->storage->stale_note : NULL;
+    return note ? note : "this tensor's buffer was reused by kairo; clone() it to keep it";
 }
 
 kr_tensor *kr_lua_check_tensor(lua_State *L, int idx)
@@ -83,6 +89,7 @@ kr_tensor *kr_lua_check_tensor(lua_State *L, int idx)
     kr_tensor *t = test_udata(L, idx);
     if (!t) luaL_typeerror(L, idx, "tensor");
     if (!t->storage) luaL_argerror(L, idx, "tensor has been closed");
+    if (kr_is_stale(t)) luaL_argerror(L, idx, kr_lua_stale_note(t));
     return t;
 }
 
@@ -154,6 +161,29 @@ int kr_lua_read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype
         if (lua_type(L, i) == LUA_TSTRING) i++;
     }
     return i;
+}
+
+int kr_lua_read_ints(lua_State *L, int first, int64_t *v, const char *what)
+{
+    int n = 0;
+    if (lua_istable(L, first)) {
+        lua_Integer len = luaL_len(L, first);
+        if (len > KR_MAXDIM) kr_lua_argerror(L, first, "more than %d dimensions", KR_MAXDIM);
+        for (lua_Integer k = 1; k <= len; k++) {
+            int ok;
+            lua_geti(L, first, k);
+            v[n++] = (int64_t)lua_tointegerx(L, -1, &ok);
+            if (!ok || lua_type(L, -1) != LUA_TNUMBER)
+                luaL_argerror(L, first, lua_pushfstring(L, "%s must be integers", what));
+            lua_pop(L, 1);
+        }
+        return n;
+    }
+    for (int i = first; i <= lua_gettop(L); i++) {
+        if (n == KR_MAXDIM) kr_lua_argerror(L, i, "more than %d dimensions", KR_MAXDIM);
+        v[n++] = (int64_t)luaL_checkinteger(L, i);
+    }
+    return n;
 }
 
 /* ---- generators -------------------------------------------------------------------------- */
@@ -249,23 +279,21 @@ kr_tensor *kr_lua_push_header(lua_State *L)
     return t;
 }
 
-/* Raises the core's message for a failed allocation under the name of the Lua function that
- * asked for it: "zeros: too many elements requested (...)" rather than "tensor: ...". */
-static void alloc_error(lua_State *L)
+/* The name of the running C function as the user called it ("zeros"), else "tensor". */
+static const char *current_name(lua_State *L)
 {
     lua_Debug ar;
-    const char *msg = kr_last_error();
-    if (strncmp(msg, "tensor: ", 8) == 0 && lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
-        ar.name)
-        luaL_error(L, "%s: %s", ar.name, msg + 8);
-    luaL_error(L, "%s", msg);
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name) return ar.name;
+    return "tensor";
 }
 
+/* A failed allocation raises under the name of the function that asked for it: "zeros: too
+ * many elements requested (...)". */
 static kr_tensor *push_new(lua_State *L, kr_dtype dt, int ndim, const int64_t *size, int zero)
 {
     kr_tensor *t = kr_lua_push_header(L);
-    if (zero ? kr_tensor_zeros(t, dt, ndim, size) : kr_tensor_empty(t, dt, ndim, size))
-        alloc_error(L);
+    if (kr_tensor_alloc(current_name(L), t, dt, ndim, size, zero) != KR_OK)
+        luaL_error(L, "%s", kr_last_error());
     kr_lua_account(L, t->storage->nbytes);
     return t;
 }

@@ -58,8 +58,14 @@ const char *kr_lua_typename(lua_State *L, int idx);
 
 /* ---- arguments --------------------------------------------------------------------------- */
 
-kr_tensor *kr_lua_check_tensor(lua_State *L, int idx);  /* raises for a non- or closed tensor */
+/* A live tensor at idx: raises for anything else, for a closed tensor ("tensor has been
+ * closed") and for a stale one, a view of a buffer kairo has reused since (kr_tensor_renew):
+ * "bad argument #1 to 'sum' (this output of net:forward was overwritten by a later forward;
+ * clone() it to keep it)". */
+kr_tensor *kr_lua_check_tensor(lua_State *L, int idx);
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx);   /* NULL when not a live tensor */
+/* Why the stale tensor t may not be used (its storage's note, or a general one). */
+const char *kr_lua_stale_note(const kr_tensor *t);
 
 /* The dtype names every function accepts, NULL-terminated ("f64", "float64", "double", "f32",
  * ...); kr_lua_dtype_names[i] means kr_lua_dtypes[i]. */
@@ -76,6 +82,11 @@ kr_dtype kr_lua_opt_dtype(lua_State *L, int idx, kr_dtype def);
  * string (default: the context's default dtype).  Returns the index of the first argument
  * after them. */
 int kr_lua_read_dims(lua_State *L, int first, int *ndim, int64_t *size, kr_dtype *dt);
+
+/* A list of integers of any sign (dimensions to permute, sizes with -1 to infer) from argument
+ * `first` to the last, or one table of them: at most KR_MAXDIM, "more than 8 dimensions"
+ * otherwise, "<what> must be integers" for a non-integer in the table.  Returns the count. */
+int kr_lua_read_ints(lua_State *L, int first, int64_t *v, const char *what);
 
 /* The generator at idx, NULL when it is not a kr.Generator. */
 kr_lua_generator *kr_lua_test_generator(lua_State *L, int idx);

@@ -51,11 +51,7 @@ static kr_tensor *push_samples(lua_State *L, kr_dtype dt, int64_t n, int64_t B, 
 {
     int64_t size[2] = { B, n };
     kr_tensor *t = kr_lua_push_header(L);
-    if (kr_tensor_empty(t, dt, 2, size) != KR_OK) {
-        const char *msg = kr_last_error();
-        if (strncmp(msg, "tensor: ", 8) == 0) msg += 8;
-        kr_lua_error(L, "%s: %s", op, msg);
-    }
+    if (kr_tensor_alloc(op, t, dt, 2, size, 0) != KR_OK) luaL_error(L, "%s", kr_last_error());
     kr_lua_account(L, t->storage->nbytes);
     t->size[0] = n;
     t->size[1] = B;
@@ -328,6 +324,15 @@ static int l_gather(lua_State *L)
     return 0;
 }
 
+/* _renew_batch(buf): kr.data.batches is about to overwrite buf; every view of it handed out
+ * before is stale from now on (kr_tensor_renew), buf itself stays usable. */
+static int l_renew_batch(lua_State *L)
+{
+    kr_tensor_renew(kr_lua_check_tensor(L, 1), "this batch from kr.data.batches was overwritten "
+                                               "by the next batch; clone() it to keep it");
+    return 0;
+}
+
 static int l_isatty(lua_State *L)
 {
     lua_pushboolean(L, isatty(STDERR_FILENO));
@@ -420,9 +425,9 @@ static void parse_activation(lua_State *L, int v, int layer, kr_activation *a, i
     if (lua_type(L, v) == LUA_TSTRING) {
         const char *name = lua_tostring(L, v);
         if (strcmp(name, "softmax") == 0)
-            kr_lua_error(L, "MLP: softmax is not a layer activation: use output = \"identity\" and "
+            kr_lua_error(L, "kr.nn.MLP: softmax is not a layer activation: use output = \"identity\" and "
                           "kr.nn.softmax_cross_entropy on the logits");
-        if (kr_act_from_name(a, name) != KR_OK) kr_lua_error(L, "MLP: %s", kr_last_error());
+        if (kr_act_from_name(a, name) != KR_OK) kr_lua_error(L, "kr.nn.MLP: %s", kr_last_error());
         return;
     }
     if (lua_istable(L, v)) {
@@ -434,10 +439,10 @@ static void parse_activation(lua_State *L, int v, int layer, kr_activation *a, i
             lua_getfield(L, v, "slope");
             const char *name = lua_tostring(L, -2);
             if (!name || kr_act_from_name(a, name) != KR_OK)
-                kr_lua_error(L, "MLP: activation of layer %d is not a known built-in", layer + 1);
+                kr_lua_error(L, "kr.nn.MLP: activation of layer %d is not a known built-in", layer + 1);
             if (lua_isnumber(L, -1)) a->slope = lua_tonumber(L, -1);
             lua_pop(L, 2);
-            if (kr_act_check("MLP", *a) != KR_OK) kr_lua_error(L, "%s", kr_last_error());
+            if (kr_act_check("kr.nn.MLP", *a) != KR_OK) kr_lua_error(L, "%s", kr_last_error());
             return;
         }
         lua_getfield(L, v, "forward");
@@ -454,7 +459,7 @@ static void parse_activation(lua_State *L, int v, int layer, kr_activation *a, i
             return;
         }
     }
-    kr_lua_error(L, "MLP: the activation of layer %d must be a name or a table with forward and "
+    kr_lua_error(L, "kr.nn.MLP: the activation of layer %d must be a name or a table with forward and "
                   "backward functions, got %s", layer + 1,
              lua_istable(L, v) ? "a table without them" : kr_lua_typename(L, v));
 }
@@ -618,7 +623,7 @@ static kr_dtype parse_dtype(lua_State *L, int v, kr_dtype def)
     const char *s = lua_type(L, v) == LUA_TSTRING ? lua_tostring(L, v) : NULL;
     kr_dtype dt;
     if (kr_lua_dtype_from_name(s, &dt)) return dt;
-    kr_lua_error(L, "MLP: unknown dtype %s%s%s (use \"f64\" or \"f32\")", s ? "'" : "",
+    kr_lua_error(L, "kr.nn.MLP: unknown dtype %s%s%s (use \"f64\" or \"f32\")", s ? "'" : "",
                  s ? s : kr_lua_typename(L, v), s ? "'" : "");
     return def;
 }
@@ -634,7 +639,7 @@ static int l_mlp_new(lua_State *L)
             for (int k = 0; mlp_options[k] && !known; k++)
                 known = strcmp(lua_tostring(L, -2), mlp_options[k]) == 0;
         if (!known)
-            kr_lua_error(L, "MLP: unknown option %s (known: sizes, activation, output, init, "
+            kr_lua_error(L, "kr.nn.MLP: unknown option %s (known: sizes, activation, output, init, "
                           "init_scale, bias, dtype, rng, feedback)",
                        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "(not a name)");
     }
@@ -644,14 +649,14 @@ static int l_mlp_new(lua_State *L)
     kr_feedback fb = KR_FEEDBACK_BP;
     if (!lua_isnil(L, 10)) {
         const char *name = lua_type(L, 10) == LUA_TSTRING ? lua_tostring(L, 10) : NULL;
-        if (!name) kr_lua_error(L, "MLP: feedback must be a name, got %s", kr_lua_typename(L, 10));
-        if (kr_feedback_from_name(&fb, name) != KR_OK) kr_lua_error(L, "MLP: %s", kr_last_error());
+        if (!name) kr_lua_error(L, "kr.nn.MLP: feedback must be a name, got %s", kr_lua_typename(L, 10));
+        if (kr_feedback_from_name(&fb, name) != KR_OK) kr_lua_error(L, "kr.nn.MLP: %s", kr_last_error());
     }
     lua_pop(L, 1); /* the stack indices below (10: sizes buffer, ...) stay as they were */
     if (!lua_istable(L, 2) || luaL_len(L, 2) < 2)
-        kr_lua_error(L, "MLP: sizes must be a list of at least two layer sizes, e.g. {784, 256, 10}");
+        kr_lua_error(L, "kr.nn.MLP: sizes must be a list of at least two layer sizes, e.g. {784, 256, 10}");
     int nl = (int)luaL_len(L, 2) - 1;
-    if (nl > 65536) kr_lua_error(L, "MLP: too many layers (%d)", nl);
+    if (nl > 65536) kr_lua_error(L, "kr.nn.MLP: too many layers (%d)", nl);
     int64_t *sizes = lua_newuserdatauv(L, sizeof *sizes * (size_t)(nl + 1), 0); /* 10 */
     kr_activation *act = lua_newuserdatauv(L, sizeof *act * (size_t)nl, 0);    /* 11 */
     for (int l = 0; l <= nl; l++) {
@@ -659,7 +664,7 @@ static int l_mlp_new(lua_State *L)
         int isint;
         lua_Integer n = lua_tointegerx(L, -1, &isint);
         if (!isint || n < 1)
-            kr_lua_error(L, "MLP: sizes[%d] must be a positive integer, got %s", l + 1,
+            kr_lua_error(L, "kr.nn.MLP: sizes[%d] must be a positive integer, got %s", l + 1,
                      lua_type(L, -1) == LUA_TNUMBER ? luaL_tolstring(L, -1, NULL)
                                                     : kr_lua_typename(L, -1));
         sizes[l] = n;
@@ -669,10 +674,10 @@ static int l_mlp_new(lua_State *L)
     lua_getiuservalue(L, 12, 1); /* 13: state */
     if (is_activation_list(L, 3)) {
         if (!lua_isnil(L, 4))
-            kr_lua_error(L, "MLP: give the output activation either as the last entry of the "
+            kr_lua_error(L, "kr.nn.MLP: give the output activation either as the last entry of the "
                           "activation list or as output, not both");
         if (luaL_len(L, 3) != nl)
-            kr_lua_error(L, "MLP: the activation list needs one entry per layer: %d (sizes has %d "
+            kr_lua_error(L, "kr.nn.MLP: the activation list needs one entry per layer: %d (sizes has %d "
                           "entries), got %d", nl, nl + 1, (int)luaL_len(L, 3));
         for (int l = 0; l < nl; l++) {
             lua_geti(L, 3, l + 1);
@@ -681,7 +686,7 @@ static int l_mlp_new(lua_State *L)
         }
     } else {
         if (nl == 1 && !lua_isnil(L, 3) && lua_isnil(L, 4))
-            kr_lua_error(L, "MLP: a one-layer network has no hidden layer; set its activation with "
+            kr_lua_error(L, "kr.nn.MLP: a one-layer network has no hidden layer; set its activation with "
                           "output = ...");
         if (lua_isnil(L, 3)) lua_pushliteral(L, "relu");
         else lua_pushvalue(L, 3);
@@ -695,20 +700,20 @@ static int l_mlp_new(lua_State *L)
     kr_init init = KR_INIT_DEFAULT;
     if (!lua_isnil(L, 5)) {
         const char *name = lua_tostring(L, 5);
-        if (!name) kr_lua_error(L, "MLP: init must be a name, got %s", kr_lua_typename(L, 5));
-        if (kr_init_from_name(&init, name) != KR_OK) kr_lua_error(L, "MLP: %s", kr_last_error());
+        if (!name) kr_lua_error(L, "kr.nn.MLP: init must be a name, got %s", kr_lua_typename(L, 5));
+        if (kr_init_from_name(&init, name) != KR_OK) kr_lua_error(L, "kr.nn.MLP: %s", kr_last_error());
     }
     double scale = 1.0;
     if (!lua_isnil(L, 6)) {
         if (!lua_isnumber(L, 6))
-            kr_lua_error(L, "MLP: init_scale must be a number, got %s", kr_lua_typename(L, 6));
+            kr_lua_error(L, "kr.nn.MLP: init_scale must be a number, got %s", kr_lua_typename(L, 6));
         scale = lua_tonumber(L, 6);
     }
     if (!lua_isnil(L, 7) && !lua_isboolean(L, 7))
-        kr_lua_error(L, "MLP: bias must be true or false, got %s", kr_lua_typename(L, 7));
+        kr_lua_error(L, "kr.nn.MLP: bias must be true or false, got %s", kr_lua_typename(L, 7));
     int bias = lua_isnil(L, 7) || lua_toboolean(L, 7);
     kr_dtype dt = parse_dtype(L, 8, kr_lua_ctx_of(L)->default_dtype);
-    kr_rng *g = kr_lua_opt_rng(L, 9, "MLP");
+    kr_rng *g = kr_lua_opt_rng(L, 9, "kr.nn.MLP");
 
     kr_mlp_config cfg = { nl, sizes, act, dt, bias, init, scale, fb };
     uint64_t before = kr_alloc_stats_get().live_bytes;
@@ -740,7 +745,7 @@ static int l_mlp_load(lua_State *L)
  * tensor; the state kept for backward is left alone). */
 static int mlp_run(lua_State *L, int keep)
 {
-    const char *op = keep ? "MLP:forward" : "MLP:predict";
+    const char *op = keep ? "net:forward" : "net:predict";
     mlp_ud *u = check_idle_mlp(L, 1, op);
     kr_tensor *X = kr_lua_check_tensor(L, 2);
     lua_settop(L, 2);
@@ -763,12 +768,12 @@ static int mlp_predict(lua_State *L) { return mlp_run(L, 0); }
 /* dX = net:backward(dY [, input_grad = true]): fills net.dW, net.db (overwriting them) */
 static int mlp_backward(lua_State *L)
 {
-    mlp_ud *u = check_idle_mlp(L, 1, "MLP:backward");
+    mlp_ud *u = check_idle_mlp(L, 1, "net:backward");
     kr_tensor *G = kr_lua_check_tensor(L, 2);
     int want_dx = lua_isnoneornil(L, 3) || lua_toboolean(L, 3);
     lua_settop(L, 3);
     lua_getiuservalue(L, 1, 1);
-    hook_ctx hc = { L, 4, "MLP:backward" };
+    hook_ctx hc = { L, 4, "net:backward" };
     kr_act_hooks hooks = { hook_forward, hook_grad_mul, &hc };
     kr_tensor *dX = want_dx ? kr_lua_push_header(L) : NULL;
     u->busy = 1;
@@ -874,7 +879,7 @@ static int mlp_gc(lua_State *L)
 {
     mlp_ud *u = luaL_checkudata(L, 1, MLP_MT);
     /* a running pass holds the network on the stack, so only an explicit close gets here */
-    if (u->busy) luaL_error(L, "MLP: cannot close a network while it runs a pass");
+    if (u->busy) luaL_error(L, "net:close: cannot close a network while it runs a pass");
     kr_mlp_free(u->net);
     u->net = NULL;
     return 0;
@@ -895,7 +900,7 @@ static const luaL_Reg nn_functions[] = {
     {"softmax_cross_entropy", l_softmax_ce}, {"softmax", l_softmax}, {"accuracy", l_accuracy},
     {"_act_forward", l_act_forward}, {"_act_backward", l_act_backward},
     {"_onehot", l_onehot}, {"_perm_new", l_perm_new}, {"_perm_shuffle", l_perm_shuffle},
-    {"_gather", l_gather}, {"_isatty", l_isatty},
+    {"_gather", l_gather}, {"_renew_batch", l_renew_batch}, {"_isatty", l_isatty},
     {NULL, NULL}};
 
 void kr_lua_open_nn(lua_State *L, int mod, int ctx)

@@ -112,30 +112,6 @@ static int t_all(lua_State *L) { return any_all(L, 1); }
 
 /* ---- shapes ---------------------------------------------------------------------------- */
 
-/* Integers from argument `first` on, or one table of them, into v (at most KR_MAXDIM). */
-static int read_ints(lua_State *L, int first, int64_t *v, const char *what)
-{
-    int n = 0;
-    if (lua_istable(L, first)) {
-        int len = (int)luaL_len(L, first);
-        if (len > KR_MAXDIM) luaL_argerror(L, first, "too many dimensions");
-        for (int k = 1; k <= len; k++) {
-            int ok;
-            lua_geti(L, first, k);
-            v[n++] = (int64_t)lua_tointegerx(L, -1, &ok);
-            if (!ok || lua_type(L, -1) != LUA_TNUMBER)
-                luaL_argerror(L, first, lua_pushfstring(L, "%s must be integers", what));
-            lua_pop(L, 1);
-        }
-        return n;
-    }
-    for (int i = first; i <= lua_gettop(L); i++) {
-        if (n == KR_MAXDIM) luaL_argerror(L, i, "too many dimensions");
-        v[n++] = (int64_t)luaL_checkinteger(L, i);
-    }
-    return n;
-}
-
 static int t_unsqueeze(lua_State *L)
 {
     kr_tensor *t = kr_lua_check_tensor(L, 1);
@@ -158,7 +134,7 @@ static int t_permute(lua_State *L)
 {
     kr_tensor *t = kr_lua_check_tensor(L, 1);
     int64_t d[KR_MAXDIM];
-    int n = read_ints(L, 2, d, "dimensions"), perm[KR_MAXDIM];
+    int n = kr_lua_read_ints(L, 2, d, "dimensions"), perm[KR_MAXDIM];
     for (int k = 0; k < n; k++) perm[k] = d[k] >= 1 && d[k] <= KR_MAXDIM ? (int)d[k] - 1 : -1;
     lua_settop(L, 1);
     kr_tensor *v = kr_lua_push_header(L);
@@ -170,7 +146,7 @@ static int t_expand(lua_State *L)
 {
     kr_tensor *t = kr_lua_check_tensor(L, 1);
     int64_t size[KR_MAXDIM];
-    int n = read_ints(L, 2, size, "sizes");
+    int n = kr_lua_read_ints(L, 2, size, "sizes");
     for (int k = 0; k < n; k++) {
         int ds = t->ndim - n + k; /* -1 keeps the size the tensor has there */
         if (size[k] == -1 && ds >= 0) size[k] = t->size[ds];

@@ -451,25 +451,8 @@ static int t_col(lua_State *L) { return rowcol(L, 1, "col"); }
 static int t_reshape(lua_State *L)
 {
     kr_tensor *t = kr_lua_check_tensor(L, 1);
-    int ndim = 0;
     int64_t size[KR_MAXDIM];
-    if (lua_istable(L, 2)) {
-        int len = (int)luaL_len(L, 2);
-        if (len > KR_MAXDIM) kr_lua_argerror(L, 2, "more than %d dimensions", KR_MAXDIM);
-        for (int k = 1; k <= len; k++) {
-            int ok;
-            lua_geti(L, 2, k);
-            size[ndim++] = (int64_t)lua_tointegerx(L, -1, &ok);
-            if (!ok || lua_type(L, -1) != LUA_TNUMBER)
-                luaL_argerror(L, 2, "sizes must be integers");
-            lua_pop(L, 1);
-        }
-    } else {
-        for (int i = 2; i <= lua_gettop(L); i++) {
-            if (ndim == KR_MAXDIM) kr_lua_argerror(L, i, "more than %d dimensions", KR_MAXDIM);
-            size[ndim++] = (int64_t)luaL_checkinteger(L, i);
-        }
-    }
+    int ndim = kr_lua_read_ints(L, 2, size, "sizes");
     kr_tensor *v = kr_lua_push_header(L);
     kr_lua_check(L, kr_reshape(v, t, ndim, size));
     return 1;
@@ -516,8 +499,7 @@ static int arith(lua_State *L, kr_binop op)
     if (a && b) {
         int ndim;
         int64_t size[KR_MAXDIM];
-        kr_lua_check(L, kr_broadcast_shape(binop_names[op], a, b, &ndim, size));
-        if (a->dtype != b->dtype) kr_lua_check(L, kr_binary(a, a, b, op)); /* raises */
+        kr_lua_check(L, kr_binary_check(binop_names[op], a, b, &ndim, size));
         kr_tensor *out = kr_lua_push_empty(L, a->dtype, ndim, size);
         kr_lua_check(L, kr_binary(out, a, b, op));
         return 1;
@@ -605,17 +587,7 @@ static int t_add_(lua_State *L)
  * so that the messages name the in-place method ("mul_: ..."). */
 static void check_into(lua_State *L, const char *name, const kr_tensor *a, const kr_tensor *b)
 {
-    char sa[200], sb[200];
-    int ndim;
-    int64_t size[KR_MAXDIM];
-    if (a->dtype != b->dtype)
-        luaL_error(L, "%s: dtypes differ (%s and %s); convert one with to()", name,
-                   kr_dtype_name(a->dtype), kr_dtype_name(b->dtype));
-    kr_lua_check(L, kr_broadcast_shape(name, a, b, &ndim, size));
-    int same = ndim == a->ndim;
-    for (int d = 0; same && d < ndim; d++) same = size[d] == a->size[d];
-    if (!same)
-        luaL_error(L, "%s: %s cannot be broadcast into %s", name, SHAPE(b, sb), SHAPE(a, sa));
+    kr_lua_check(L, kr_inplace_check(name, a, b));
 }
 
 static int t_sub_(lua_State *L)
@@ -904,6 +876,10 @@ static int t_tostring(lua_State *L)
         lua_pushliteral(L, "tensor (closed)");
         return 1;
     }
+    if (kr_is_stale(t)) {
+        lua_pushfstring(L, "tensor (overwritten: %s)", kr_lua_stale_note(t));
+        return 1;
+    }
     tensor_tostring(L, t);
     return 1;
 }
@@ -989,6 +965,14 @@ void kr_lua_open_tensor(lua_State *L, int mod, int ctx)
     lua_setfield(L, mod, "Tensor"); /* kr.Tensor: the method table, for extensions in Lua */
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
+
+    /* kairo.core._dtypes: every accepted dtype name -> its canonical name, for kairo.check */
+    lua_newtable(L);
+    for (int i = 0; kr_lua_dtype_names[i]; i++) {
+        lua_pushstring(L, kr_dtype_name(kr_lua_dtypes[i]));
+        lua_setfield(L, -2, kr_lua_dtype_names[i]);
+    }
+    lua_setfield(L, mod, "_dtypes");
     lua_pushvalue(L, mod);
     kr_lua_setfuncs(L, functions, ctx);
     lua_pop(L, 1);

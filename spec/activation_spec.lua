@@ -160,23 +160,23 @@ describe("user-defined activations", function()
     assert.has_error(function() net:forward(kr.zeros(2, 4)) end)
     local ok, msg = pcall(net.forward, net, kr.zeros(2, 4))
     assert.is_false(ok)
-    assert.matches("^MLP:forward: forward of layer 1's activation failed: .*boom", msg)
+    assert.matches("^net:forward: forward of layer 1's activation failed: .*boom", msg)
     local nothing = { forward = function() end, backward = function(y) return y end }
     net = kr.nn.MLP { sizes = { 2, 3, 1 }, activation = nothing }
     assert.has_error(function() net:forward(kr.zeros(2, 4)) end,
-      "MLP:forward: forward of layer 1's activation returned nil, not a tensor")
+      "net:forward: forward of layer 1's activation returned nil, not a tensor")
     local wrong = { forward = function(u) return u end, backward = function() return kr.zeros(1, 1) end }
     net = kr.nn.MLP { sizes = { 2, 3, 1 }, activation = wrong }
     net:forward(kr.ones(2, 4))
     assert.has_error(function() net:backward(kr.ones(1, 4)) end,
-      "MLP:backward: backward of layer 1's activation returned 1x1 for 3x4")
+      "net:backward: backward of layer 1's activation returned 1x1 for 3x4")
   end)
 
   it("cannot be saved", function()
     local net = kr.nn.MLP { sizes = { 2, 3, 1 }, activation = my_tanh }
     local path = os.tmpname()
     assert.has_error(function() net:save(path) end,
-      "MLP:save: layer 1 has a user-defined activation, which cannot be saved")
+      "net:save: layer 1 has a user-defined activation, which cannot be saved")
     os.remove(path)
   end)
 end)

@@ -95,7 +95,7 @@ describe("kr.train checkpoints", function()
       kr.train { model = other, loss = "softmax_cross_entropy", X = X, T = labels,
         optimizer = kr.optim.Adam {}, epochs = 3, rng = kr.Generator(1), checkpoint = path,
         resume = true }
-    end, "kr.train: checkpoint " .. path .. ": parameter 1 is a float64 tensor (12x3), the model's is a float64 tensor (5x3)")
+    end, "kr.train: checkpoint " .. path .. ": parameter 1 is a 2-D float64 tensor (12x3), the model's is a 2-D float64 tensor (5x3)")
     local s = read(path)
     local f = io.open(path, "wb"); f:write(s:sub(1, 100)); f:close()
     local ok, err = pcall(fit, { checkpoint = path, resume = true })

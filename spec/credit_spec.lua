@@ -32,9 +32,9 @@ describe("MLP feedback option", function()
     assert.equal("bp", net.feedback)
     assert.same({}, net.B)
     assert.has_error(function() nn.MLP { sizes = { 3, 2 }, feedback = "hebb" } end,
-      "MLP: unknown feedback 'hebb' (known: bp, fa, dfa, kp, sign)")
+      "kr.nn.MLP: unknown feedback 'hebb' (known: bp, fa, dfa, kp, sign)")
     assert.has_error(function() nn.MLP { sizes = { 3, 2 }, feedback = 1 } end,
-      "MLP: feedback must be a name, got number")
+      "kr.nn.MLP: feedback must be a name, got number")
   end)
 
   it("gives B the shapes of the issue and leaves W as bp's for the same seed", function()

@@ -71,16 +71,16 @@ describe("kr.data.shapes", function()
 
   it("rejects bad options", function()
     assert.has_error(function() kr.data.shapes { n = 0 } end,
-      "shapes: option 'n' must be a positive integer, got 0")
+      "kr.data.shapes: option 'n' must be a positive integer, got 0")
     assert.has_error(function() kr.data.shapes { colour = 1 } end,
-      "shapes: unknown option 'colour' (known: n, size, rng, dtype, radius, centre, intensity)")
+      "kr.data.shapes: unknown option 'colour' (known: n, size, rng, dtype, radius, centre, intensity)")
     assert.has_error(function() kr.data.shapes { radius = { 5, 2 } } end,
-      "shapes: option 'radius' must be a pair {lo, hi} with 0 <= lo <= hi")
+      "kr.data.shapes: option 'radius' must be a pair {lo, hi} with 0 <= lo <= hi")
     assert.has_error(function() kr.data.shapes { rng = 1 } end,
-      "shapes: option 'rng' must be a kr.Generator, got number")
+      "kr.data.shapes: option 'rng' must be a kr.Generator, got number")
     assert.has_error(function() kr.data.shapes { dtype = "x" } end,
-      "shapes: option 'dtype' must be \"f64\" or \"f32\", got x")
+      "kr.data.shapes: option 'dtype' must be \"f64\" or \"f32\", got 'x'")
     assert.has_error(function() kr.data.shapes { n = 1 << 62, size = 4 } end,
-      "shapes: 4611686018427387904 images of 4x4 are too many pixels")
+      "kr.data.shapes: 4611686018427387904 images of 4x4 are too many pixels")
   end)
 end)

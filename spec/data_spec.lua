@@ -170,7 +170,7 @@ describe("kr.data.mnist", function()
   it("names what to do when the files are missing", function()
     local ok, err = pcall(kr.data.mnist, { dir = "/nonexistent" })
     assert.is_false(ok)
-    assert.matches("mnist: train-images-idx3-ubyte(.gz) not found in /nonexistent", err, 1, true)
+    assert.matches("kr.data.mnist: train-images-idx3-ubyte(.gz) not found in /nonexistent", err, 1, true)
     ok, err = pcall(kr.data.fashion_mnist, { dir = "/nonexistent" })
     assert.matches("install the Debian package dataset-fashion-mnist", err, 1, true)
     assert.has_error(function() kr.data.mnist { dir = dir, split = "val" } end)
@@ -178,13 +178,13 @@ describe("kr.data.mnist", function()
 
   it("checks its options before looking for files (they were Lua runtime errors)", function()
     assert.has_error(function() kr.data.mnist { dir = 5 } end,
-      "mnist: option 'dir' must be a folder name, got 5")
+      "kr.data.mnist: option 'dir' must be a folder name, got 5")
     assert.has_error(function() kr.data.fashion_mnist { dtype = "int8" } end,
-      "fashion_mnist: option 'dtype' must be \"f64\" or \"f32\", got 'int8'")
+      "kr.data.fashion_mnist: option 'dtype' must be \"f64\" or \"f32\", got 'int8'")
     assert.has_error(function() kr.data.fashion_mnist { n = 1e300 } end,
-      "fashion_mnist: option 'n' must be a whole number, got 1e+300")
+      "kr.data.fashion_mnist: option 'n' must be a whole number, got 1e+300")
     assert.has_error(function() kr.data.fashion_mnist { folder = "x" } end,
-      "fashion_mnist: unknown option 'folder' (known: split, dtype, dir, n)")
+      "kr.data.fashion_mnist: unknown option 'folder' (known: split, dtype, dir, n)")
   end)
 end)
 
@@ -282,24 +282,24 @@ describe("kr.data.spiral", function()
 
   it("rejects bad options", function()
     assert.has_error(function() kr.data.spiral { classes = 0 } end,
-      "spiral: option 'classes' must be in 1..2147483647, got 0")
+      "kr.data.spiral: option 'classes' must be in 1..2147483647, got 0")
     assert.has_error(function() kr.data.spiral { per_class = 2.5 } end,
-      "spiral: option 'per_class' must be a whole number, got 2.5")
+      "kr.data.spiral: option 'per_class' must be a whole number, got 2.5")
     assert.has_error(function() kr.data.spiral { noise = "big" } end,
-      "spiral: option 'noise' must be a finite number, got 'big'")
+      "kr.data.spiral: option 'noise' must be a finite number, got 'big'")
     -- these were Lua runtime errors, a silent NaN or an error from kr.tensor
     assert.has_error(function() kr.data.spiral { noise = 0 / 0 } end,
-      "spiral: option 'noise' must be a finite number, got " .. tostring(0 / 0))
+      "kr.data.spiral: option 'noise' must be a finite number, got " .. tostring(0 / 0))
     assert.has_error(function() kr.data.spiral { rng = 42 } end,
-      "spiral: option 'rng' must be a kr.Generator, got 42")
+      "kr.data.spiral: option 'rng' must be a kr.Generator, got 42")
     assert.has_error(function() kr.data.spiral { dtype = "int" } end,
-      "spiral: option 'dtype' must be \"f64\" or \"f32\", got 'int'")
+      "kr.data.spiral: option 'dtype' must be \"f64\" or \"f32\", got 'int'")
     assert.has_error(function() kr.data.spiral { classes = 1e300 } end,
-      "spiral: option 'classes' must be a whole number, got 1e+300")
+      "kr.data.spiral: option 'classes' must be a whole number, got 1e+300")
     assert.has_error(function() kr.data.spiral { classes = 1 << 20, per_class = 1 << 20 } end,
-      "spiral: 1048576 classes of 1048576 points are more than 2147483647 points")
+      "kr.data.spiral: 1048576 classes of 1048576 points are more than 2147483647 points")
     assert.has_error(function() kr.data.spiral { clases = 3 } end,
-      "spiral: unknown option 'clases' (known: classes, per_class, noise, rng, dtype)")
+      "kr.data.spiral: unknown option 'clases' (known: classes, per_class, noise, rng, dtype)")
   end)
 end)
 
@@ -479,28 +479,28 @@ describe("kr.data.zipser_andersen", function()
     assert.same(kr.data.za_eye_code(pos.eye:narrow(2, 1, 5)):totable(),
       mono:narrow(1, 65, 32):totable())
     assert.has_error(function() kr.data.za_inputs(pos.retina, pos.eye, { eye_code = "x" }) end,
-      "za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", got 'x'")
+      "kr.data.za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", got 'x'")
     assert.has_error(function() kr.data.za_inputs(5, pos.eye) end,
-      "za_inputs: r (the retinal positions) must be a 2 x n tensor (degrees), got 5")
+      "kr.data.za_inputs: r (the retinal positions) must be a 2 x n tensor (degrees), got 5")
     assert.has_error(function() kr.data.za_inputs(pos.retina, pos.eye:narrow(2, 1, 3)) end,
-      "za_inputs: e (the eye positions) is a float64 tensor (2x3), the retinal positions are a "
-      .. "float64 tensor (2x4000)")
+      "kr.data.za_inputs: e (the eye positions) is a 2-D float64 tensor (2x3), the retinal positions are a "
+      .. "2-D float64 tensor (2x4000)")
   end)
 
   it("rejects bad options", function()
     assert.has_error(function() kr.data.zipser_andersen { eye_code = "gaussian" } end,
-      "zipser_andersen: option 'eye_code' must be \"linear\" or \"monotonic\", got 'gaussian'")
+      "kr.data.zipser_andersen: option 'eye_code' must be \"linear\" or \"monotonic\", got 'gaussian'")
     assert.has_error(function() kr.data.zipser_andersen { n = 0 } end,
-      "zipser_andersen: option 'n' must be in 1..2147483647, got 0")
+      "kr.data.zipser_andersen: option 'n' must be in 1..2147483647, got 0")
     -- 2 * theta_max wrapped around for a huge integer; a huge step gave a 0 x 0 grid
     assert.has_error(function() kr.data.zipser_andersen { theta_max = 1 << 62 } end,
-      "zipser_andersen: the grid needs theta_max > 0, step > 0, width > 0 and 2*theta_max/step "
+      "kr.data.zipser_andersen: the grid needs theta_max > 0, step > 0, width > 0 and 2*theta_max/step "
       .. "a whole number in 1..256, got theta_max 4.61169e+18, step 10, width 15")
     assert.has_error(function() kr.data.zipser_andersen { step = 1 << 40 } end,
-      "zipser_andersen: the grid needs theta_max > 0, step > 0, width > 0 and 2*theta_max/step "
+      "kr.data.zipser_andersen: the grid needs theta_max > 0, step > 0, width > 0 and 2*theta_max/step "
       .. "a whole number in 1..256, got theta_max 40, step 1.09951e+12, width 15")
     assert.has_error(function() kr.data.zipser_andersen { rng = {} } end,
-      "zipser_andersen: option 'rng' must be a kr.Generator, got table")
+      "kr.data.zipser_andersen: option 'rng' must be a kr.Generator, got table")
   end)
 end)
 

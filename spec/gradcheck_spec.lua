@@ -79,7 +79,7 @@ describe("gradcheck", function()
       { { net, nn.mse, X, T, { eps = 1 } }, "gradcheck: unknown option 'eps' (known: h, floor, smooth, input)" },
       { { net, nn.mse, X, T, { input = 1 } }, "gradcheck: option 'input' must be true or false, got 1" },
       { { net, nn.mse, kr.zeros(3, 3), T },
-        "gradcheck: MLP:forward: input has 3 rows, the network expects 2 (input is 3x3)" },
+        "gradcheck: net:forward: input has 3 rows, the network expects 2 (input is 3x3)" },
       { { net, nn.mse, X, kr.zeros(2, 3) }, "gradcheck: mse: output is 1x3, target is 2x3" },
       { { net, function() return 1 end, X, T },
         "gradcheck: loss_fn must return loss, dY (a number and a tensor), got 1, nil" },

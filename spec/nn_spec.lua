@@ -425,13 +425,15 @@ describe("MLP memory", function()
     assert.is_true(peak < 300e6, peak)
   end)
 
-  it("forward and backward return views of workspaces that the next call overwrites", function()
+  it("forward returns a view of a workspace: after the next call it raises, never shows new values", function()
     local g = kr.Generator(11)
     local net = nn.MLP { sizes = { 2, 3 }, output = "identity", rng = g }
     local Y1 = net:forward(kr.ones(2, 4))
     local first = Y1:clone()
-    net:forward(kr.zeros(2, 4))
-    assert.are_not.same(first:totable(), Y1:totable())
+    local Y2 = net:forward(kr.zeros(2, 4))
+    assert.has_error(function() Y1:totable() end, "calling 'totable' on bad self (this output of "
+      .. "net:forward was overwritten by a later forward; clone() it to keep it)")
+    assert.are_not.same(first:totable(), Y2:totable())
   end)
 end)
 
@@ -477,12 +479,12 @@ describe("MLP save and load", function()
   it("rejects a file that is not a network", function()
     local p = write("other.txt", "hello, this is not a network at all")
     assert.has_error(function() nn.load(p) end,
-      "nn.load: '" .. p .. "' is not a kairo network file (no KAIRONET header)")
+      "kr.nn.load: '" .. p .. "' is not a kairo network file (no KAIRONET header)")
     p = write("empty.bin", "")
     assert.has_error(function() nn.load(p) end,
-      "nn.load: '" .. p .. "' is empty, not a kairo network file")
+      "kr.nn.load: '" .. p .. "' is empty, not a kairo network file")
     assert.has_error(function() nn.load(path("missing.bin")) end,
-      "nn.load: cannot open '" .. path("missing.bin") .. "': No such file or directory")
+      "kr.nn.load: cannot open '" .. path("missing.bin") .. "': No such file or directory")
   end)
 
   it("rejects truncated and corrupt files", function()
@@ -492,24 +494,24 @@ describe("MLP save and load", function()
     local n = #bytes
     local p = write("cut.bin", bytes:sub(1, n - 10))
     assert.has_error(function() nn.load(p) end,
-      string.format("nn.load: '%s' is truncated (%d of %d bytes)", p, n - 10, n))
+      string.format("kr.nn.load: '%s' is truncated (%d of %d bytes)", p, n - 10, n))
     p = write("cut2.bin", bytes:sub(1, 20))
-    assert.has_error(function() nn.load(p) end, "nn.load: '" .. p .. "' is truncated (20 bytes)")
+    assert.has_error(function() nn.load(p) end, "kr.nn.load: '" .. p .. "' is truncated (20 bytes)")
     local mid = n // 2
     local flipped = bytes:sub(1, mid - 1) .. string.char((bytes:byte(mid) + 1) % 256) ..
         bytes:sub(mid + 1)
     p = write("flip.bin", flipped)
     assert.has_error(function() nn.load(p) end,
-      "nn.load: '" .. p .. "' is corrupt (checksum mismatch)")
+      "kr.nn.load: '" .. p .. "' is corrupt (checksum mismatch)")
     p = write("long.bin", bytes .. "xx")
     assert.has_error(function() nn.load(p) end,
-      string.format("nn.load: '%s' is corrupt (%d bytes, its header says %d)", p, n + 2, n))
+      string.format("kr.nn.load: '%s' is corrupt (%d bytes, its header says %d)", p, n + 2, n))
   end)
 
   it("reports a file it cannot write", function()
     local net = nn.MLP { sizes = { 2, 1 }, output = "identity" }
     assert.has_error(function() net:save(dir .. "/no/such/dir/net.bin") end,
-      "MLP:save: cannot create a temporary file beside '" .. dir ..
+      "net:save: cannot create a temporary file beside '" .. dir ..
       "/no/such/dir/net.bin': No such file or directory")
   end)
 end)
@@ -519,67 +521,67 @@ describe("MLP errors", function()
   it("a batch whose row count differs from the input size", function()
     local net = nn.MLP { sizes = { 784, 10 }, output = "identity", init = "zeros" }
     assert.has_error(function() net:forward(kr.zeros(3, 10)) end,
-      "MLP:forward: input has 3 rows, the network expects 784 (input is 3x10)")
+      "net:forward: input has 3 rows, the network expects 784 (input is 3x10)")
     assert.has_error(function() net:predict(kr.zeros(3, 10)) end,
-      "MLP:predict: input has 3 rows, the network expects 784 (input is 3x10)")
+      "net:predict: input has 3 rows, the network expects 784 (input is 3x10)")
     assert.has_error(function() net:forward(kr.zeros(784)) end,
-      "MLP:forward: input must be 2-D (features x batch), got 784")
+      "net:forward: input must be 2-D (features x batch), got 784")
   end)
 
   it("networks whose sizes do not chain", function()
     local a = nn.MLP { sizes = { 4, 3 }, output = "tanh" }
     local b = nn.MLP { sizes = { 5, 2 }, output = "identity" }
     assert.has_error(function() b:forward(a:forward(kr.zeros(4, 6))) end,
-      "MLP:forward: input has 3 rows, the network expects 5 (input is 3x6)")
+      "net:forward: input has 3 rows, the network expects 5 (input is 3x6)")
   end)
 
   it("a dtype mismatch between network and data", function()
     local net = nn.MLP { sizes = { 2, 1 }, output = "identity", dtype = "f32" }
     assert.has_error(function() net:forward(kr.zeros(2, 3)) end,
-      "MLP:forward: input is float64, the network is float32")
+      "net:forward: input is float64, the network is float32")
     net:forward(kr.zeros(2, 3, "f32"))
     assert.has_error(function() net:backward(kr.zeros(1, 3)) end,
-      "MLP:backward: dY is float64, the network is float32")
+      "net:backward: dY is float64, the network is float32")
   end)
 
   it("backward before forward, or with a dY of the wrong shape", function()
     local net = nn.MLP { sizes = { 2, 1 }, output = "identity" }
     assert.has_error(function() net:backward(kr.zeros(1, 3)) end,
-      "MLP:backward: no forward pass to differentiate (call forward first)")
+      "net:backward: no forward pass to differentiate (call forward first)")
     net:forward(kr.zeros(2, 3))
     assert.has_error(function() net:backward(kr.zeros(1, 4)) end,
-      "MLP:backward: dY is 1x4, the output of the last forward is 1x3")
+      "net:backward: dY is 1x4, the output of the last forward is 1x3")
   end)
 
   it("bad construction options", function()
     local cases = {
-      { { sizes = { 3 } }, "MLP: sizes must be a list of at least two layer sizes, e.g. {784, 256, 10}" },
-      { { sizes = { 3, 0, 1 } }, "MLP: sizes[2] must be a positive integer, got 0" },
-      { { sizes = { 3, 2.5, 1 } }, "MLP: sizes[2] must be a positive integer, got 2.5" },
+      { { sizes = { 3 } }, "kr.nn.MLP: sizes must be a list of at least two layer sizes, e.g. {784, 256, 10}" },
+      { { sizes = { 3, 0, 1 } }, "kr.nn.MLP: sizes[2] must be a positive integer, got 0" },
+      { { sizes = { 3, 2.5, 1 } }, "kr.nn.MLP: sizes[2] must be a positive integer, got 2.5" },
       { { sizes = { 3, 4, 1 }, activation = "swish" },
-        "MLP: unknown activation 'swish' (known: identity, sigmoid, tanh, relu, leaky_relu, softplus)" },
+        "kr.nn.MLP: unknown activation 'swish' (known: identity, sigmoid, tanh, relu, leaky_relu, softplus)" },
       { { sizes = { 3, 4, 1 }, output = "softmax" },
-        'MLP: softmax is not a layer activation: use output = "identity" and kr.nn.softmax_cross_entropy on the logits' },
+        'kr.nn.MLP: softmax is not a layer activation: use output = "identity" and kr.nn.softmax_cross_entropy on the logits' },
       { { sizes = { 3, 4, 1 }, init = "glorot" },
-        "MLP: unknown init 'glorot' (known: xavier_uniform, xavier_normal, he_uniform, he_normal, zeros)" },
+        "kr.nn.MLP: unknown init 'glorot' (known: xavier_uniform, xavier_normal, he_uniform, he_normal, zeros)" },
       { { sizes = { 3, 4, 1 }, activaton = "relu" },
-        "MLP: unknown option activaton (known: sizes, activation, output, init, init_scale, bias, dtype, rng, feedback)" },
+        "kr.nn.MLP: unknown option activaton (known: sizes, activation, output, init, init_scale, bias, dtype, rng, feedback)" },
       { { sizes = { 3, 4, 1 }, activation = { "relu" } },
-        "MLP: the activation list needs one entry per layer: 2 (sizes has 3 entries), got 1" },
+        "kr.nn.MLP: the activation list needs one entry per layer: 2 (sizes has 3 entries), got 1" },
       { { sizes = { 3, 4, 1 }, activation = { "relu", "relu" }, output = "relu" },
-        "MLP: give the output activation either as the last entry of the activation list or as output, not both" },
+        "kr.nn.MLP: give the output activation either as the last entry of the activation list or as output, not both" },
       { { sizes = { 3, 1 }, activation = "sigmoid" },
-        "MLP: a one-layer network has no hidden layer; set its activation with output = ..." },
+        "kr.nn.MLP: a one-layer network has no hidden layer; set its activation with output = ..." },
       { { sizes = { 3, 1 }, output = 5 },
-        "MLP: the activation of layer 1 must be a name or a table with forward and backward functions, got number" },
-      { { sizes = { 3, 1 }, dtype = "f16" }, "MLP: unknown dtype 'f16' (use \"f64\" or \"f32\")" },
-      { { sizes = { 3, 1 }, rng = 42 }, "MLP: rng must be a kr.Generator, got number" },
-      { { sizes = { 3, 1 }, init_scale = -1 }, "MLP: init_scale must be finite and >= 0, got -1" },
-      { { sizes = { 3, 1 }, bias = "no" }, "MLP: bias must be true or false, got string" },
-      { { sizes = { 3, {} } }, "MLP: sizes[2] must be a positive integer, got table" },
-      { { sizes = { 3, 1 }, rng = kr.zeros(1) }, "MLP: rng must be a kr.Generator, got tensor" },
+        "kr.nn.MLP: the activation of layer 1 must be a name or a table with forward and backward functions, got number" },
+      { { sizes = { 3, 1 }, dtype = "f16" }, "kr.nn.MLP: unknown dtype 'f16' (use \"f64\" or \"f32\")" },
+      { { sizes = { 3, 1 }, rng = 42 }, "kr.nn.MLP: rng must be a kr.Generator, got number" },
+      { { sizes = { 3, 1 }, init_scale = -1 }, "kr.nn.MLP: init_scale must be finite and >= 0, got -1" },
+      { { sizes = { 3, 1 }, bias = "no" }, "kr.nn.MLP: bias must be true or false, got string" },
+      { { sizes = { 3, {} } }, "kr.nn.MLP: sizes[2] must be a positive integer, got table" },
+      { { sizes = { 3, 1 }, rng = kr.zeros(1) }, "kr.nn.MLP: rng must be a kr.Generator, got tensor" },
       { { sizes = { 3, 1 }, output = {} },
-        "MLP: the activation of layer 1 must be a name or a table with forward and backward functions, got a table without them" },
+        "kr.nn.MLP: the activation of layer 1 must be a name or a table with forward and backward functions, got a table without them" },
     }
     for _, c in ipairs(cases) do
       assert.has_error(function() nn.MLP(c[1]) end, c[2])
@@ -591,11 +593,11 @@ describe("MLP allocations that fail", function()
   it("raise under the network's name, not the tensor core's", function()
     local ok, err = pcall(nn.MLP, { sizes = { 1 << 20, 1 << 20 } }) -- 2^40 weights
     assert.is_false(ok)
-    assert.matches("^MLP: out of memory allocating 1099511627776 elements", err)
+    assert.matches("^kr.nn.MLP: out of memory allocating 1099511627776 elements", err)
     local net = nn.MLP { sizes = { 1, 1 << 20 } }
     ok, err = pcall(net.forward, net, kr.zeros(1, 1 << 20)) -- 2^40-element workspaces
     assert.is_false(ok)
-    assert.matches("^MLP:forward: out of memory allocating 1099511627776 elements", err)
+    assert.matches("^net:forward: out of memory allocating 1099511627776 elements", err)
     ok, err = pcall(kr.data.onehot, { 1 }, 1 << 39)
     assert.is_false(ok)
     assert.matches("onehot: out of memory allocating 549755813888 elements", err, 1, true)
@@ -614,7 +616,7 @@ describe("MLP user-defined activations that misbehave", function()
     net = net_with(function(u) getmetatable(net).__close(net) return u end)
     local ok, err = pcall(net.forward, net, X)
     assert.is_false(ok)
-    assert.matches("MLP:forward: forward of layer 1's activation failed: .*MLP: cannot close a "
+    assert.matches("net:forward: forward of layer 1's activation failed: .*net:close: cannot close a "
       .. "network while it runs a pass", err)
     assert.matches("^kairo.MLP 2%-2%-1 ", tostring(net)) -- not closed
   end)
@@ -623,16 +625,16 @@ describe("MLP user-defined activations that misbehave", function()
     local net, inner
     net = net_with(function(u) inner = select(2, pcall(net.forward, net, kr.ones(2, 7))) return u end)
     assert.has_no_error(function() net:forward(X) end)
-    assert.are.equal("MLP:forward: the network is already running a pass (called from one of "
+    assert.are.equal("net:forward: the network is already running a pass (called from one of "
       .. "its own activations?)", inner)
   end)
 
   it("an error object that is not a string, or a closed tensor returned, is reported", function()
     assert.has_error(function() net_with(function() error({}) end):forward(X) end,
-      "MLP:forward: forward of layer 1's activation failed: (error object is not a string)")
+      "net:forward: forward of layer 1's activation failed: (error object is not a string)")
     local closed = kr.zeros(2, 3)
     closed:close()
     assert.has_error(function() net_with(function() return closed end):forward(X) end,
-      "MLP:forward: forward of layer 1's activation returned closed tensor, not a tensor")
+      "net:forward: forward of layer 1's activation returned closed tensor, not a tensor")
   end)
 end)

@@ -157,7 +157,7 @@ describe("kr.plot.lines", function()
     assert.has_error(function() kr.plot.lines { path = p, series = { { x = kr.zeros(3), y = kr.zeros(4) } } } end,
       "kr.plot.lines: series 1: x has 3 values, y has 4")
     assert.has_error(function() kr.plot.lines { path = p, series = { { y = kr.zeros(2, 3) } } } end,
-      "kr.plot.lines: series 1.y must be a 1-D tensor or a list of numbers, got a 2-D tensor (2x3)")
+      "kr.plot.lines: series 1.y must be a 1-D tensor or a list of numbers, got a 2-D float64 tensor (2x3)")
     assert.has_error(function() kr.plot.lines { path = p, series = { { y = { 1, "two" } } } } end,
       "kr.plot.lines: series 1.y[2] is string, expected a number")
     assert.has_error(function() kr.plot.lines { path = p, series = {} } end,
@@ -300,9 +300,9 @@ describe("kr.plot.image", function()
     assert.has_error(function() kr.plot.image { path = p } end,
       "kr.plot.image: data is required (a 2-D tensor or a table of rows)")
     assert.has_error(function() kr.plot.image { path = p, data = kr.zeros(4) } end,
-      "kr.plot.image: data must be a 2-D tensor or a table of rows, got a 1-D tensor (4)")
+      "kr.plot.image: data must be a 2-D tensor or a table of rows, got a 1-D float64 tensor (4)")
     assert.has_error(function() kr.plot.image { path = p, data = kr.zeros(2, 2, 2) } end,
-      "kr.plot.image: data must be a 2-D tensor or a table of rows, got a 3-D tensor (2x2x2)")
+      "kr.plot.image: data must be a 2-D tensor or a table of rows, got a 3-D float64 tensor (2x2x2)")
     assert.has_error(function() kr.plot.image { path = p, data = { 1, 2, 3 } } end,
       "kr.plot.image: data must be a 2-D tensor or a table of rows, got a table of number")
     assert.has_error(function() kr.plot.image { path = p, data = { { 1, 2 }, { 3 } } } end,
@@ -350,7 +350,7 @@ describe("kr.plot.images", function()
     assert.has_error(function() kr.plot.images { path = p, images = {} } end,
       "kr.plot.images: images must be a non-empty list of 2-D tensors or tables, got an empty table")
     assert.has_error(function() kr.plot.images { path = p, images = { kr.zeros(2, 2), kr.zeros(4) } } end,
-      "kr.plot.images: images[2] must be a 2-D tensor or a table of rows, got a 1-D tensor (4)")
+      "kr.plot.images: images[2] must be a 2-D tensor or a table of rows, got a 1-D float64 tensor (4)")
     assert.has_error(function() kr.plot.images { path = p, images = { kr.zeros(2, 2) }, titles = { "a", "b" } } end,
       "kr.plot.images: titles has 2 entries for 1 images")
     -- a closed tensor raised "calling 'dim' on bad self"; a tensor option was printed whole
@@ -359,7 +359,7 @@ describe("kr.plot.images", function()
     assert.has_error(function() kr.plot.images { path = p, images = { closed } } end,
       "kr.plot.images: images[1] must be a 2-D tensor or a table of rows, got a closed tensor")
     assert.has_error(function() kr.plot.images { path = p, images = { kr.zeros(2, 2) }, width = kr.zeros(3) } end,
-      "kr.plot.images: width must be a whole number of pixels (16..20000), got a 1-D tensor (3)")
+      "kr.plot.images: width must be a whole number of pixels (16..20000), got a 1-D float64 tensor (3)")
   end)
 
   it_draws("draws a constant image of huge values (its colour range was empty)", function()

@@ -108,28 +108,28 @@ if describe then
       { function() kr.svd(kr.full({ 2, 2 }, 0 / 0)) end, "svd: A (2x2) contains NaN or infinity" },
       { function() kr.rank(kr.eye(2), -1) end, "bad argument #2 to 'rank' (tol must be >= 0)" },
       { function() kr.set_threads(0) end, "bad argument #1 to 'set_threads' (thread count must be in 1..4096)" },
-      { function() net():forward(kr.zeros(3, 4)) end, "MLP:forward: input has 3 rows, the network expects 2 (input is 3x4)" },
-      { function() net():forward(kr.zeros(2, 4, "f32")) end, "MLP:forward: input is float32, the network is float64" },
+      { function() net():forward(kr.zeros(3, 4)) end, "net:forward: input has 3 rows, the network expects 2 (input is 3x4)" },
+      { function() net():forward(kr.zeros(2, 4, "f32")) end, "net:forward: input is float32, the network is float64" },
       { function() net():forward(closed) end, "bad argument #1 to 'forward' (tensor has been closed)" },
-      { function() net():backward(kr.zeros(1, 4)) end, "MLP:backward: no forward pass to differentiate (call forward first)" },
+      { function() net():backward(kr.zeros(1, 4)) end, "net:backward: no forward pass to differentiate (call forward first)" },
       { function() kr.nn.mse(kr.zeros(2, 3), kr.zeros(3, 2)) end, "mse: output is 2x3, target is 3x2" },
       { function() kr.nn.softmax_cross_entropy(kr.zeros(3, 2), { 1, 4 }) end, "softmax_cross_entropy: label 4 of sample 2 is out of range 1..3" },
       { function() kr.nn.softmax_cross_entropy(kr.zeros(3, 2), { 1, 1.5 }) end, "softmax_cross_entropy: label 1.5 of sample 2 is not an integer" },
       { function() kr.nn.softmax_cross_entropy(kr.zeros(3, 2), { 1 }) end, "softmax_cross_entropy: 1 labels for a batch of 2" },
       { function() kr.nn.accuracy(kr.zeros(3, 2), { 1, 0 / 0 }) end, "accuracy: label " .. tostring(0 / 0) .. " of sample 2 is not an integer" },
       { function() kr.nn.binary_cross_entropy(kr.full({ 1, 1 }, 3), kr.ones(1, 1)) end, "binary_cross_entropy: output (1, 1) is 3, outside [0, 1] (for logits use bce_with_logits)" },
-      { function() kr.nn.MLP { sizes = { 2, 0 } } end, "MLP: sizes[2] must be a positive integer, got 0" },
-      { function() kr.nn.MLP { sizes = { 2, 1 }, rng = 1 } end, "MLP: rng must be a kr.Generator, got number" },
+      { function() kr.nn.MLP { sizes = { 2, 0 } } end, "kr.nn.MLP: sizes[2] must be a positive integer, got 0" },
+      { function() kr.nn.MLP { sizes = { 2, 1 }, rng = 1 } end, "kr.nn.MLP: rng must be a kr.Generator, got number" },
       { function() kr.nn.gradcheck(net(), "mse", kr.zeros(2, 1), kr.zeros(1, 1)) end, "gradcheck: loss_fn must be a function(Y, T) returning loss, dY, got 'mse'" },
       { function() kr.optim.SGD { lr = -1 } end, "kr.optim.SGD: lr must be a finite number >= 0, got -1" },
       { function() kr.optim.Adam {}:step({ kr.zeros(2) }, { kr.zeros(3) }) end, "Adam:step: item 1: parameter and gradient differ in shape (parameter is 2, gradient is 3)" },
       { function() kr.optim.SGD {}.step(5) end, "step: expected an optimizer as self (call it as opt:step(...)), got number" },
       { function() kr.optim.step_lr(kr.optim.SGD {}, 1, { every = 1, gamma = 0 / 0 }) end, "step_lr: gamma must be a finite number > 0, got " .. tostring(0 / 0) },
-      { function() kr.data.batches(kr.zeros(2, 3), { 1, 2 }, 2) end, "batches: X has 3 samples (columns), T has 2 labels" },
+      { function() kr.data.batches(kr.zeros(2, 3), { 1, 2 }, 2) end, "kr.data.batches: X has 3 samples (columns), T has 2 labels" },
       { function() kr.data.onehot({ 1, 3 }, 2) end, "onehot: label 3 of sample 2 is out of range 1..2" },
-      { function() kr.data.spiral { noise = 0 / 0 } end, "spiral: option 'noise' must be a finite number, got " .. tostring(0 / 0) },
-      { function() kr.data.zipser_andersen { step = 7 } end, "zipser_andersen: the grid needs theta_max > 0, step > 0, width > 0 and 2*theta_max/step a whole number in 1..256, got theta_max 40, step 7, width 15" },
-      { function() kr.data.fashion_mnist { dir = "/nonexistent" } end, "fashion_mnist: train-images-idx3-ubyte(.gz) not found in /nonexistent" },
+      { function() kr.data.spiral { noise = 0 / 0 } end, "kr.data.spiral: option 'noise' must be a finite number, got " .. tostring(0 / 0) },
+      { function() kr.data.zipser_andersen { step = 7 } end, "kr.data.zipser_andersen: the grid needs theta_max > 0, step > 0, width > 0 and 2*theta_max/step a whole number in 1..256, got theta_max 40, step 7, width 15" },
+      { function() kr.data.fashion_mnist { dir = "/nonexistent" } end, "kr.data.fashion_mnist: train-images-idx3-ubyte(.gz) not found in /nonexistent" },
       { function() kr.data.idx("/nonexistent") end, "idx: cannot open '/nonexistent'" },
       { function() kr.image.save("/tmp/x.gif", kr.zeros(2, 2)) end, "image.save: cannot tell the format of '/tmp/x.gif' from its extension (use .png, .pgm, .ppm or .pnm)" },
       { function() kr.image.load("/nonexistent.png") end, "image.load: cannot open '/nonexistent.png': No such file or directory" },
@@ -716,7 +716,7 @@ function AREAS.data()
           perm_n = 5, labels_of = T, labels_src = closed_tensor() } } }
       end },
     post = drain }
-  once({ "batches" }, "batches: X closed during the iteration", function()
+  once({ "batches" }, "kr.data.batches: X closed during the iteration", function()
     local X = kr.rand(2, 5)
     local it = kr.data.batches(X, { 1, 2, 1, 2, 1 }, 2)
     it()

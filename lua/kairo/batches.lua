@@ -35,33 +35,35 @@ local PERM_MT = getmetatable(nn._perm_new(0))
 --       drop_last (default false): leave out a last batch smaller than batch_size;
 --       buffers: a table in which the batch buffers are kept; pass the same table on every
 --         epoch and nothing is allocated after the first (kr.train does).
--- Xb (n x B) and Tb are views of reused buffers: the next batch overwrites them.  Labels come
--- back as a 1-D float64 tensor of 1-based labels, which the losses and accuracy accept.
+-- Xb (n x B) and Tb are views of reused buffers: the next batch overwrites them, and from then
+-- on reading a batch kept from before raises an error ("this batch from kr.data.batches was
+-- overwritten by the next batch; clone() it to keep it"), never shows other values.  Labels
+-- come back as a 1-D float64 tensor of 1-based labels, which the losses and accuracy accept.
 local known = { shuffle = true, drop_last = true, rng = true, buffers = true }
 
 function data.batches(X, T, batch_size, opts)
   opts = opts or {}
   if type(opts) ~= "table" then
-    error("batches: opts must be a table { shuffle =, drop_last =, rng =, buffers = }, got "
+    error("kr.data.batches: opts must be a table { shuffle =, drop_last =, rng =, buffers = }, got "
       .. type(opts), 2)
   end
   for k in pairs(opts) do
     if not known[k] then
-      error("batches: unknown option '" .. tostring(k) .. "' (known: shuffle, drop_last, rng, "
+      error("kr.data.batches: unknown option '" .. tostring(k) .. "' (known: shuffle, drop_last, rng, "
         .. "buffers)", 2)
     end
   end
   if opts.buffers ~= nil and type(opts.buffers) ~= "table" then
-    error("batches: option 'buffers' must be a table, got " .. type(opts.buffers), 2)
+    error("kr.data.batches: option 'buffers' must be a table, got " .. type(opts.buffers), 2)
   end
   if not kr.is_tensor(X) or X:dim() ~= 2 then
-    error("batches: X must be a 2-D tensor (features x samples)", 2)
+    error("kr.data.batches: X must be a 2-D tensor (features x samples)", 2)
   end
   if math.type(batch_size) ~= "integer" or batch_size < 1 then
-    error("batches: batch_size must be a positive integer, got " .. tostring(batch_size), 2)
+    error("kr.data.batches: batch_size must be a positive integer, got " .. tostring(batch_size), 2)
   end
   local n, N = X:size(1), X:size(2)
-  if N == 0 then error("batches: X has no samples (" .. n .. "x0)", 2) end
+  if N == 0 then error("kr.data.batches: X has no samples (" .. n .. "x0)", 2) end
   local bufs = opts.buffers or {}
   local Tsrc, tkind = nil, nil
   if T == nil then
@@ -69,7 +71,7 @@ function data.batches(X, T, batch_size, opts)
   elseif type(T) == "table" then
     tkind = "labels"
     if #T ~= N then
-      error(string.format("batches: X has %d samples (columns), T has %d labels", N, #T), 2)
+      error(string.format("kr.data.batches: X has %d samples (columns), T has %d labels", N, #T), 2)
     end
     -- a table of labels becomes a tensor once, kept in bufs while T is the same table (so a
     -- table changed between epochs must be passed as a new table, or as a tensor)
@@ -80,15 +82,15 @@ function data.batches(X, T, batch_size, opts)
   elseif kr.is_tensor(T) and T:dim() == 1 then
     tkind, Tsrc = "labels", T
     if T:size(1) ~= N then
-      error(string.format("batches: X has %d samples (columns), T has %d labels", N, T:size(1)), 2)
+      error(string.format("kr.data.batches: X has %d samples (columns), T has %d labels", N, T:size(1)), 2)
     end
   elseif kr.is_tensor(T) and T:dim() == 2 then
     tkind, Tsrc = "matrix", T
     if T:size(2) ~= N then
-      error(string.format("batches: X has %d samples (columns), T has %d", N, T:size(2)), 2)
+      error(string.format("kr.data.batches: X has %d samples (columns), T has %d", N, T:size(2)), 2)
     end
   else
-    error("batches: T must be nil, a table of labels, a 1-D tensor of labels or a 2-D tensor", 2)
+    error("kr.data.batches: T must be nil, a table of labels, a 1-D tensor of labels or a 2-D tensor", 2)
   end
 
   local bs = math.min(batch_size, N)
@@ -116,16 +118,20 @@ function data.batches(X, T, batch_size, opts)
     if k >= nbatches then return nil end
     if not (kr.is_tensor(X) and kr.is_tensor(Xbuf) and (tkind == "none"
         or kr.is_tensor(Tsrc) and kr.is_tensor(Tbuf))) then
-      error("batches: a tensor of the data set or of its buffers was closed during the "
+      error("kr.data.batches: a tensor of the data set or of its buffers was closed during the "
         .. "iteration", 2)
     end
     local start = k * bs
     local m = math.min(bs, N - start)
     k = k + 1
-    local Xb = m == bs and Xbuf or Xbuf:narrow(2, 1, m)
+    -- the buffers are reused: the batches handed out before become stale (reading one raises
+    -- "this batch from kr.data.batches was overwritten ..."), and this one is a fresh view
+    nn._renew_batch(Xbuf)
+    local Xb = Xbuf:narrow(2, 1, m)
     nn._gather(Xb, X, perm, start)
     if tkind == "none" then return Xb end
-    local Tb = m == bs and Tbuf or Tbuf:narrow(Tbuf:dim(), 1, m)
+    nn._renew_batch(Tbuf)
+    local Tb = Tbuf:narrow(Tbuf:dim(), 1, m)
     nn._gather(Tb, Tsrc, perm, start)
     return Xb, Tb
   end

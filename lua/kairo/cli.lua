@@ -52,21 +52,7 @@ local known_types = { number = true, integer = true, string = true, flag = true,
                       numbers = true, integers = true }
 
 -- A value in a message: 3, 'x', {5,15}, or the type of anything else.
-local function show(v)
-  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
-  if type(v) == "string" then return "'" .. v .. "'" end
-  if type(v) == "table" and getmetatable(v) == nil then
-    local parts = {}
-    for i, x in ipairs(v) do
-      if type(x) ~= "number" and type(x) ~= "string" then return "a table" end
-      parts[i] = tostring(x)
-    end
-    return "{" .. table.concat(parts, ",") .. "}"
-  end
-  local mt = getmetatable(v)
-  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
-  return type(v)
-end
+local show = require("kairo.check").describe
 
 -- Whether `v` fits the option type `ty` (a default value).
 local function fits(ty, v)

@@ -21,6 +21,7 @@
 --     the file, the line and the column.
 local kr = require "kairo"
 local fileutil = require "kairo.fileutil"
+local check = require "kairo.check"
 
 local M = {}
 
@@ -35,12 +36,7 @@ local function shape_str(t)
 end
 
 -- The type of v for messages ("a closed tensor" rather than "userdata").
-local function kind(v)
-  local mt = getmetatable(v)
-  if type(mt) == "table" and mt.__name == "kairo.Tensor" then return "a closed tensor" end
-  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
-  return type(v)
-end
+local kind = check.type
 
 -- ---------------------------------------------------------------------------------- writing
 

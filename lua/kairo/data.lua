@@ -14,6 +14,7 @@
 -- This file owns the namespace: it returns the whole of kr.data (its own functions, the C
 -- half and those of batches.lua and data_shapes.lua), which lua/kairo/init.lua installs.
 local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
+local check = require "kairo.check"
 
 local data = {}
 for _, part in ipairs { kr.data, (require "kairo.batches"), (require "kairo.data_shapes") } do
@@ -25,37 +26,11 @@ end
 
 -- ---- helpers ---------------------------------------------------------------------------
 
--- A value for messages: 3, 'x', a float64 tensor (2x3), a closed tensor, kairo.MLP, table.
-local function kind(v)
-  if kr.is_tensor(v) then
-    local shape = v:dim() == 0 and "scalar" or table.concat(v:shape(), "x")
-    return string.format("a %s tensor (%s)", v:dtype(), shape)
-  end
-  if type(v) == "number" then return tostring(v) end
-  if type(v) == "string" then return "'" .. v .. "'" end
-  local mt = getmetatable(v)
-  if type(mt) == "table" and mt.__name == "kairo.Tensor" then return "a closed tensor" end
-  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
-  return type(v)
-end
+-- A value for messages: 3, 'x', a 2-D float64 tensor (2x3), a closed tensor, kairo.MLP, table.
+local kind = check.describe
 
 -- The options table (or {}), with only the names in `known` (a list); errors at level 3.
-local function options(opts, fname, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error(string.format("bad argument #1 to '%s' (options table expected, got %s)", fname,
-      type(opts)), 3)
-  end
-  local set = {}
-  for _, k in ipairs(known) do set[k] = true end
-  for k in pairs(opts) do
-    if not set[k] then
-      error(string.format("%s: unknown option '%s' (known: %s)", fname, tostring(k),
-        table.concat(known, ", ")), 3)
-    end
-  end
-  return opts
-end
+local options = check.options
 
 -- Counts (samples, classes) stay below 2^31, so that products of two of them are exact and
 -- a typo such as n = 1e12 is an error here rather than in an allocation.
@@ -89,21 +64,16 @@ end
 -- opts.rng: nil (the global generator) or a kr.Generator.
 local function rng_option(opts, fname)
   local g = opts.rng
-  local mt = getmetatable(g)
-  if g ~= nil and not (type(g) == "userdata" and type(mt) == "table"
-      and mt.__name == "kairo.Generator") then
+  if g ~= nil and not check.is_generator(g) then
     error(string.format("%s: option 'rng' must be a kr.Generator, got %s", fname, kind(g)), 3)
   end
   return g
 end
 
-local dtype_names = { f64 = true, float64 = true, double = true, f32 = true, float32 = true,
-  float = true }
-
 -- opts.dtype: nil or a dtype name.
 local function dtype_option(opts, fname)
   local d = opts.dtype
-  if d ~= nil and not (type(d) == "string" and dtype_names[d]) then
+  if d ~= nil and not check.dtype_name(d) then
     error(string.format("%s: option 'dtype' must be \"f64\" or \"f32\", got %s", fname,
       kind(d)), 3)
   end
@@ -199,6 +169,7 @@ end
 
 local function load_idx_set(which, opts)
   local set = SETS[which]
+  which = "kr.data." .. which -- the name in messages
   opts = options(opts, which, { "split", "dtype", "dir", "n" })
   local split = opts.split or "train"
   local files = SPLITS[split]
@@ -260,14 +231,14 @@ end
 -- phi = pi r_i + noise * N(0, 1) + 2 pi (k-1)/K, x = r (cos phi, sin phi).
 -- Returns X (2 x K*P) and labels (1-D, 1..K).
 function data.spiral(opts)
-  opts = options(opts, "spiral", { "classes", "per_class", "noise", "rng", "dtype" })
-  local K = count_option(opts, "classes", 4, "spiral")
-  local P = count_option(opts, "per_class", 100, "spiral")
-  local noise = number_option(opts, "noise", 0.2, "spiral")
-  local rng = rng_option(opts, "spiral")
-  dtype_option(opts, "spiral")
+  opts = options(opts, "kr.data.spiral", { "classes", "per_class", "noise", "rng", "dtype" })
+  local K = count_option(opts, "classes", 4, "kr.data.spiral")
+  local P = count_option(opts, "per_class", 100, "kr.data.spiral")
+  local noise = number_option(opts, "noise", 0.2, "kr.data.spiral")
+  local rng = rng_option(opts, "kr.data.spiral")
+  dtype_option(opts, "kr.data.spiral")
   if K > MAX_COUNT // P then
-    error(string.format("spiral: %d classes of %d points are more than %d points", K, P,
+    error(string.format("kr.data.spiral: %d classes of %d points are more than %d points", K, P,
       MAX_COUNT), 2)
   end
   local N = K * P
@@ -295,17 +266,17 @@ end
 --   pos: { retina = r, head = h, eye = e }, each 2 x n in degrees.
 -- Options theta_max = 40, step = 10, width = 15 (the spots' 1/e full width), dtype.
 function data.zipser_andersen(opts)
-  opts = options(opts, "zipser_andersen",
+  opts = options(opts, "kr.data.zipser_andersen",
     { "n", "rng", "eye_code", "theta_max", "step", "width", "dtype" })
-  local n = count_option(opts, "n", 5000, "zipser_andersen")
+  local n = count_option(opts, "n", 5000, "kr.data.zipser_andersen")
   local code = opts.eye_code or "linear"
   if code ~= "linear" and code ~= "monotonic" then
-    error(string.format("zipser_andersen: option 'eye_code' must be \"linear\" or \"monotonic\", "
+    error(string.format("kr.data.zipser_andersen: option 'eye_code' must be \"linear\" or \"monotonic\", "
       .. "got %s", kind(code)), 2)
   end
-  local grid = grid_options(opts, "zipser_andersen")
-  local rng = rng_option(opts, "zipser_andersen")
-  dtype_option(opts, "zipser_andersen")
+  local grid = grid_options(opts, "kr.data.zipser_andersen")
+  local rng = rng_option(opts, "kr.data.zipser_andersen")
+  dtype_option(opts, "kr.data.zipser_andersen")
   local tm = grid.theta_max
   local r = rand(rng, 2, n) * (2 * tm) - tm
   local h = rand(rng, 2, n) * (2 * tm) - tm
@@ -321,17 +292,17 @@ end
 -- the retinal spot map, then the eye code (opts.eye_code "linear": e / (2 theta_max);
 -- "monotonic": kr.data.za_eye_code with range 2 theta_max).  Grid options as above.
 function data.za_inputs(r, e, opts)
-  opts = options(opts, "za_inputs", { "eye_code", "theta_max", "step", "width" })
+  opts = options(opts, "kr.data.za_inputs", { "eye_code", "theta_max", "step", "width" })
   local code = opts.eye_code or "linear"
-  local grid, units = grid_options(opts, "za_inputs")
+  local grid, units = grid_options(opts, "kr.data.za_inputs")
   local tm, step = grid.theta_max, grid.step
   local n_eye = code == "linear" and 2 or code == "monotonic" and 32
   if not n_eye then
-    error(string.format("za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", "
+    error(string.format("kr.data.za_inputs: option 'eye_code' must be \"linear\" or \"monotonic\", "
       .. "got %s", kind(code)), 2)
   end
-  positions(r, "r (the retinal positions)", "za_inputs")
-  positions(e, "e (the eye positions)", "za_inputs", r)
+  positions(r, "r (the retinal positions)", "kr.data.za_inputs")
+  positions(e, "e (the eye positions)", "kr.data.za_inputs", r)
   local X = kr.empty(units + n_eye, r:size(2), r:dtype())
   kr.data.za_maps(r, { out = X:narrow(1, 1, units), theta_max = tm, step = step,
     width = grid.width })

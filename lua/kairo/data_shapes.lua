@@ -17,6 +17,7 @@
 -- the factor names.  With the same generator state the same images come back.
 -- The function is returned in a table; lua/kairo/data.lua puts it into kr.data.
 local kr = require "kairo.core" -- the C functions: this file loads while kr is assembled
+local check = require "kairo.check"
 
 local data = {}
 
@@ -25,7 +26,7 @@ local function range_option(opts, name, default, lo_min)
   if v == nil then return default[1], default[2] end
   if type(v) ~= "table" or type(v[1]) ~= "number" or type(v[2]) ~= "number" or v[1] > v[2]
       or v[1] < lo_min then
-    error(string.format("shapes: option '%s' must be a pair {lo, hi} with %g <= lo <= hi",
+    error(string.format("kr.data.shapes: option '%s' must be a pair {lo, hi} with %g <= lo <= hi",
       name, lo_min), 3)
   end
   return v[1], v[2]
@@ -34,8 +35,6 @@ end
 local known = { n = true, size = true, rng = true, dtype = true, radius = true, centre = true,
                 intensity = true }
 
-local dtypes = { f64 = true, float64 = true, double = true, f32 = true, float32 = true,
-                 float = true }
 
 function data.shapes(opts)
   opts = opts or {}
@@ -44,30 +43,29 @@ function data.shapes(opts)
   end
   for k in pairs(opts) do
     if not known[k] then
-      error(string.format("shapes: unknown option '%s' (known: n, size, rng, dtype, radius, "
+      error(string.format("kr.data.shapes: unknown option '%s' (known: n, size, rng, dtype, radius, "
         .. "centre, intensity)", tostring(k)), 2)
     end
   end
   local n, size = opts.n or 10000, opts.size or 32
   if math.type(n) ~= "integer" or n < 1 then
-    error("shapes: option 'n' must be a positive integer, got " .. tostring(n), 2)
+    error("kr.data.shapes: option 'n' must be a positive integer, got " .. tostring(n), 2)
   end
   if math.type(size) ~= "integer" or size < 4 then
-    error("shapes: option 'size' must be an integer >= 4, got " .. tostring(size), 2)
+    error("kr.data.shapes: option 'size' must be an integer >= 4, got " .. tostring(size), 2)
   end
   local rlo, rhi = range_option(opts, "radius", { 3 * size / 32, 8 * size / 32 }, 0)
   local clo, chi = range_option(opts, "centre", { 8 * size / 32, 24 * size / 32 }, 0)
   local ilo, ihi = range_option(opts, "intensity", { 0.3, 1 }, 0)
   if n * 1.0 * size * size > 2 ^ 40 then -- in floats: n * size * size could wrap around
-    error(string.format("shapes: %d images of %dx%d are too many pixels", n, size, size), 2)
+    error(string.format("kr.data.shapes: %d images of %dx%d are too many pixels", n, size, size), 2)
   end
   local g = opts.rng
-  local gmt = getmetatable(g)
-  if g ~= nil and not (type(gmt) == "table" and gmt.__name == "kairo.Generator") then
-    error("shapes: option 'rng' must be a kr.Generator, got " .. type(g), 2)
+  if g ~= nil and not check.is_generator(g) then
+    error("kr.data.shapes: option 'rng' must be a kr.Generator, got " .. check.type(g), 2)
   end
-  if opts.dtype ~= nil and not dtypes[opts.dtype] then
-    error("shapes: option 'dtype' must be \"f64\" or \"f32\", got " .. tostring(opts.dtype), 2)
+  if opts.dtype ~= nil and not check.dtype_name(opts.dtype) then
+    error("kr.data.shapes: option 'dtype' must be \"f64\" or \"f32\", got " .. check.describe(opts.dtype), 2)
   end
   local function uniform(a, b)
     if g then return g:uniform(a, b) end

@@ -23,6 +23,7 @@
 -- @module kairo.model
 local kr = require "kairo.core" -- loaded while kr is assembled (by kairo.nn)
 local nn = kr.nn
+local check = require "kairo.check"
 
 local M = {}
 
@@ -61,17 +62,10 @@ end
 -- @return a string
 -- @usage error("kr.train: model must be a model, got " .. kr.nn.describe(v))
 function M.describe(v)
-  if kr.is_tensor(v) then
-    local shape = v:dim() == 0 and "scalar" or table.concat(v:shape(), "x")
-    return string.format("a %s tensor (%s)", v:dtype(), shape)
-  end
   local mt = getmetatable(v)
-  if type(mt) == "table" and mt.__name == "kairo.Tensor" then return "a closed tensor" end
-  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
-  if type(v) == "string" then return "'" .. v .. "'" end
-  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
-  if type(v) == "table" and M.is_model(v) then return "a model written in Lua" end
-  return type(v)
+  local named = type(mt) == "table" and type(mt.__name) == "string"
+  if type(v) == "table" and not named and M.is_model(v) then return "a model written in Lua" end
+  return check.describe(v)
 end
 
 --- The model's decay flags: one boolean per parameter, true where weight decay applies.

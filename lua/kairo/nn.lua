@@ -78,17 +78,8 @@ local function callable(f)
   return type(mt) == "table" and mt.__call ~= nil
 end
 
--- A value for messages: 3, 'x', a float64 tensor (2x3), kairo.MLP, table, ...
-local function describe_value(v)
-  if kr.is_tensor(v) then
-    local shape = v:dim() == 0 and "scalar" or table.concat(v:shape(), "x")
-    return string.format("a %s tensor (%s)", v:dtype(), shape)
-  end
-  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
-  if type(v) == "string" then return "'" .. v .. "'" end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and type(mt.__name) == "string" and mt.__name or type(v)
-end
+-- A value for messages: 3, 'x', a 2-D float64 tensor (2x3), kairo.MLP, table, ...
+local describe_value = require("kairo.check").describe
 
 local gradcheck_options = { h = true, floor = true, smooth = true, input = true }
 

@@ -68,6 +68,7 @@
 local kr = require "kairo"
 local csv = require "kairo.csv"
 local fileutil = require "kairo.fileutil"
+local check = require "kairo.check"
 
 local M = {}
 
@@ -95,12 +96,7 @@ local function shape_str(t)
   return table.concat(t:shape(), "x")
 end
 
-local function describe(v)
-  if is_tensor(v) then return string.format("a %d-D tensor (%s)", v:dim(), shape_str(v)) end
-  local mt = getmetatable(v)
-  if type(mt) == "table" and mt.__name == "kairo.Tensor" then return "a closed tensor" end
-  return type(v)
-end
+local describe = check.describe
 
 -- A 1-D tensor (or a 2-D one with a single row or column) or a list of numbers, as a list.
 local function vector(v, what)
@@ -155,16 +151,7 @@ local function matrix(v, what)
 end
 
 -- A value in a message: numbers as they are, strings quoted, anything else by its type.
-local function show(v)
-  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
-  if type(v) == "string" then return "'" .. v .. "'" end
-  local mt = getmetatable(v)
-  if not is_tensor(v) and type(mt) == "table" and type(mt.__name) == "string"
-      and mt.__name ~= "kairo.Tensor" then
-    return mt.__name
-  end
-  return describe(v)
-end
+local show = check.describe
 
 -- An unknown key is an error that lists the known ones, so a typo shows its correction.
 local function check_keys(t, allowed, where)

@@ -239,8 +239,8 @@ local function load_checkpoint(run)
   for i, p in ipairs(params) do
     local s = v.params[i]
     if not kr.is_tensor(s) or s:dtype() ~= p:dtype() or shape_of(s) ~= shape_of(p) then
-      error({ msg = string.format("%s: parameter %d is %s, the model's is a %s tensor (%s)",
-        where, i, describe(s), p:dtype(), shape_of(p)) })
+      error({ msg = string.format("%s: parameter %d is %s, the model's is %s",
+        where, i, describe(s), describe(p)) })
     end
   end
   local ms = type(v.model_state) == "table" and v.model_state or {}
