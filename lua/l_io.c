@@ -25,6 +25,20 @@ static const char *check_path(lua_State *L, int idx)
 static int l_save(lua_State *L)
 {
     const char *path = check_path(L, 1);
+    if (luaL_testudata(L, 2, "kairo.MLP")) { /* kr.save(path, net) is net:save(path) */
+        const char *desc = luaL_tolstring(L, 2, NULL);
+        if (strstr(desc, "(closed)")) luaL_argerror(L, 2, "network has been closed");
+        lua_pop(L, 1);
+        lua_getfield(L, 2, "save");
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 1);
+        lua_call(L, 2, 0);
+        return 0;
+    }
+    if (!luaL_testudata(L, 2, KR_TENSOR_MT)) /* a Sequential, a table, ...: say where to go */
+        luaL_argerror(L, 2, lua_pushfstring(L, "tensor expected, got %s (a model is saved with "
+                                               "kr.nn.save(path, model))",
+                                            kr_lua_typename(L, 2)));
     kr_tensor *t = kr_lua_check_tensor(L, 2);
     kr_lua_check(L, kr_npy_save(path, t));
     return 0;

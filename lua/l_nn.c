@@ -720,6 +720,9 @@ static int l_mlp_new(lua_State *L)
     kr_lua_check(L, kr_mlp_new(&u->net, &cfg, g));
     account_since(L, before);
     build_state(L, 13, u->net);
+    /* net.init: how the weights were drawn, for the REPL's summary (a loaded net has none) */
+    lua_pushfstring(L, scale == 1.0 ? "%s" : "%s x %f", kr_init_name(init), scale);
+    lua_setfield(L, 13, "init");
     lua_pushvalue(L, 12);
     return 1;
 }

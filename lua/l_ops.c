@@ -276,6 +276,20 @@ static int l_diag(lua_State *L)
     return 1;
 }
 
+/* kr.col(v): a 1-D v as an n x 1 column, a view (for biases: W * X + kr.col(b)). */
+static int l_col(lua_State *L)
+{
+    kr_tensor *v = kr_lua_check_tensor(L, 1);
+    if (v->ndim != 1) {
+        char sh[200];
+        luaL_error(L, "col: expected a 1-D tensor, got %s (a matrix's column is A:col(j))",
+                   SHAPE(v, sh));
+    }
+    kr_tensor *c = kr_lua_push_header(L);
+    kr_lua_check(L, kr_unsqueeze(c, v, 1));
+    return 1;
+}
+
 /* ---- reductions ------------------------------------------------------------------------ */
 
 static int variance(lua_State *L, int sd)
@@ -544,7 +558,7 @@ static const luaL_Reg methods[] = {
     {NULL, NULL}};
 
 static const luaL_Reg functions[] = {
-    {"where", l_where}, {"cat", l_cat}, {"stack", l_stack}, {"diag", l_diag}, {"dot", l_dot},
+    {"where", l_where}, {"col", l_col}, {"cat", l_cat}, {"stack", l_stack}, {"diag", l_diag}, {"dot", l_dot},
     {"outer", l_outer}, {"trace", l_trace}, {"solve", l_solve}, {"inv", l_inv}, {"det", l_det},
     {"eigh", l_eigh}, {"qr", l_qr}, {"cholesky", l_cholesky}, {"lstsq", l_lstsq},
     {"pinv", l_pinv}, {NULL, NULL}};

@@ -25,8 +25,8 @@ INSTALL    ?= install
 
 # The public headers: kairo.h and the ones it includes (core/fileutil.h, core/stb.h stay private).
 PUBLIC_HEADERS = core/kairo.h $(addprefix core/,$(shell sed -n 's/^\#include "\(.*\)"/\1/p' core/kairo.h))
-# Every Lua file under lua/kairo/, sub-folders kept.
-LUA_FILES      = $(sort $(shell cd lua && find kairo -name '*.lua'))
+# Every Lua file under lua/kairo/, sub-folders kept, and the reference kr.help reads (doc/*.luadoc).
+LUA_FILES      = $(sort $(shell cd lua && find kairo -name '*.lua' -o -name '*.luadoc'))
 # The C module's name inside LUA_LIBDIR (as require finds it), and the other C modules that
 # fragments build beside it in lua/kairo/ (kairo.mpi's mpi_core.so): installed beside it.
 MODULE_NAME   ?= kairo/core.so

@@ -304,8 +304,8 @@ describe("kr.load errors", function()
                      (err_of(kr.load, "a\0b")))
     assert.are.equal("bad argument #1 to 'save' (empty file name)",
                      (err_of(kr.save, "", kr.zeros(1))))
-    assert.are.equal("bad argument #2 to 'save' (tensor expected, got table)",
-                     (err_of(kr.save, path("x.npy"), { 1 })))
+    assert.are.equal("bad argument #2 to 'save' (tensor expected, got table (a model is saved "
+                     .. "with kr.nn.save(path, model)))", (err_of(kr.save, path("x.npy"), { 1 })))
   end)
 end)
 
@@ -361,5 +361,22 @@ describe("a failed kr.save", function()
     t:close()
     assert.has_error(function() kr.save(p, t) end)
     assert.are.equal(old, read(p))
+  end)
+end)
+
+describe("kr.save of a network", function()
+  it("kr.save(path, net) is net:save(path); a closed network is named as such", function()
+    local H = require "helpers"
+    local p = H.tmpname(".krn")
+    local net = kr.nn.MLP { sizes = { 2, 3, 1 }, rng = kr.Generator(1) }
+    kr.save(p, net)
+    local back = kr.nn.load(p)
+    assert.are.same(net.W[1]:totable(), back.W[1]:totable())
+    getmetatable(net).__gc(net)
+    assert.has_error(function() kr.save(p, net) end)
+    local ok, e = pcall(kr.save, p, net)
+    assert.is_false(ok)
+    assert.truthy(tostring(e):find("network has been closed", 1, true))
+    H.cleanup()
   end)
 end)

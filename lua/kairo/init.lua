@@ -40,6 +40,9 @@ setmetatable(kr, {
   end,
 })
 
+-- kr.help(x): the reference entry of x, from lua/kairo/doc/*.luadoc (lua/kairo/help.lua)
+function kr.help(x) return require("kairo.help").help(x) end
+
 -- kr.config() prints itself in the REPL, one setting a line
 local config = core.config
 local config_mt = {
