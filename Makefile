@@ -10,7 +10,7 @@
 # them, so `make CFLAGS=-O0` or Debian's hardening flags from the environment work.
 LUA      ?= lua5.4
 DEB_PKGS  = build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev liblapacke-dev \
-            lua-busted zlib1g-dev gnuplot-nox dataset-fashion-mnist libstb-dev \
+            lua-busted zlib1g-dev gnuplot-nox dataset-fashion-mnist \
             libhdf5-dev hdf5-tools lua-cjson luarocks chromium
 
 # The one version source is core/kairo.h (KR_VERSION); kr._VERSION, kairo.pc and the library's
@@ -96,9 +96,6 @@ $(BUILD)/%.o: %.c $(HEADERS)
 $(BUILD)/core/activation.o $(BUILD)/core/mlp.o: FILE_CFLAGS += -ftree-vectorize
 # Adam's update divides by sqrt(v): without errno semantics the loop vectorises too
 $(BUILD)/core/optim.o: FILE_CFLAGS += -ftree-vectorize -fno-math-errno
-
-# stb_image's code, not ours: see core/stb.c for the one check make asan leaves out there.
-$(BUILD)/core/stb.o: FILE_CFLAGS += -fno-sanitize=nonnull-attribute
 
 # The binding's objects hide every symbol; the module's link keeps only luaopen_* (lua/exports.map),
 # so the core linked into it does not clash with a libkairo.so in the same process.

@@ -87,7 +87,7 @@ static inline float dsoftplus_f32(float y) { return -expm1f(-y); }
     case KR_ACT_IDENTITY: if (b) BIAS_LOOP(T, x) break;                                     \
     case KR_ACT_SIGMOID: BIAS_LOOP(T, SIGMOID(x)) break;                                    \
     case KR_ACT_TANH: BIAS_LOOP(T, TANH(x)) break;                                          \
-    case KR_ACT_RELU: BIAS_LOOP(T, x > 0 ? x : (T)0) break;                                 \
+    case KR_ACT_RELU: BIAS_LOOP(T, x <= 0 ? (T)0 : x) break; /* NaN stays NaN */            \
     case KR_ACT_LEAKY_RELU: BIAS_LOOP(T, x > 0 ? x : a * x) break;                          \
     case KR_ACT_SOFTPLUS: BIAS_LOOP(T, SOFTPLUS(x)) break;                                  \
     default: break;                                                                         \

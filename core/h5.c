@@ -138,19 +138,11 @@ kr_status kr_h5_save(const char *path, int n, const char *const *names,
             return kr_fail(KR_EINVAL, "%s: '%s': dataset '%s' is a closed tensor", op, path, nm);
     }
     quiet();
-    size_t tmpsize = strlen(path) + 16;
-    char *tmp = malloc(tmpsize);
-    if (tmp == NULL) return kr_fail(KR_ENOMEM, "%s: out of memory", op);
-    int fd = kr_create_temp(path, tmp, tmpsize);
-    if (fd < 0) {
-        kr_status st = kr_fail(KR_EIO, "%s: cannot create a temporary file beside '%s': %s", op,
-                               path, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    close(fd);
+    kr_save sv; /* kairo's one saver (fileutil.h), with a name HDF5 can open */
+    kr_status st = kr_save_begin_named(&sv, op, path);
+    if (st != KR_OK) return st;
+    const char *tmp = sv.tmp;
     char msg[200];
-    kr_status st = KR_OK;
     hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     if (file < 0 || lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0) {
@@ -162,11 +154,11 @@ kr_status kr_h5_save(const char *path, int n, const char *const *names,
     if (lcpl >= 0) H5Pclose(lcpl);
     if (file >= 0 && H5Fclose(file) < 0 && st == KR_OK)
         st = kr_fail(KR_EIO, "%s: cannot write '%s' (%s)", op, path, why(msg));
-    if (st == KR_OK && rename(tmp, path) != 0)
-        st = kr_fail(KR_EIO, "%s: cannot replace '%s': %s", op, path, strerror(errno));
-    if (st != KR_OK) unlink(tmp);
-    free(tmp);
-    return st;
+    if (st != KR_OK) {
+        kr_save_abort(&sv);
+        return st;
+    }
+    return kr_save_commit(&sv);
 }
 
 /* ==== reading ============================================================================= */

@@ -3,11 +3,14 @@
  * more than the file holds costs no more memory than the file itself. */
 #include "idx.h"
 
+#include "fileutil.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define READ_CHUNK (1u << 16)
@@ -65,39 +68,104 @@ static double decode(const unsigned char *p, int type)
     }
 }
 
-/* Reads up to n bytes.  Returns the count (short only at the end of the data) or -1 when zlib
- * reports an error; *gz_eof_early is set when a gzip stream stopped before its end. */
-static int64_t read_bytes(gzFile f, unsigned char *buf, size_t n, int *gz_eof_early)
+/* The file, plain or gzip-compressed, read through zlib's inflate (not gzread, which skips
+ * whatever follows the last gzip member without a word).  Concatenated gzip members are one
+ * stream, as gzip itself says; any other byte after the end of a member is an error. */
+typedef struct source {
+    int fd;
+    int gz;        /* the file starts with the gzip magic 1f 8b */
+    int started;   /* inflateInit2 done */
+    int ended;     /* no more data */
+    int eof_in;    /* the file has no more bytes */
+    int err;       /* errno of a failed read, or 0 */
+    const char *why; /* set with a corrupt stream */
+    uint64_t in_total; /* compressed bytes read, for messages */
+    z_stream z;
+    unsigned char in[READ_CHUNK];
+} source;
+
+static int fill(source *s)
+{
+    for (;;) {
+        ssize_t r = read(s->fd, s->in, sizeof s->in);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            s->err = errno;
+            return -1;
+        }
+        s->z.next_in = s->in;
+        s->z.avail_in = (uInt)r;
+        s->in_total += (uint64_t)r;
+        return (int)r;
+    }
+}
+
+/* Reads up to n bytes.  Returns the count (short only at the end of the data) or -1 on an
+ * error (s->err or s->why); *gz_eof_early is set when a gzip stream stopped before its end. */
+static int64_t read_bytes(source *s, unsigned char *buf, size_t n, int *gz_eof_early)
 {
     size_t got = 0;
-    while (got < n) {
+    while (got < n && !s->ended) {
+        if (s->z.avail_in == 0 && !s->eof_in) {
+            int r = fill(s);
+            if (r < 0) return -1;
+            if (r == 0) s->eof_in = 1;
+        }
+        if (!s->gz) {
+            if (s->z.avail_in == 0) {
+                s->ended = 1;
+                break;
+            }
+            size_t k = n - got < s->z.avail_in ? n - got : s->z.avail_in;
+            memcpy(buf + got, s->z.next_in, k);
+            s->z.next_in += k;
+            s->z.avail_in -= (uInt)k;
+            got += k;
+            continue;
+        }
         size_t want = n - got < READ_CHUNK ? n - got : READ_CHUNK;
-        int r = gzread(f, buf + got, (unsigned)want);
-        if (r < 0) return -1;
-        got += (size_t)r;
-        if ((size_t)r < want) {
-            int err;
-            gzerror(f, &err);
-            if (err == Z_BUF_ERROR) *gz_eof_early = 1; /* "unexpected end of file" */
-            else if (err != Z_OK) return -1;
-            break;
+        s->z.next_out = buf + got;
+        s->z.avail_out = (uInt)want;
+        int r = inflate(&s->z, Z_NO_FLUSH);
+        size_t made = want - s->z.avail_out;
+        got += made;
+        if (r == Z_STREAM_END) {
+            /* another gzip member may follow; nothing else may */
+            if (s->z.avail_in == 0 && !s->eof_in) {
+                int k = fill(s);
+                if (k < 0) return -1;
+                if (k == 0) s->eof_in = 1;
+            }
+            if (s->z.avail_in == 0) {
+                s->ended = 1;
+            } else if (s->z.avail_in >= 2 && s->z.next_in[0] == 0x1f && s->z.next_in[1] == 0x8b) {
+                inflateReset(&s->z);
+            } else {
+                s->why = "bytes follow the end of the gzip stream";
+                return -1;
+            }
+        } else if (r == Z_OK || r == Z_BUF_ERROR) {
+            if (made == 0 && s->z.avail_in == 0 && s->eof_in) { /* the file ends in the stream */
+                *gz_eof_early = 1;
+                s->ended = 1;
+            }
+        } else {
+            s->why = s->z.msg ? s->z.msg : "corrupt data";
+            return -1;
         }
     }
     return (int64_t)got;
 }
 
-static kr_status zlib_error(gzFile f, const char *path)
+static kr_status zlib_error(source *s, const char *path)
 {
-    int err;
-    const char *msg = gzerror(f, &err);
-    if (err == Z_ERRNO)
-        return kr_fail(KR_EIO, "idx: cannot read '%s': %s", path, strerror(errno));
-    return kr_fail(KR_EFORMAT, "idx: '%s' holds corrupt gzip data (zlib: %s)", path, msg);
+    if (s->err) return kr_fail(KR_EIO, "idx: cannot read '%s': %s", path, strerror(s->err));
+    return kr_fail(KR_EFORMAT, "idx: '%s' holds corrupt gzip data (zlib: %s)", path, s->why);
 }
 
 /* Reads the data that follow the header, exactly `expected` bytes, into dst; fails naming the
  * expected and actual sizes when the file holds fewer or more. */
-static kr_status read_payload(gzFile f, const char *path, const char *what, uint64_t expected,
+static kr_status read_payload(source *f, const char *path, const char *what, uint64_t expected,
                               unsigned char *dst)
 {
     int early = 0;
@@ -117,6 +185,9 @@ static kr_status read_payload(gzFile f, const char *path, const char *what, uint
         return kr_fail(KR_EFORMAT,
                        "idx: '%s' has trailing data: %s needs %llu data bytes, the file has %llu",
                        path, what, (unsigned long long)expected, (unsigned long long)got);
+    if (early) /* all the data, but not the stream's end: its checksum is missing */
+        return kr_fail(KR_EFORMAT, "idx: '%s' is truncated: the gzip stream ends early, before "
+                                   "its checksum", path);
     return KR_OK;
 }
 
@@ -145,7 +216,7 @@ static void convert(kr_tensor *t, const unsigned char *src, int type, int64_t n,
     }
 }
 
-static kr_status load_open(kr_tensor *t, gzFile f, const char *path, kr_dtype dt, int scale01)
+static kr_status load_open(kr_tensor *t, source *f, const char *path, kr_dtype dt, int scale01)
 {
     unsigned char head[4 + 4 * 255];
     int early = 0;
@@ -176,16 +247,17 @@ static kr_status load_open(kr_tensor *t, gzFile f, const char *path, kr_dtype dt
 
     int64_t size[KR_MAXDIM];
     size_t es = idx_elem_size(type);
-    uint64_t count = 1, bytes;
+    uint64_t count = 1, span = 1, bytes;
     int too_big = 0;
-    for (int d = 0; d < ndim; d++) {
+    for (int d = 0; d < ndim; d++) { /* span: the non-zero dimensions, which strides multiply */
         size[d] = (int64_t)be_u64(head + 4 + 4 * d, 4);
-        if (size[d] != 0 && count > (UINT64_MAX >> 8) / (uint64_t)size[d]) too_big = 1;
-        else count *= (uint64_t)size[d];
+        if (size[d] != 0 && span > (UINT64_MAX >> 8) / (uint64_t)size[d]) too_big = 1;
+        else if (size[d] != 0) span *= (uint64_t)size[d];
+        count *= (uint64_t)size[d];
     }
     char shape[8 * 21], what[8 * 21 + 32];
     kr_shape_str(shape, sizeof shape, ndim, size);
-    if (too_big || count > (uint64_t)INT64_MAX / 8)
+    if (too_big || span > (uint64_t)INT64_MAX / 16)
         return kr_fail(KR_EFORMAT, "idx: '%s' declares an impossibly large %s array", path, shape);
     bytes = count * es;
     snprintf(what, sizeof what, "a %s %s array", shape, kr_idx_type_name(type));
@@ -198,7 +270,7 @@ static kr_status load_open(kr_tensor *t, gzFile f, const char *path, kr_dtype dt
     /* deflate expands at most about 1032 to 1: more data than that cannot be in the file, so
      * count what is there for the message rather than allocate the declared size first */
     struct stat sb;
-    if (stat(path, &sb) == 0 && bytes / 1100 > (uint64_t)sb.st_size + 4096) {
+    if (fstat(f->fd, &sb) == 0 && bytes / 1100 > (uint64_t)sb.st_size + 4096) {
         unsigned char scratch[4096];
         uint64_t got = 0;
         int64_t r;
@@ -210,7 +282,7 @@ static kr_status load_open(kr_tensor *t, gzFile f, const char *path, kr_dtype dt
                        early ? " (the gzip stream ends early)" : "");
     }
     kr_status st = kr_tensor_empty(t, dt, ndim, size);
-    if (st != KR_OK) return st;
+    if (st != KR_OK) return kr_fail(st, "idx: '%s' (%s): %s", path, what, kr_last_error());
     size_t tbytes = (size_t)count * kr_dtype_size(dt);
     unsigned char *data = bytes <= tbytes ? (unsigned char *)kr_data(t) + (tbytes - bytes)
                                           : malloc(bytes ? bytes : 1);
@@ -226,13 +298,29 @@ kr_status kr_idx_load(kr_tensor *t, const char *path, kr_dtype dt, int scale01)
 {
     if (!t || !path) return kr_fail(KR_EINVAL, "idx: missing tensor or path");
     if (dt != KR_F64 && dt != KR_F32) return kr_fail(KR_EINVAL, "idx: unknown dtype %d", (int)dt);
-    errno = 0;
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return kr_fail(KR_EIO, "idx: cannot open '%s': %s", path,
-                       errno ? strerror(errno) : "out of memory");
-    gzbuffer(f, 1u << 17);
-    kr_status st = load_open(t, f, path, dt, scale01);
-    gzclose(f);
+    int fd;
+    size_t size;
+    kr_status st = kr_open_regular("idx", path, &fd, &size); /* no FIFO, device, folder */
+    if (st != KR_OK) return st;
+    source *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        close(fd);
+        return kr_fail(KR_ENOMEM, "idx: out of memory reading '%s'", path);
+    }
+    s->fd = fd;
+    if (fill(s) < 0) {
+        st = zlib_error(s, path);
+    } else {
+        s->gz = s->z.avail_in >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b;
+        if (s->gz && inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK) {
+            st = kr_fail(KR_ENOMEM, "idx: out of memory reading '%s'", path);
+        } else {
+            s->started = s->gz;
+            st = load_open(t, s, path, dt, scale01);
+        }
+    }
+    if (s->started) inflateEnd(&s->z);
+    close(fd);
+    free(s);
     return st;
 }

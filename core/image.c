@@ -1,14 +1,16 @@
 /* Image files <-> tensors in [0, 1] (see image.h).
  *
- * Writing JPEG is left out on purpose: stb_image_write 1.16's JPEG encoder shifts signed ints
- * past their range (undefined behaviour that UBSan stops on), and no experiment needs it.
- *
- * PNG, JPEG and the rest are decoded, and PNG written, by stb_image and stb_image_write
- * (Debian libstb-dev), compiled in core/stb.c. */
+ * Decoding: PNG by libspng (image_png.c), JPEG by libjpeg-turbo (image_jpeg.c), binary PGM/PPM
+ * by kairo (image_pnm.c); PNG is written by libspng, PGM/PPM here.  Other formats (GIF, BMP,
+ * TGA, HDR, PSD, PIC) are refused by name: the stb_image decoders kairo used for them hung,
+ * wrote out of bounds or loaded garbage on hostile files (issue 13), and no experiment needs
+ * them. */
 #include "image.h"
 #include "fileutil.h"
+#include "image_decode.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,24 +20,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stb.h"
+#define LOAD_FORMATS "PNG, JPEG and binary PGM/PPM"
 
-#define LOAD_FORMATS "PNG, JPEG, BMP, GIF, TGA, PSD, HDR, PIC and binary PGM/PPM"
-
-/* ITU-R BT.601 luma weights (those of PIL's "L" mode; stb's integer conversion approximates
- * them). */
+/* ITU-R BT.601 luma weights (those of PIL's "L" mode). */
 static const double luma_r = 0.299, luma_g = 0.587, luma_b = 0.114;
 
 /* ---- loading --------------------------------------------------------------------------- */
 
-/* Decoded samples, interleaved: 8-bit or 16-bit (host order), value = sample * scale. */
-typedef struct samples {
-    void *data;
-    int is16;
-    double scale; /* 1 / maxval */
-    int w, h, comp;
-    int from_stb; /* free with stbi_image_free, else free */
-} samples;
+typedef kr_samples samples;
 
 static double sample_at(const samples *px, int64_t k)
 {
@@ -86,140 +78,92 @@ static void fill_tensor(const kr_tensor *t, const samples *px, int out_comp)
     }
 }
 
-/* Binary PGM/PPM (P5/P6), read here rather than by stb_image 2.27, which ignores maxval and
- * reads 16-bit samples in the wrong byte order.  Returns 0 when f is not P5/P6 (rewound). */
-static int pnm_skip_space(FILE *f)
+kr_status kr_image_check_size(const char *op, const char *name, uint64_t w, uint64_t h,
+                              int64_t max_pixels, size_t n, uint64_t per_byte)
 {
-    int c = fgetc(f);
-    for (;;) {
-        while (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
-            c = fgetc(f);
-        if (c != '#') return c;
-        while (c != EOF && c != '\n' && c != '\r') c = fgetc(f);
-    }
-}
-
-static long pnm_number(FILE *f)
-{
-    int c = pnm_skip_space(f);
-    long v = -1;
-    while (c >= '0' && c <= '9') {
-        v = (v < 0 ? 0 : v) * 10 + (c - '0');
-        if (v > 1L << 30) return -1;
-        c = fgetc(f);
-    }
-    /* the single whitespace after the number (after maxval it ends the header) */
-    if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\v' && c != '\f') return -1;
-    return v;
-}
-
-static kr_status pnm_load(samples *px, FILE *f, const char *path, int *is_pnm)
-{
-    int m0 = fgetc(f), m1 = fgetc(f);
-    *is_pnm = m0 == 'P' && (m1 == '5' || m1 == '6');
-    if (!*is_pnm) {
-        rewind(f);
-        if (m0 == 'P' && m1 >= '1' && m1 <= '7')
-            return kr_fail(KR_EFORMAT, "image.load: '%s' is a P%c netpbm file; kairo reads the "
-                                       "binary P5 (PGM) and P6 (PPM) kinds", path, m1);
-        return KR_OK;
-    }
-    long w = pnm_number(f), h = pnm_number(f), maxval = pnm_number(f);
-    if (w < 1 || h < 1 || maxval < 1 || maxval > 65535 || w > 1 << 24 || h > 1 << 24)
-        return kr_fail(KR_EFORMAT, "image.load: '%s' has a malformed P%c header (kairo reads "
-                                   "width and height 1..16777216 and maxval 1..65535)", path, m1);
-    px->w = (int)w;
-    px->h = (int)h;
-    px->comp = m1 == '5' ? 1 : 3;
-    px->is16 = maxval > 255;
-    px->scale = 1.0 / (double)maxval;
-    size_t n = (size_t)w * (size_t)h * (size_t)px->comp, bytes = n * (px->is16 ? 2 : 1);
-    /* a header may claim terabytes: compare with what the file holds before allocating */
-    long here = ftell(f);
-    if (here >= 0 && fseek(f, 0, SEEK_END) == 0) {
-        long end = ftell(f);
-        if (end >= here && (size_t)(end - here) < bytes)
-            return kr_fail(KR_EFORMAT, "image.load: '%s' is truncated: its %ldx%ld P%c image "
-                                       "needs %zu bytes of samples, the file has %ld", path, w,
-                           h, m1, bytes, end - here);
-        if (fseek(f, here, SEEK_SET) != 0)
-            return kr_fail(KR_EIO, "image.load: cannot read '%s': seek failed", path);
-    }
-    unsigned char *buf = malloc(bytes > 0 ? bytes : 1);
-    if (buf == NULL)
-        return kr_fail(KR_ENOMEM, "image.load: '%s': out of memory for %zu bytes", path, bytes);
-    size_t got = fread(buf, 1, bytes, f);
-    if (got != bytes) {
-        free(buf);
-        if (ferror(f))
-            return kr_fail(KR_EIO, "image.load: cannot read '%s': a read error occurred", path);
-        return kr_fail(KR_EFORMAT, "image.load: '%s' is truncated: its %ldx%ld P%c image needs %zu "
-                                   "bytes of samples, the file has %zu",
-                       path, w, h, m1, bytes, got);
-    }
-    if (px->is16) { /* big-endian, as the format says */
-        uint16_t *v = (uint16_t *)(void *)buf;
-        for (size_t k = 0; k < n; k++) v[k] = (uint16_t)(buf[2 * k] << 8 | buf[2 * k + 1]);
-    }
-    for (size_t k = 0; k < n; k++) {
-        long v = px->is16 ? ((uint16_t *)(void *)buf)[k] : buf[k];
-        if (v > maxval) {
-            free(buf);
-            return kr_fail(KR_EFORMAT, "image.load: '%s' has a sample %ld above its maxval %ld",
-                           path, v, maxval);
-        }
-    }
-    px->data = buf;
+    if (max_pixels <= 0) max_pixels = KR_IMAGE_MAX_PIXELS;
+    if (w == 0 || h == 0 || w > INT32_MAX || h > INT32_MAX)
+        return kr_fail(KR_EFORMAT, "%s: '%s' claims a %llux%llu image (kairo reads 1..%d "
+                                   "columns and rows)", op, name, (unsigned long long)w,
+                       (unsigned long long)h, INT32_MAX);
+    uint64_t pixels = w * h; /* both < 2^31: no overflow */
+    if (pixels > (uint64_t)max_pixels)
+        return kr_fail(KR_EFORMAT, "%s: '%s' has %llux%llu = %llu pixels, above max_pixels = "
+                                   "%lld", op, name, (unsigned long long)w, (unsigned long long)h,
+                       (unsigned long long)pixels, (long long)max_pixels);
+    if (per_byte > 0 && pixels / per_byte > n)
+        return kr_fail(KR_EFORMAT, "%s: '%s' claims a %llux%llu image, more than its %zu bytes "
+                                   "can hold", op, name, (unsigned long long)w,
+                       (unsigned long long)h, n);
     return KR_OK;
 }
 
-kr_status kr_image_load(kr_tensor *t, const char *path, kr_dtype dt, int channels)
+/* The kind of file its first bytes say, for the formats kairo refuses by name. */
+static const char *other_format(const unsigned char *b, size_t n)
 {
-    if (path == NULL || path[0] == '\0') return kr_fail(KR_EINVAL, "image.load: empty file name");
+    static const struct { const char *magic; size_t len; const char *name; } known[] = {
+        {"GIF8", 4, "GIF"},          {"BM", 2, "BMP"},     {"#?RADIANCE", 10, "Radiance HDR"},
+        {"#?RGBE", 6, "Radiance HDR"}, {"8BPS", 4, "PSD"}, {"\x53\x80\xf6\x34", 4, "Softimage PIC"},
+        {"II*\0", 4, "TIFF"},        {"MM\0*", 4, "TIFF"}, {"RIFF", 4, "RIFF (WebP?)"},
+    };
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+        if (n >= known[k].len && memcmp(b, known[k].magic, known[k].len) == 0)
+            return known[k].name;
+    return NULL;
+}
+
+kr_status kr_image_decode(kr_tensor *t, const void *bytes, size_t n, const char *name,
+                          kr_dtype dt, int channels, int64_t max_pixels)
+{
+    static const char op[] = "image.load";
     if (dt != KR_F64 && dt != KR_F32)
-        return kr_fail(KR_EINVAL, "image.load: unknown dtype %d", (int)dt);
+        return kr_fail(KR_EINVAL, "%s: unknown dtype %d", op, (int)dt);
     if (channels < KR_IMAGE_FILE_CHANNELS || channels > 4)
-        return kr_fail(KR_EINVAL, "image.load: channels must be 1..4 (got %d)", channels);
-
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return kr_fail(KR_EIO, "image.load: cannot open '%s': %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fclose(f);
-        return kr_fail(KR_EIO, "image.load: cannot read '%s': it is a directory", path);
-    }
+        return kr_fail(KR_EINVAL, "%s: channels must be 1..4 (got %d)", op, channels);
+    if (max_pixels < 0)
+        return kr_fail(KR_EINVAL, "%s: max_pixels must be positive (got %lld)", op,
+                       (long long)max_pixels);
+    const unsigned char *b = bytes;
     samples px = {0};
-    int is_pnm = 0;
-    kr_status st = pnm_load(&px, f, path, &is_pnm);
-    if (st == KR_OK && !is_pnm) {
-        px.from_stb = 1;
-        px.is16 = stbi_is_16_bit_from_file(f);
-        px.scale = px.is16 ? 1.0 / 65535.0 : 1.0 / 255.0;
-        px.data = px.is16 ? (void *)stbi_load_from_file_16(f, &px.w, &px.h, &px.comp, 0)
-                          : (void *)stbi_load_from_file(f, &px.w, &px.h, &px.comp, 0);
-        if (px.data == NULL) {
-            if (ferror(f))
-                st = kr_fail(KR_EIO, "image.load: cannot read '%s': a read error occurred", path);
-            else
-                st = kr_fail(KR_EFORMAT,
-                             "image.load: cannot decode '%s': %s (kairo reads " LOAD_FORMATS ")",
-                             path, stbi_failure_reason());
-        }
+    kr_status st;
+    const char *other;
+    if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        st = kr_png_decode(&px, b, n, op, name, max_pixels);
+    } else if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) {
+        st = kr_jpeg_decode(&px, b, n, op, name, max_pixels);
+    } else if (n >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) {
+        st = kr_pnm_decode(&px, b, n, op, name, max_pixels);
+    } else if (n >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7') {
+        return kr_fail(KR_EFORMAT, "%s: '%s' is a P%c netpbm file; kairo reads the binary P5 "
+                                   "(PGM) and P6 (PPM) kinds", op, name, b[1]);
+    } else if ((other = other_format(b, n)) != NULL) {
+        return kr_fail(KR_EFORMAT, "%s: '%s' is a %s file; kairo reads " LOAD_FORMATS, op, name,
+                       other);
+    } else {
+        return kr_fail(KR_EFORMAT, "%s: cannot decode '%s': not a PNG, JPEG or binary PGM/PPM "
+                                   "file", op, name);
     }
-    fclose(f);
     if (st != KR_OK) return st;
-
     int out_comp = channels == KR_IMAGE_GREY            ? 1
                    : channels == KR_IMAGE_FILE_CHANNELS ? px.comp
                                                         : channels;
     int64_t size[3] = {px.h, px.w, out_comp};
     st = kr_tensor_empty(t, dt, channels == KR_IMAGE_GREY ? 2 : 3, size);
     if (st == KR_OK) fill_tensor(t, &px, out_comp);
-    if (px.from_stb)
-        stbi_image_free(px.data);
-    else
-        free(px.data);
+    free(px.data);
+    return st;
+}
+
+kr_status kr_image_load(kr_tensor *t, const char *path, kr_dtype dt, int channels,
+                        int64_t max_pixels)
+{
+    static const char op[] = "image.load";
+    size_t n;
+    unsigned char *bytes;
+    kr_status st = kr_read_file(op, path, &bytes, &n);
+    if (st != KR_OK) return st;
+    st = kr_image_decode(t, bytes, n, path, dt, channels, max_pixels);
+    free(bytes);
     return st;
 }
 
@@ -275,25 +219,27 @@ typedef struct sink {
     int err; /* the first errno of a failed write, or 0 */
 } sink;
 
-static void sink_write(void *context, void *data, int size)
+static int sink_write(void *context, const void *data, size_t size)
 {
     sink *s = context;
-    if (s->err == 0 && size > 0 && kr_write_all(s->fd, data, (size_t)size) != 0) s->err = errno;
+    if (s->err == 0 && size > 0 && kr_write_all(s->fd, data, size) != 0) s->err = errno;
+    return s->err == 0 ? 0 : -1;
 }
 
 /* Encodes the bytes into s; returns 0 when the encoder itself failed. */
-static int encode(sink *s, out_format fmt, int w, int h, int comp, const unsigned char *bytes)
+static int encode(sink *s, out_format fmt, int w, int h, int comp, const unsigned char *bytes,
+                  const char **reason)
 {
     switch (fmt) {
     case OUT_PNG:
-        return stbi_write_png_to_func(sink_write, s, w, h, comp, bytes, w * comp);
+        return kr_png_encode(w, h, comp, bytes, sink_write, s, reason) == 0 || s->err != 0;
     case OUT_PGM:
     case OUT_PPM:
     case OUT_PNM: {
         char header[64];
         int n = snprintf(header, sizeof header, "P%c\n%d %d\n255\n", comp == 1 ? '5' : '6', w, h);
-        sink_write(s, header, n);
-        sink_write(s, (void *)bytes, w * h * comp);
+        sink_write(s, header, (size_t)n);
+        sink_write(s, bytes, (size_t)w * (size_t)h * (size_t)comp);
         return 1;
     }
     }
@@ -333,41 +279,23 @@ kr_status kr_image_save(const char *path, const kr_tensor *t)
         return st;
     }
 
-    size_t tmpsize = strlen(path) + 16;
-    char *tmp = malloc(tmpsize);
-    if (tmp == NULL) {
-        free(bytes);
-        return kr_fail(KR_ENOMEM, "image.save: out of memory");
-    }
-    sink s = {kr_create_temp(path, tmp, tmpsize), 0};
-    if (s.fd < 0) {
-        st = kr_fail(KR_EIO, "image.save: cannot create a temporary file beside '%s': %s", path,
-                     strerror(errno));
-        free(tmp);
+    kr_save sv;
+    st = kr_save_begin(&sv, "image.save", path);
+    if (st != KR_OK) {
         free(bytes);
         return st;
     }
-    const char *step = "write";
-    int ok = encode(&s, fmt, (int)cols, (int)rows, comp, bytes);
+    sink s = {sv.fd, 0};
+    const char *reason = "";
+    int ok = encode(&s, fmt, (int)cols, (int)rows, comp, bytes, &reason);
     free(bytes);
     if (!ok) {
-        close(s.fd);
-        unlink(tmp);
-        free(tmp);
-        return kr_fail(KR_EIO, "image.save: the encoder failed to write '%s'", path);
+        kr_save_abort(&sv);
+        return kr_fail(KR_EIO, "image.save: the encoder failed to write '%s': %s", path, reason);
     }
-    int err = s.err;
-    if (err == 0 && fsync(s.fd) != 0 && errno != EINVAL && errno != EROFS) err = errno;
-    if (close(s.fd) != 0 && err == 0) err = errno;
-    if (err == 0 && rename(tmp, path) != 0) {
-        err = errno;
-        step = "rename the temporary file to";
+    if (s.err != 0) {
+        kr_save_abort(&sv);
+        return kr_fail(KR_EIO, "image.save: cannot write '%s': %s", path, strerror(s.err));
     }
-    if (err != 0) {
-        unlink(tmp);
-        free(tmp);
-        return kr_fail(KR_EIO, "image.save: cannot %s '%s': %s", step, path, strerror(err));
-    }
-    free(tmp);
-    return KR_OK;
+    return kr_save_commit(&sv);
 }

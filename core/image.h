@@ -1,6 +1,7 @@
-/* Images: PNG, JPEG, BMP, GIF, PNM (PGM/PPM), ... read through stb_image (binary PGM/PPM by
- * image.c itself), written as PNG through stb_image_write or as binary PGM/PPM (image.c).
+/* Images: PNG (libspng), JPEG (libjpeg-turbo) and binary PGM/PPM (image_pnm.c) are read;
+ * PNG (libspng) and binary PGM/PPM written.  Other formats are refused by name.
  * 16-bit PGM/PPM samples are big-endian and scaled by the file's maxval, as netpbm says.
+ * A PNG's tRNS chunk becomes an alpha channel.
  *
  * An image is a tensor of intensities in [0, 1], row 1 at the top:
  *   grey     rows x cols
@@ -16,13 +17,25 @@
 enum {
     KR_IMAGE_GREY = 0,           /* a 2-D rows x cols grey image */
     KR_IMAGE_FILE_CHANNELS = -1  /* rows x cols x C with the file's own channel count */
-    /* 1..4: rows x cols x that many channels, converted by stb_image */
+    /* 1..4: rows x cols x that many channels, converted */
 };
 
-/* Reads the image at path into a new contiguous tensor *t of dtype dt.  channels is
- * KR_IMAGE_GREY, KR_IMAGE_FILE_CHANNELS or a count 1..4.  Errors name the path and, for
- * content stb_image rejects, its reason ("image.load: 'x.png': Corrupt PNG"). */
-kr_status kr_image_load(kr_tensor *t, const char *path, kr_dtype dt, int channels);
+/* The default bound on width x height (a file may claim more; kr_image_load refuses it). */
+#define KR_IMAGE_MAX_PIXELS ((int64_t)1 << 28)
+
+/* Reads the image at path (a regular file) into a new contiguous tensor *t of dtype dt.
+ * channels is KR_IMAGE_GREY, KR_IMAGE_FILE_CHANNELS or a count 1..4.  max_pixels bounds
+ * width x height (0: KR_IMAGE_MAX_PIXELS).  Before anything is allocated the header's size is
+ * checked against max_pixels and against what the file's size can hold (PNG: deflate's
+ * 1032:1; Huffman JPEG: 1024 pixels a byte).  Truncated or corrupt files (a bad PNG CRC, a
+ * JPEG cut short) are errors that name the file and the decoder's reason
+ * ("image.load: cannot decode 'x.png': ... (PNG)"). */
+kr_status kr_image_load(kr_tensor *t, const char *path, kr_dtype dt, int channels,
+                        int64_t max_pixels);
+
+/* The same from n bytes in memory; name is what messages call the data. */
+kr_status kr_image_decode(kr_tensor *t, const void *bytes, size_t n, const char *name,
+                          kr_dtype dt, int channels, int64_t max_pixels);
 
 /* Writes t (rows x cols, or rows x cols x C with C = 1..4; any strides; values clamped to
  * [0, 1], rounded to 8 bits) in the format named by path's extension: .png, .pgm (grey),

@@ -57,9 +57,13 @@ static kr_status check_2d(const char *op, const char *role, const kr_tensor *t)
     if (t->ndim != 2)
         return kr_fail(KR_EINVAL, "%s: %s must be 2-D (outputs x batch), got %s", op, role,
                        kr_tensor_shape_str(t, s, sizeof s));
-    if (t->size[0] == 0 || t->size[1] == 0)
-        return kr_fail(KR_EINVAL, "%s: %s is empty (%s)", op, role,
+    if (t->size[1] == 0)
+        return kr_fail(KR_EINVAL, "%s: the batch is empty (%s is %s: no samples)", op, role,
                        kr_tensor_shape_str(t, s, sizeof s));
+    if (t->size[0] == 0)
+        return kr_fail(KR_EINVAL, "%s: the batch is empty (%s is %s: 0 outputs for each of its "
+                                  "%lld samples)", op, role, kr_tensor_shape_str(t, s, sizeof s),
+                       (long long)t->size[1]);
     return KR_OK;
 }
 

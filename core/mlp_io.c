@@ -135,35 +135,6 @@ static uint64_t feedback_bytes(const kr_mlp *net)
 }
 
 /* ---- save ------------------------------------------------------------------------------- */
-static kr_status write_atomically(const char *op, const char *path, const unsigned char *buf,
-                                  size_t len)
-{
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return kr_fail(KR_ENOMEM, "%s: out of memory", op);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        kr_status st = kr_fail(KR_EIO, "%s: cannot create a temporary file beside '%s': %s", op,
-                               path, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    int err = kr_write_all(fd, buf, len) != 0 ? errno : 0;
-    if (!err && fchmod(fd, 0644) != 0) err = errno;
-    if (!err && fsync(fd) != 0) err = errno;
-    if (close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-        unlink(tmp);
-        free(tmp);
-        return kr_fail(KR_EIO, "%s: cannot write '%s': %s", op, path, strerror(err));
-    }
-    free(tmp);
-    return KR_OK;
-}
-
 kr_status kr_mlp_save(const kr_mlp *net, const char *path)
 {
     const char *op = "net:save";
@@ -203,39 +174,81 @@ kr_status kr_mlp_save(const kr_mlp *net, const char *path)
     for (int k = 0; fb && k < L; k++)
         if (kr_mlp_has_feedback(net, k)) p += put_tensor(p, &net->B[k]);
     put_u32(p, (uint32_t)crc32_z(0L, buf, (z_size_t)(p - buf)));
-    kr_status st = write_atomically(op, path, buf, (size_t)len);
+    kr_status st = kr_save_bytes(op, path, buf, (size_t)len);
     free(buf);
     return st;
 }
 
 /* ---- load ------------------------------------------------------------------------------- */
+/* Reads exactly n bytes at the descriptor's position, in bounded pieces; returns the count. */
+static size_t read_upto(int fd, unsigned char *buf, size_t n, int *err)
+{
+    size_t got = 0;
+    while (got < n) {
+        size_t piece = n - got < ((size_t)1 << 20) ? n - got : (size_t)1 << 20;
+        ssize_t r = read(fd, buf + got, piece);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            *err = errno;
+            break;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/* The file, if it is a regular file whose first bytes are a network header declaring its
+ * size: the magic and the declared length are checked on the first 32 bytes, before anything
+ * the size of the file is allocated (kr.nn.load("/dev/zero") is refused at once, a 1 GB file
+ * of anything else costs 32 bytes). */
 static kr_status read_file(const char *op, const char *path, unsigned char **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return kr_fail(KR_EIO, "%s: cannot open '%s': %s", op, path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        unsigned char *bigger = realloc(buf, cap * 2);
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf = bigger;
-            cap *= 2;
-        }
+    int fd;
+    size_t size;
+    kr_status st = kr_open_regular(op, path, &fd, &size);
+    if (st != KR_OK) return st;
+    unsigned char head[HEADER_BYTES];
+    int err = 0;
+    size_t n = read_upto(fd, head, sizeof head, &err);
+    if (err) {
+        close(fd);
+        return kr_fail(KR_EIO, "%s: cannot read '%s': %s", op, path, strerror(err));
     }
-    int failed = ferror(f);
-    fclose(f);
-    if (!buf) return kr_fail(KR_ENOMEM, "%s: out of memory reading '%s'", op, path);
-    if (failed) {
+    uint64_t want = n == HEADER_BYTES ? get_u64(head + 16) : 0;
+    if (n < HEADER_BYTES || memcmp(head, MAGIC, 8) != 0 || get_u32(head + 8) != FORMAT_VERSION ||
+        want != size) { /* parse() words the message from what there is */
+        close(fd);
+        unsigned char *copy = malloc(n ? n : 1);
+        if (!copy) return kr_fail(KR_ENOMEM, "%s: out of memory", op);
+        memcpy(copy, head, n);
+        *out = copy;
+        *len = n;
+        if (n == HEADER_BYTES && memcmp(head, MAGIC, 8) == 0 &&
+            get_u32(head + 8) == FORMAT_VERSION) {
+            free(copy);
+            if (size < want)
+                return kr_fail(KR_EFORMAT, "%s: '%s' is truncated (%zu of %llu bytes)", op, path,
+                               size, (unsigned long long)want);
+            return kr_fail(KR_EFORMAT, "%s: '%s' is corrupt (%zu bytes, its header says %llu)",
+                           op, path, size, (unsigned long long)want);
+        }
+        return KR_OK;
+    }
+    unsigned char *buf = malloc(size);
+    if (!buf) {
+        close(fd);
+        return kr_fail(KR_ENOMEM, "%s: out of memory reading '%s' (%zu bytes)", op, path, size);
+    }
+    memcpy(buf, head, HEADER_BYTES);
+    size_t got = HEADER_BYTES + read_upto(fd, buf + HEADER_BYTES, size - HEADER_BYTES, &err);
+    close(fd);
+    if (err) {
         free(buf);
-        return kr_fail(KR_EIO, "%s: cannot read '%s'", op, path);
+        return kr_fail(KR_EIO, "%s: cannot read '%s': %s", op, path, strerror(err));
     }
     *out = buf;
-    *len = n;
+    *len = got; /* short if the file shrank meanwhile: parse() says truncated */
     return KR_OK;
 }
 

@@ -118,36 +118,17 @@ kr_status kr_npy_save(const char *path, const kr_tensor *t)
     header[8] = (char)(hlen & 0xff); /* HEADER_LEN, little-endian uint16 */
     header[9] = (char)(hlen >> 8);
 
-    size_t tmpsize = strlen(path) + 16;
-    char *tmp = malloc(tmpsize);
-    if (tmp == NULL) return kr_fail(KR_ENOMEM, "save: out of memory");
-    int fd = kr_create_temp(path, tmp, tmpsize);
-    if (fd < 0) {
-        kr_status st = kr_fail(KR_EIO, "save: cannot create a temporary file beside '%s': %s",
-                               path, strerror(errno));
-        free(tmp);
-        return st;
+    kr_save sv;
+    kr_status st = kr_save_begin(&sv, "save", path);
+    if (st != KR_OK) return st;
+    st = kr_save_write(&sv, header, NPY_PREAMBLE + hlen);
+    if (st != KR_OK) return st;
+    if (write_data(sv.fd, t) != 0) {
+        int err = errno;
+        kr_save_abort(&sv);
+        return kr_fail(KR_EIO, "save: cannot write '%s': %s", path, strerror(err));
     }
-
-    const char *step = "write";
-    if (kr_write_all(fd, header, NPY_PREAMBLE + hlen) != 0 || write_data(fd, t) != 0) goto fail;
-    step = "flush";
-    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) goto fail; /* EINVAL: no fsync here */
-    step = "close";
-    int fd_closing = fd;
-    fd = -1;
-    if (close(fd_closing) != 0) goto fail;
-    step = "replace";
-    if (rename(tmp, path) != 0) goto fail;
-    free(tmp);
-    return KR_OK;
-
-fail:;
-    int err = errno;
-    if (fd >= 0) close(fd);
-    unlink(tmp);
-    free(tmp);
-    return kr_fail(KR_EIO, "save: cannot %s '%s': %s", step, path, strerror(err));
+    return kr_save_commit(&sv);
 }
 
 /* ==== loading ============================================================================= */
@@ -387,9 +368,28 @@ static double decode(const unsigned char *src, const npy_header *h)
     return 0;
 }
 
+/* Whether element v (decoded from 8 integer bytes) was exact: |v| <= 2^53. */
+static int exact_integer(const unsigned char *src, const npy_header *h)
+{
+    if (h->itemsize != 8 || (h->kind != KIND_INT && h->kind != KIND_UINT)) return 1;
+    unsigned char b[8];
+    memcpy(b, src, 8);
+    if (h->swap) swap_bytes(b, 8);
+    if (h->kind == KIND_INT) {
+        int64_t v;
+        memcpy(&v, b, 8);
+        return v >= -((int64_t)1 << 53) && v <= (int64_t)1 << 53;
+    }
+    uint64_t u;
+    memcpy(&u, b, 8);
+    return u <= (uint64_t)1 << 53;
+}
+
 /* out (new, contiguous, C order) from the file's data bytes, reordering Fortran-order data:
- * element (i0, ..., ik) of a Fortran array sits at i0 + s0 (i1 + s1 (i2 + ...)). */
-static void convert(kr_tensor *out, const unsigned char *raw, const npy_header *h)
+ * element (i0, ..., ik) of a Fortran array sits at i0 + s0 (i1 + s1 (i2 + ...)).  Integers
+ * convert exactly (up to 2^53 in magnitude for 64-bit ones): returns -1, or the file-order
+ * index of the first 64-bit integer float64 cannot hold. */
+static int64_t convert(kr_tensor *out, const unsigned char *raw, const npy_header *h)
 {
     int64_t n = kr_numel(out);
     int nd = h->ndim;
@@ -402,6 +402,7 @@ static void convert(kr_tensor *out, const unsigned char *raw, const npy_header *
     int64_t off = 0; /* element offset in raw */
     for (int64_t k = 0; k < n; k++) {
         int64_t src = h->fortran ? off : k;
+        if (!exact_integer(raw + (size_t)src * h->itemsize, h)) return src;
         double v = decode(raw + (size_t)src * h->itemsize, h);
         if (out->dtype == KR_F64)
             ((double *)kr_data(out))[k] = v;
@@ -416,6 +417,7 @@ static void convert(kr_tensor *out, const unsigned char *raw, const npy_header *
             }
         }
     }
+    return -1;
 }
 
 static uint32_t le_u32(const unsigned char *p, int nbytes)
@@ -433,9 +435,15 @@ static size_t read_full(FILE *f, void *buf, size_t n)
 
 kr_status kr_npy_load(kr_tensor *t, const char *path)
 {
-    if (path == NULL || path[0] == '\0') return kr_fail(KR_EINVAL, "load: empty file name");
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return kr_fail(KR_EIO, "load: cannot open '%s': %s", path, strerror(errno));
+    int fd;
+    size_t fsize;
+    kr_status st0 = kr_open_regular("load", path, &fd, &fsize); /* no FIFO, device, folder */
+    if (st0 != KR_OK) return st0;
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        close(fd);
+        return kr_fail(KR_ENOMEM, "load: cannot read '%s': %s", path, strerror(errno));
+    }
 
     kr_status st = KR_OK;
     char *text = NULL;
@@ -507,26 +515,40 @@ kr_status kr_npy_load(kr_tensor *t, const char *path)
 
     char shape[8 * 24];
     kr_shape_str(shape, sizeof shape, h.ndim, h.shape);
-    uint64_t numel = 1;
+    /* the product of the non-zero dimensions too: (0, 2^62, 2^62) holds nothing, but its
+     * strides would not fit */
+    uint64_t numel = 1, span = 1;
     for (int d = 0; d < h.ndim; d++) {
-        if (h.shape[d] != 0 && numel > (uint64_t)INT64_MAX / 16 / (uint64_t)h.shape[d]) {
+        uint64_t n = (uint64_t)h.shape[d];
+        if (n != 0 && span > (uint64_t)INT64_MAX / 16 / n) {
             st = kr_fail(KR_EFORMAT, "load: '%s' has an impossibly large shape (%s)", path, shape);
             goto done;
         }
-        numel *= (uint64_t)h.shape[d];
+        if (n != 0) span *= n;
+        numel *= n;
     }
     size_t nbytes = (size_t)numel * h.itemsize;
-    if (S_ISREG(sb.st_mode) && (uint64_t)(sb.st_size - data_start) < nbytes) {
+    long long have = (long long)sb.st_size - data_start;
+    if ((uint64_t)have < nbytes) {
         st = kr_fail(KR_EFORMAT, "load: '%s' is truncated: shape %s of '%s' needs %zu data bytes, "
-                                 "the file holds %lld", path, shape, h.descr, nbytes,
-                     (long long)(sb.st_size - data_start));
+                                 "the file holds %lld", path, shape, h.descr, nbytes, have);
+        goto done;
+    }
+    if ((uint64_t)have > nbytes) {
+        st = kr_fail(KR_EFORMAT, "load: '%s' holds %lld data bytes, but its shape %s of '%s' "
+                                 "needs %zu (%llu elements of %zu bytes): the header and the data "
+                                 "disagree", path, have, shape, h.descr, nbytes,
+                     (unsigned long long)numel, h.itemsize);
         goto done;
     }
 
     kr_dtype dt = h.kind == KIND_FLOAT && h.itemsize == 4 ? KR_F32 : KR_F64;
     kr_tensor out;
     st = kr_tensor_empty(&out, dt, h.ndim, h.shape);
-    if (st != KR_OK) goto done;
+    if (st != KR_OK) {
+        st = kr_fail(st, "load: '%s' (shape %s): %s", path, shape, kr_last_error());
+        goto done;
+    }
 
     int direct = !h.fortran && h.kind == KIND_FLOAT && h.itemsize == kr_dtype_size(dt);
     unsigned char *dst = direct ? kr_data(&out) : (raw = malloc(nbytes ? nbytes : 1));
@@ -550,7 +572,26 @@ kr_status kr_npy_load(kr_tensor *t, const char *path)
         if (h.swap)
             for (size_t i = 0; i < nbytes; i += h.itemsize) swap_bytes(dst + i, h.itemsize);
     } else {
-        convert(&out, raw, &h);
+        int64_t at = convert(&out, raw, &h);
+        if (at >= 0) {
+            kr_tensor_release(&out);
+            unsigned char b[8];
+            memcpy(b, raw + (size_t)at * h.itemsize, 8);
+            if (h.swap) swap_bytes(b, 8);
+            int64_t iv;
+            uint64_t uv;
+            memcpy(&iv, b, 8);
+            memcpy(&uv, b, 8);
+            char value[32];
+            if (h.kind == KIND_INT)
+                snprintf(value, sizeof value, "%lld", (long long)iv);
+            else
+                snprintf(value, sizeof value, "%llu", (unsigned long long)uv);
+            st = kr_fail(KR_EFORMAT, "load: '%s' holds the %s value %s (element %lld in file "
+                                     "order), which float64 cannot hold exactly; kairo reads 64-bit "
+                                     "integers up to 2^53", path, h.descr, value, (long long)at + 1);
+            goto done;
+        }
     }
     *t = out;
     goto done;

@@ -323,10 +323,8 @@ kr_status kr_npz_save(const char *path, int n, const char *const *names,
 
     member *ms = calloc((size_t)n + 1, sizeof *ms);
     writer *w = malloc(sizeof *w);
-    size_t tmpsize = strlen(path) + 16;
-    char *tmp = malloc(tmpsize);
-    if (ms == NULL || w == NULL || tmp == NULL) {
-        free(ms); free(w); free(tmp);
+    if (ms == NULL || w == NULL) {
+        free(ms); free(w);
         return kr_fail(KR_ENOMEM, "%s: out of memory", op);
     }
     memset(&w->z, 0, sizeof w->z);
@@ -334,17 +332,17 @@ kr_status kr_npz_save(const char *path, int n, const char *const *names,
     w->pos = 0;
     if (compress && deflateInit2(&w->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
                                  Z_DEFAULT_STRATEGY) != Z_OK) {
-        free(ms); free(w); free(tmp);
+        free(ms); free(w);
         return kr_fail(KR_ENOMEM, "%s: cannot start zlib's deflate (out of memory)", op);
     }
-    w->fd = kr_create_temp(path, tmp, tmpsize);
-    if (w->fd < 0) {
-        kr_status st = kr_fail(KR_EIO, "%s: cannot create a temporary file beside '%s': %s", op,
-                               path, strerror(errno));
+    kr_save sv; /* kairo's one saver (fileutil.h) */
+    kr_status st0 = kr_save_begin(&sv, op, path);
+    if (st0 != KR_OK) {
         if (compress) deflateEnd(&w->z);
-        free(ms); free(w); free(tmp);
-        return st;
+        free(ms); free(w);
+        return st0;
     }
+    w->fd = sv.fd;
     unsigned tt, td;
     dos_time(&tt, &td);
     const char *step = "write";
@@ -352,24 +350,15 @@ kr_status kr_npz_save(const char *path, int n, const char *const *names,
         if (write_member(w, &ms[i], names[i], tensors[i], strings ? &strings[i] : NULL, tt, td) != 0)
             goto fail;
     if (write_directory(w, n, names, ms, tt, td) != 0) goto fail;
-    step = "flush";
-    if (fsync(w->fd) != 0 && errno != EINVAL && errno != EROFS) goto fail;
-    step = "close";
-    int fd_closing = w->fd;
-    w->fd = -1;
-    if (close(fd_closing) != 0) goto fail;
-    step = "replace";
-    if (rename(tmp, path) != 0) goto fail;
     if (compress) deflateEnd(&w->z);
-    free(ms); free(w); free(tmp);
-    return KR_OK;
+    free(ms); free(w);
+    return kr_save_commit(&sv);
 
 fail:;
     int err = errno;
-    if (w->fd >= 0) close(w->fd);
-    unlink(tmp);
+    kr_save_abort(&sv);
     if (compress) deflateEnd(&w->z);
-    free(ms); free(w); free(tmp);
+    free(ms); free(w);
     return kr_fail(KR_EIO, "%s: cannot %s '%s': %s", op, step, path, strerror(err));
 }
 

@@ -626,9 +626,9 @@ kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_bino
         case KR_ABS: UN_LOOP(T, o, a, n, so, sa, FABS(x)); break;                                \
         case KR_TANH: UN_LOOP(T, o, a, n, so, sa, TANH(x)); break;                               \
         case KR_SIGMOID: UN_LOOP(T, o, a, n, so, sa, (T)sigmoid(x)); break;                      \
-        case KR_RELU: UN_LOOP(T, o, a, n, so, sa, x > 0 ? x : (T)0); break;                      \
+        case KR_RELU: UN_LOOP(T, o, a, n, so, sa, x <= 0 ? (T)0 : x); break; /* NaN stays */      \
         case KR_SQUARE: UN_LOOP(T, o, a, n, so, sa, x * x); break;                               \
-        case KR_SIGN: UN_LOOP(T, o, a, n, so, sa, (T)((x > 0) - (x < 0))); break;                \
+        case KR_SIGN: UN_LOOP(T, o, a, n, so, sa, x != x ? x : (T)((x > 0) - (x < 0))); break;   \
         }                                                                                        \
     }
 

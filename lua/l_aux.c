@@ -56,6 +56,16 @@ const char *kr_lua_typename(lua_State *L, int idx)
     return luaL_typename(L, idx);
 }
 
+/* ---- arguments --------------------------------------------------------------------------- */
+
+const char *kr_lua_check_path(lua_State *L, int idx)
+{
+    size_t len;
+    const char *path = luaL_checklstring(L, idx, &len);
+    luaL_argcheck(L, strlen(path) == len, idx, "file name contains a zero byte");
+    return path;
+}
+
 /* ---- tensors ----------------------------------------------------------------------------- */
 
 /* luaL_testudata by the metatable's registry reference rather than its name: finding the name

@@ -58,6 +58,10 @@ const char *kr_lua_typename(lua_State *L, int idx);
 
 /* ---- arguments --------------------------------------------------------------------------- */
 
+/* The file name at idx: a string without zero bytes (a C path would stop at the first one
+ * and name another file), else an argument error. */
+const char *kr_lua_check_path(lua_State *L, int idx);
+
 /* A live tensor at idx: raises for anything else, for a closed tensor ("tensor has been
  * closed") and for a stale one, a view of a buffer kairo has reused since (kr_tensor_renew):
  * "bad argument #1 to 'sum' (this output of net:forward was overwritten by a later forward;

@@ -60,7 +60,7 @@ static kr_dtype opt_dtype(lua_State *L, int idx, kr_dtype def)
 /* kr.data.idx(path [, opts]) -> tensor with the file's dimensions. */
 static int l_idx(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = kr_lua_check_path(L, 1);
     check_options(L, 2);
     kr_dtype dt = kr_lua_ctx_of(L)->default_dtype;
     int scale = 0;

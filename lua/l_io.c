@@ -9,16 +9,18 @@
  * Both raise an error naming the file and the problem, also for a missing file
  * ("load: cannot open 'x.npy': No such file or directory"): a script that loads data it
  * needs should stop there, and one that can do without wraps the call in pcall. */
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "l_kairo.h"
+#include "../core/fileutil.h"
 
 static const char *check_path(lua_State *L, int idx)
 {
-    size_t len;
-    const char *path = luaL_checklstring(L, idx, &len);
-    luaL_argcheck(L, len > 0, idx, "empty file name");
-    luaL_argcheck(L, strlen(path) == len, idx, "file name contains a zero byte");
+    const char *path = kr_lua_check_path(L, idx);
+    luaL_argcheck(L, path[0] != '\0', idx, "empty file name");
     return path;
 }
 
@@ -53,7 +55,53 @@ static int l_load(lua_State *L)
     return 1;
 }
 
+/* kr._save_bytes(op, path, bytes): the one saver (core/fileutil.h) for the Lua writers
+ * (kr.csv.write, kr.plot): follows links, keeps mode and owner, refuses non-regular files,
+ * leaves no temporary behind.  Raises "op: ..." on failure.  Internal (kairo.fileutil). */
+static int l_save_bytes(lua_State *L)
+{
+    const char *op = luaL_checkstring(L, 1);
+    const char *path = kr_lua_check_path(L, 2);
+    size_t n;
+    const char *bytes = luaL_checklstring(L, 3, &n);
+    kr_lua_check(L, kr_save_bytes(op, path, bytes, n));
+    return 0;
+}
+
+/* kr._regular_size(path) -> size; nil, message when it cannot be opened (as io.open says
+ * it); nil, nil, why ("it is a FIFO") when it is not a regular file.  For kairo.csv. */
+static int l_regular_size(lua_State *L)
+{
+    const char *path = kr_lua_check_path(L, 1);
+    int fd;
+    size_t size;
+    int e0 = 0;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        e0 = errno;
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(e0));
+        return 2;
+    }
+    if (kr_open_regular("read", path, &fd, &size) != KR_OK) {
+        lua_pushnil(L);
+        lua_pushnil(L);
+        if (S_ISDIR(sb.st_mode))
+            lua_pushliteral(L, "it is a directory");
+        else if (!S_ISREG(sb.st_mode))
+            lua_pushfstring(L, "it is not a regular file (it is %s)", kr_file_kind(sb.st_mode));
+        else
+            lua_pushstring(L, kr_last_error());
+        return 3;
+    }
+    close(fd);
+    lua_pushinteger(L, (lua_Integer)size);
+    return 1;
+}
+
 static const luaL_Reg functions[] = {
+    {"_save_bytes", l_save_bytes},
+    {"_regular_size", l_regular_size},
     {"save", l_save},
     {"load", l_load},
     {NULL, NULL},

@@ -212,9 +212,11 @@ static int l_softmax_ce(lua_State *L)
     kr_tensor *U = kr_lua_check_tensor(L, 1), *T = kr_lua_test_tensor(L, 2);
     if (T && T->ndim == 2) return loss_call(L, kr_softmax_cross_entropy, op);
     check_2d_via(L, U, kr_softmax_cross_entropy, U);
+    double loss;
+    if (U->size[0] == 0 || U->size[1] == 0) /* the core words it: the batch is empty */
+        kr_lua_check(L, kr_softmax_cross_entropy_labels(&loss, NULL, U, NULL));
     int64_t *labels = check_labels(L, 2, U->size[1], U->size[0], op);
     kr_tensor *dU = out_or_new(L, 3, U, op);
-    double loss;
     kr_lua_check(L, kr_softmax_cross_entropy_labels(&loss, dU, U, labels));
     lua_pushnumber(L, loss);
     lua_insert(L, -2);
@@ -730,7 +732,7 @@ static int l_mlp_new(lua_State *L)
 /* kr.nn.load(path) */
 static int l_mlp_load(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = kr_lua_check_path(L, 1);
     mlp_ud *u = push_mlp(L);
     int ud = lua_gettop(L);
     uint64_t before = kr_alloc_stats_get().live_bytes;
@@ -820,7 +822,7 @@ static int mlp_zero_grad(lua_State *L)
 static int mlp_save(lua_State *L)
 {
     kr_mlp *net = check_mlp(L, 1);
-    kr_lua_check(L, kr_mlp_save(net, luaL_checkstring(L, 2)));
+    kr_lua_check(L, kr_mlp_save(net, kr_lua_check_path(L, 2)));
     return 0;
 }
 

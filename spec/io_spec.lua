@@ -328,7 +328,8 @@ describe("a failed kr.save", function()
     local p = path("adir")
     assert(os.execute("mkdir " .. H.sh(p)))
     local before = listing()
-    assert.are.equal("save: cannot replace '" .. p .. "': Is a directory",
+    assert.are.equal("save: cannot replace '" .. p .. "': it is a directory; kairo replaces only "
+                     .. "regular files it may write",
                      err_of(kr.save, p, kr.zeros(2)))
     assert.are.same(before, listing())
     assert.is_true(os.rename(p, p)) -- still there

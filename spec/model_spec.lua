@@ -26,6 +26,18 @@ describe("kr.nn.is_model", function()
     assert.is_false(nn.is_model(nil))
   end)
 
+  it("tells a closed MLP, and kr.train refuses one", function()
+    local net = nn.MLP { sizes = { 2, 1 } }
+    assert.is_false(nn.is_closed(net))
+    assert.is_false(nn.is_closed(Linear(2, 1, kr.Generator(1))))
+    getmetatable(net).__close(net)
+    assert.is_true(nn.is_closed(net))
+    assert.has_error(function()
+      kr.train { model = net, loss = "mse", optimizer = kr.optim.SGD {}, X = kr.zeros(2, 4),
+        T = kr.zeros(1, 4) }
+    end, "kr.train: the network has been closed")
+  end)
+
   it("gives decay flags: weights of an MLP, not its biases; dims >= 2 otherwise", function()
     assert.are.same({ true, false, true, false }, nn.decay_flags(nn.MLP { sizes = { 2, 3, 1 } }))
     assert.are.same({ true, true }, nn.decay_flags(nn.MLP { sizes = { 2, 3, 1 }, bias = false }))

@@ -1,6 +1,6 @@
 -- Small file-system helpers shared by the pure-Lua modules (kairo.csv, kairo.plot):
--- splitting paths, creating folders, unique temporary names beside a target (for writes
--- that end in an atomic os.rename), and quoting for the shell.  Internal: not part of `kr`.
+-- splitting paths, creating folders, writing a file through kairo's one saver, and quoting for
+-- the shell.  Internal: not part of `kr`.
 local M = {}
 
 -- 'a/b/c.png' -> 'a/b', 'c.png';  'c.png' -> '.', 'c.png';  '/c.png' -> '/', 'c.png'
@@ -39,36 +39,26 @@ function M.mkdir_p(dir)
   return nil, string.format("cannot create the folder '%s'", dir)
 end
 
--- A fresh name in the same folder as `path` (so that os.rename onto `path` is atomic):
--- 'out/a.png' -> 'out/.a.png.Ab3xYz-1.tmp'.  The random part comes from os.tmpname, which
--- asks the C library for a name no other process holds; a counter separates our own calls.
-local counter = 0
-function M.temp_sibling(path)
-  local _, base = M.split(path)
-  local t = os.tmpname()
-  os.remove(t)
-  counter = counter + 1
-  local unique = (t:match("([^/]*)$") or "tmp"):gsub("[^%w]", "") .. "-" .. counter
-  local prefix = path:sub(1, #path - #base)
-  return prefix .. "." .. base .. "." .. unique .. ".tmp"
-end
-
--- Writes a file atomically: write(f) fills a temporary sibling, which then replaces `path`.
--- Returns true, or nil and a message (the temporary is removed on every failure, and an
--- error raised inside write() is re-raised after the clean-up).
-function M.atomic_write(path, write, mode)
+-- Writes a file through kairo's one saver (core/fileutil.h, kairo.core._save_bytes): write(f) fills a
+-- buffer with f:write(...), whose bytes then replace `path` atomically, following a symbolic
+-- link, keeping an existing file's mode and owner, refusing what is not a regular file, and
+-- leaving no temporary behind even after a kill -9.  A missing folder is created.  Returns
+-- true, or nil and a message (an error raised inside write() is re-raised).
+function M.atomic_write(path, write, op)
+  if path:find("\0", 1, true) then return nil, "the file name contains a zero byte" end
   local dir = M.split(path)
   local ok, err = M.mkdir_p(dir)
   if not ok then return nil, err end
-  local tmp = M.temp_sibling(path)
-  local f, oerr = io.open(tmp, mode or "wb")
-  if not f then return nil, oerr end
-  local wok, werr = pcall(write, f)
-  local cok, cerr = f:close()
-  if not wok then os.remove(tmp); error(werr, 0) end
-  if not cok then os.remove(tmp); return nil, string.format("%s: %s", tmp, tostring(cerr)) end
-  local rok, rerr = os.rename(tmp, path)
-  if not rok then os.remove(tmp); return nil, rerr end
+  local parts = {}
+  local buffer = {}
+  function buffer:write(...)
+    for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
+    return self
+  end
+  write(buffer)
+  local core = require "kairo.core"
+  local sok, serr = pcall(core._save_bytes, op or "save", path, table.concat(parts))
+  if not sok then return nil, serr end
   return true
 end
 

@@ -178,6 +178,16 @@ end
 
 M.is_mlp = is_mlp
 
+--- True when m is an MLP whose network has been closed (net:close()): asking it for its
+-- parameters fails then.  Other models are never closed.
+-- @param m a model
+-- @return boolean
+-- @usage if kr.nn.is_closed(net) then net = kr.nn.load(path) end
+function M.is_closed(m)
+  if not is_mlp(m) then return false end
+  return not pcall(m.parameters, m)
+end
+
 -- ------------------------------------------------------------------------------ Sequential
 local Sequential = { __name = "kr.nn.Sequential" }
 Sequential.__index = Sequential

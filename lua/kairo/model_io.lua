@@ -120,7 +120,9 @@ function M.load(path)
   if type(path) ~= "string" then
     error(who .. ": path must be a string, got " .. model.describe(path), 2)
   end
-  local f = io.open(path, "rb")
+  -- a FIFO, a device or a folder goes to the C loader, which refuses it without reading
+  local _, _, not_regular = require("kairo.core")._regular_size(path)
+  local f = not not_regular and io.open(path, "rb")
   local head = f and f:read(8) or ""
   if f then f:close() end
   if not serial.is_container(head) then

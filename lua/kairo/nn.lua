@@ -18,6 +18,7 @@ local model = require "kairo.model"
 nn.is_model, nn.Sequential, nn.decay_flags = model.is_model, model.Sequential, model.decay_flags
 nn.parameter_names, nn.predict, nn.is_sequential = model.parameter_names, model.predict,
   model.is_sequential
+nn.is_closed = model.is_closed
 require("kairo.model_io").install(nn)
 
 local Builtin = {}
@@ -98,7 +99,7 @@ function nn.gradcheck(net, loss_fn, X, T, opts)
     error("gradcheck: net must be a model (forward, backward, parameters, gradients), got "
       .. describe_value(net), 2)
   end
-  if model.is_mlp(net) and tostring(net) == "kairo.MLP (closed)" then
+  if model.is_closed(net) then
     error("gradcheck: the network has been closed", 2)
   end
   if not callable(loss_fn) then

@@ -56,6 +56,12 @@ METHODS
 - opt:step(net): the same with net:parameters() and net:gradients() (an MLP's W1, b1, W2, ...
   and dW1, db1, ...).
 - opt:reset(): forgets all state (moments, momentum buffers, step counts).
+- opt:state_dict(params) -> { name, lr, calls, items = { { t, m, v, buf }, ... } }: the state of
+  the given parameters in their order, as copies (what kr.train's checkpoints keep), and
+  opt:load_state_dict(params, d): puts it back (the same optimizer kind, the same shapes).
+
+Each step is one C call (kr._optim.step): it checks the settings, every pair and every state
+entry, then updates every parameter, so a bad item leaves all of them as they were.
 
 STATE. Each parameter's state (the moments m and v, or the momentum buffer; its step count t)
 is allocated at the parameter's first step, as contiguous tensors of its shape and dtype, and

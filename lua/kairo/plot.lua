@@ -345,7 +345,8 @@ local function render(job, opts, body)
   local dir = fileutil.split(job.path)
   local ok, err = fileutil.mkdir_p(dir)
   if not ok then fail("%s", err) end
-  local out = fileutil.temp_sibling(job.path)
+  -- gnuplot draws into a temporary file; kairo's one saver then puts its bytes in place
+  local out = tmpfile(job) .. "." .. job.ext
   job.tmp[#job.tmp + 1] = out
 
   local script, errs = tmpfile(job), tmpfile(job)
@@ -368,15 +369,13 @@ local function render(job, opts, body)
   if size == 0 then
     fail("gnuplot wrote nothing for '%s': %s", job.path, (read_all(errs):gsub("%s+$", "")))
   end
-  if job.ext == "svg" then
+  local bytes = read_all(out)
+  if job.ext == "svg" and bytes:find("<image ", 1, true) then
     -- gnuplot embeds images as bitmaps that viewers would blur when scaling them up
-    local text = read_all(out)
-    if text:find("<image ", 1, true) then
-      write_file(out, { (text:gsub("<image ", "<image style='image-rendering:pixelated' ")) }, "the figure")
-    end
+    bytes = bytes:gsub("<image ", "<image style='image-rendering:pixelated' ")
   end
-  local rok, rerr = os.rename(out, job.path)
-  if not rok then fail("cannot move the figure into place: %s", tostring(rerr)) end
+  local sok, serr = fileutil.atomic_write(job.path, function(f) f:write(bytes) end, job.name)
+  if not sok then fail("%s", (tostring(serr):gsub("^" .. job.name:gsub("%p", "%%%0") .. ": ", ""))) end
 end
 
 -- The public function `name`: checks the options table and the path, runs impl(job, opts),

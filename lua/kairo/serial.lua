@@ -136,7 +136,12 @@ local function decoder(s, stop, fail)
         numel = numel * n
       end
       need(numel * esize[dt], "tensor data")
-      local t = kr.empty(sizes, dt)
+      -- (0, 2^40, ...) holds nothing but cannot be made either: the error names the file
+      local made, t = pcall(kr.empty, sizes, dt)
+      if not made then
+        fail(string.format("a tensor of sizes %s at byte %d: %s", table.concat(sizes, "x"),
+          pos - 1, tostring(t)))
+      end
       C.fill(t, s, pos)
       pos = pos + numel * esize[dt]
       return t
@@ -211,11 +216,32 @@ end
 -- @return the value, or nil and a message
 -- @usage local v = assert(serial.read("out/ckpt.kr", "kr.train"))
 function M.read(path, who)
+  -- a FIFO, a device or a folder is refused before anything is read; the frame's magic,
+  -- version and length are checked on the first 24 bytes before the rest is read
+  local size, _, why = kr._regular_size(path)
+  if why then error(who .. ": " .. path .. ": cannot read it: " .. why, 0) end
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
-  local s = f:read("a")
+  local head = f:read(24) or ""
+  if #head == 24 and head:sub(1, 8) == MAGIC and string.unpack("<I4", head, 9) == VERSION then
+    local n = string.unpack("<I8", head, 13)
+    if n ~= size - 24 then
+      f:close()
+      error(string.format("%s: %s: the header announces %d payload bytes, the file holds %d (torn "
+        .. "or truncated?)", who, path, n, size - 24), 0)
+    end
+  else
+    f:close()
+    return M.decode(head, who .. ": " .. path) -- (raises: not a checkpoint, or its version)
+  end
+  local pieces = { head }
+  while true do
+    local piece = f:read(1 << 20)
+    if not piece then break end
+    pieces[#pieces + 1] = piece
+  end
   f:close()
-  return M.decode(s, who .. ": " .. path)
+  return M.decode(table.concat(pieces), who .. ": " .. path)
 end
 
 return M

@@ -434,6 +434,7 @@ local function run_epochs(run)
   local clock = now()
   local seconds0 = h.seconds and h.seconds[#h.seconds] or 0
   local monitor = Xv and "val_loss" or "loss"
+  local drawn, shown = os.clock(), false -- when the bar was last drawn; whether it is on screen
 
   for epoch = run.epoch + 1, epochs do
     local lr = schedule_lr(o, opt, epoch)
@@ -478,8 +479,9 @@ local function run_epochs(run)
       end
       opt:step(m)
       sum, seen = sum + loss * B, seen + B
-      if bar and (nb == total or nb % math.max(1, total // 50) == 0) then
+      if bar and os.clock() - drawn > 0.1 then -- at most ten redraws a second
         progress_bar(epoch, epochs, nb, total, sum / seen)
+        drawn, shown = os.clock(), true
       end
     end
     local record = { epoch = epoch, loss = sum / seen, lr = opt.lr }
@@ -505,7 +507,7 @@ local function run_epochs(run)
     end
     if stop and not h.stopped then h.stopped = "on_epoch" end
     if o.log then append_log(run, epoch) end
-    if bar then io.stderr:write("\r\27[K"); io.stderr:flush() end
+    if shown then io.stderr:write("\r\27[K"); io.stderr:flush(); shown = false end
     if show and (epoch % every == 0 or epoch == 1 or epoch == epochs or stop) then
       print(epoch_line(record, epochs, run.log_cols or columns_of(h)))
     end
@@ -555,7 +557,7 @@ local function train(o)
     error("kr.train: model must be a model (forward, backward, parameters, gradients: "
       .. "kr.nn.MLP, kr.nn.Sequential, ...), got " .. describe(m), 2)
   end
-  if model.is_mlp(m) and tostring(m) == "kairo.MLP (closed)" then
+  if model.is_closed(m) then
     error("kr.train: the network has been closed", 2)
   end
   local opt = o.optimizer

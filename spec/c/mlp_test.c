@@ -124,7 +124,8 @@ int main(void)
     kr_tensor E;
     kr_tensor_zeros(&E, KR_F64, 2, es);
     double loss;
-    check_error(kr_mse(&loss, NULL, &E, &E), KR_EINVAL, "output is empty (3x0)", "empty batch");
+    check_error(kr_mse(&loss, NULL, &E, &E), KR_EINVAL, "the batch is empty (output is 3x0: no samples)",
+                "empty batch");
 
     kr_tensor_release(&X);
     kr_tensor_release(&G);

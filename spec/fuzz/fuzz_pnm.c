@@ -1,0 +1,2 @@
+#define FUZZ_MAGIC "P"
+#include "fuzz_image.h"
