@@ -202,6 +202,9 @@ static size_t read_upto(int fd, unsigned char *buf, size_t n, int *err)
  * size: the magic and the declared length are checked on the first 32 bytes, before anything
  * the size of the file is allocated (kr.nn.load("/dev/zero") is refused at once, a 1 GB file
  * of anything else costs 32 bytes). */
+/* 1 for the versions this kairo reads: 1, and 2 (networks with feedback matrices). */
+static int known_version(uint32_t v) { return v == FORMAT_VERSION || v == FORMAT_VERSION_FEEDBACK; }
+
 static kr_status read_file(const char *op, const char *path, unsigned char **out, size_t *len)
 {
     int fd;
@@ -216,7 +219,7 @@ static kr_status read_file(const char *op, const char *path, unsigned char **out
         return kr_fail(KR_EIO, "%s: cannot read '%s': %s", op, path, strerror(err));
     }
     uint64_t want = n == HEADER_BYTES ? get_u64(head + 16) : 0;
-    if (n < HEADER_BYTES || memcmp(head, MAGIC, 8) != 0 || get_u32(head + 8) != FORMAT_VERSION ||
+    if (n < HEADER_BYTES || memcmp(head, MAGIC, 8) != 0 || !known_version(get_u32(head + 8)) ||
         want != size) { /* parse() words the message from what there is */
         close(fd);
         unsigned char *copy = malloc(n ? n : 1);
@@ -225,7 +228,7 @@ static kr_status read_file(const char *op, const char *path, unsigned char **out
         *out = copy;
         *len = n;
         if (n == HEADER_BYTES && memcmp(head, MAGIC, 8) == 0 &&
-            get_u32(head + 8) == FORMAT_VERSION) {
+            known_version(get_u32(head + 8))) {
             free(copy);
             if (size < want)
                 return kr_fail(KR_EFORMAT, "%s: '%s' is truncated (%zu of %llu bytes)", op, path,
