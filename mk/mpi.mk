@@ -37,3 +37,10 @@ $(MPI_MODULE): $(MPI_OBJ) $(BUILD)/lua/l_aux.o $(BUILD)/libkairo.a
 clean: mpi-clean
 mpi-clean:
 	rm -f lua/kairo/mpi_core.so
+
+# make bench: the scale-out cases (a sweep on 1 and 2 ranks, a data-parallel epoch) run
+# first, from bench/mpi_cases.lua; BENCH_CASES, BENCH_QUICK and BENCH_REPS apply to them too.
+.PHONY: bench-mpi
+bench: bench-mpi
+bench-mpi: build
+	$(LUA) bench/mpi_cases.lua

@@ -5,10 +5,16 @@ local H = require "helpers"
 
 local run = H.run_script
 
+-- the tools that run other scripts rather than an experiment (their options are their own)
+local TOOLS = { ["sweep.lua"] = true }
+
 local function scripts()
   local list = {}
   local p = assert(io.popen("ls scripts/*.lua"))
-  for path in p:lines() do list[#list + 1] = path:match("scripts/(.*)$") end
+  for path in p:lines() do
+    local name = path:match("scripts/(.*)$")
+    if not TOOLS[name] then list[#list + 1] = name end
+  end
   p:close()
   return list
 end

@@ -15,6 +15,7 @@
 --       log = "out/run/history.csv",
 --       checkpoint = "out/run/checkpoint.kr", resume = true,
 --       progress = true,
+--       distributed = true,                 -- data-parallel over MPI ranks (kairo.distributed)
 --     }
 --     history.loss[e], history.accuracy[e], history.val_loss[e], history.lr[e], ...
 --
@@ -40,7 +41,7 @@ local OPTIONS = {
   "model", "net", "loss", "optimizer", "X", "T", "epochs", "batch_size", "shuffle", "rng",
   "drop_last", "schedule", "weight_decay", "weight_decay_mode", "validation", "accuracy",
   "patience", "on_epoch", "progress", "print_every", "log", "checkpoint", "checkpoint_every",
-  "resume", "on_nonfinite", "book_ce_gradient", "rule", "perturbation",
+  "resume", "on_nonfinite", "book_ce_gradient", "distributed", "rule", "perturbation",
 }
 -- rule = "np" / "wp": the perturbation rules of lua/kairo/credit.lua fill the gradients
 local RULES = { backprop = false, np = "node_perturbation", wp = "weight_perturbation" }
@@ -408,7 +409,8 @@ local function run_epochs(run)
   local perturb = RULES[o.rule] and nn[RULES[o.rule]] or nil
   local shuffle = o.shuffle ~= false
   local want_acc = run.want_acc
-  local show = o.progress
+  local dist = run.dist -- distributed = true: lua/kairo/distributed.lua
+  local show = o.progress and run.lead
   local bar = show and nn._isatty()
   local every = o.print_every or 1
   local X, T, Xv, Tv = o.X, o.T, nil, nil
@@ -442,6 +444,8 @@ local function run_epochs(run)
     local sum, hits, seen, nb = 0.0, 0.0, 0, 0
     for Xb, Tb in kr.data.batches(X, T, bs,
         { shuffle = shuffle, rng = o.rng, drop_last = o.drop_last, buffers = bufs }) do
+      local share -- distributed: this rank's part of the batch and its weight b_r / B
+      if dist then Xb, Tb, share = dist:part(Xb, Tb) end
       local B = Xb:size(2)
       local loss
       if perturb then -- a clean and a perturbed forward fill the gradients (no backward)
@@ -458,16 +462,24 @@ local function run_epochs(run)
       local g
       loss, g = lossfn(Y, Tb, dY)
       nb = nb + 1
-      if loss ~= loss or loss == math.huge or loss == -math.huge then
+      if not dist and (loss ~= loss or loss == math.huge or loss == -math.huge) then
         if type(loss) == "number" and nonfinite(run, epoch, nb, loss) then return end
       end
       if type(loss) ~= "number" or not kr.is_tensor(g) then
         fail("the loss must return loss, dY (a number and a tensor), got %s, %s",
           kr.is_tensor(loss) and "tensor" or type(loss), kr.is_tensor(g) and "tensor" or type(g))
       end
-      if want_acc then hits = hits + nn.accuracy(Y, Tb) * B end
-      if book_ce then g:div_(B) end -- the chapter's cross-entropy: dY / B once more
+      local acc = want_acc and nn.accuracy(Y, Tb) or nil
+      if book_ce then g:div_(dist and dist.B or B) end -- the chapter's CE: dY / B once more
+      if dist then g:mul_(share) end
       m:backward(g, false)
+      if dist then -- the global batch's mean gradient, loss and accuracy on every rank
+        loss, B, acc = dist:reduce(grads, loss, acc)
+        if loss ~= loss or loss == math.huge or loss == -math.huge then
+          if nonfinite(run, epoch, nb, loss) then return end
+        end
+      end
+      if want_acc then hits = hits + acc * B end
       end
       if ndecay > 0 then
         if decoupled then
@@ -489,10 +501,11 @@ local function run_epochs(run)
     if Xv then record.val_loss, record.val_accuracy = evaluate(run, Xv, Tv) end
     record.seconds = seconds0 + (clock and clock:wall() or 0)
     local stop = false
-    if o.on_epoch then
+    if o.on_epoch and run.lead then
       local r = o.on_epoch(epoch, record)
       stop = r == "stop" or r == false
     end
+    if dist then stop = dist:epoch_end(record, stop) end
     for k, v in pairs(record) do
       if type(k) == "string" then
         if h[k] == nil then h[k] = {} end
@@ -506,13 +519,13 @@ local function run_epochs(run)
       if run.bad >= o.patience then h.stopped = "patience"; stop = true end
     end
     if stop and not h.stopped then h.stopped = "on_epoch" end
-    if o.log then append_log(run, epoch) end
+    if o.log and run.lead then append_log(run, epoch) end
     if shown then io.stderr:write("\r\27[K"); io.stderr:flush(); shown = false end
     if show and (epoch % every == 0 or epoch == 1 or epoch == epochs or stop) then
       print(epoch_line(record, epochs, run.log_cols or columns_of(h)))
     end
     if o.checkpoint and (epoch % run.ckpt_every == 0 or epoch == epochs or stop) then
-      save_checkpoint(run)
+      if run.lead then save_checkpoint(run) else run.saved_epoch = epoch end
     end
     if stop then break end
   end
@@ -530,10 +543,12 @@ end
 -- terminal, and a line per epoch or per print_every epochs), log (a CSV, one row appended per
 -- epoch), checkpoint (a file), checkpoint_every (1), resume (continue from the checkpoint
 -- when it exists), on_nonfinite ("error" or "stop"), book_ce_gradient (dY divided by the
--- batch size once more, as the chapter's cross-entropy did), rule ("backprop"; "np" or "wp":
--- kr.nn.node_perturbation / weight_perturbation fill the gradients from a clean and a
--- perturbed forward instead of backward; an MLP and the loss by name) with perturbation (its
--- options: sigma, rng, book, per_sample).
+-- batch size once more, as the chapter's cross-entropy did), distributed (true: data-parallel
+-- over kairo.mpi's ranks, each global batch split across them and the gradients all-reduced;
+-- rank 0 alone prints, logs, checkpoints and calls on_epoch; see lua/kairo/distributed.lua),
+-- rule ("backprop"; "np" or "wp": kr.nn.node_perturbation / weight_perturbation fill the
+-- gradients from a clean and a perturbed forward instead of backward; an MLP and the loss by
+-- name; not with distributed) with perturbation (its options: sigma, rng, book, per_sample).
 -- @param o the options table
 -- @return history: history.loss[e], .accuracy[e], .val_loss[e], .val_accuracy[e], .lr[e],
 --   .seconds[e], .epoch[e], fields on_epoch added; history.stopped is "patience",
@@ -593,11 +608,14 @@ local function train(o)
       fail("the model's parameters() and gradients() must be two lists of the same length")
     end
     run.mstate = model.model_state(m)
-    local resumed = o.resume and load_checkpoint(run)
-    if o.log then
+    run.dist = require("kairo.distributed").new(o) -- nil unless distributed = true
+    run.lead = not run.dist or run.dist.lead         -- the rank that prints, logs, checkpoints
+    local resumed = o.resume and run.lead and load_checkpoint(run)
+    if run.dist then resumed = run.dist:start(run, resumed) end
+    if o.log and run.lead then
       if resumed then rewrite_log(run) else os.remove(o.log) end
     end
-    if o.checkpoint and not resumed then save_checkpoint(run) end -- epoch 0: the start
+    if o.checkpoint and run.lead and not resumed then save_checkpoint(run) end -- epoch 0
     if run.history.stopped then return end
     run_epochs(run)
   end)

@@ -9,7 +9,8 @@
  *   finalize()                    MPI_Finalize now (also done at exit; see below)
  *   rank(), size(), wtime(), processor_name(), barrier()
  *   bcast_tensor(t, root)         in place, t contiguous, same numel and dtype on every rank
- *   allreduce_tensor(t, op)       in place, op "sum" | "max" | "min" | "mean"
+ *   allreduce_tensor(t, op [, trusted])  in place, op "sum" | "max" | "min" | "mean";
+ *                                 trusted: skip the agreement (the caller guarantees it)
  *   agree_value(root)             the check bcast_tensor makes, for bcast's value path
  *   bcast_bytes(s | nil, root)    -> the root's string on every rank
  *   gather_bytes(s, root)         -> { s_0, ..., s_{size-1} } on the root, nil elsewhere
@@ -268,7 +269,9 @@ static int l_allreduce_tensor(lua_State *L)
     kr_tensor *t = check_buffer(L, 1, "allreduce");
     int which = luaL_checkoption(L, 2, "sum", names);
     MPI_Op op = which == 1 ? MPI_MAX : which == 2 ? MPI_MIN : MPI_SUM;
-    agree(L, t, which, -1, "allreduce");
+    /* a caller that has made sure every rank passes the same (kr.train's gradient buffer,
+     * checked once at its start) skips the agreement: one collective per step, not two */
+    if (!lua_toboolean(L, 3)) agree(L, t, which, -1, "allreduce");
     char *p = kr_data(t);
     size_t es = kr_dtype_size(t->dtype);
     int64_t n = kr_numel(t);

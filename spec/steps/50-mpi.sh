@@ -72,4 +72,32 @@ out=$(timeout 60 $MPIRUN -np 2 $LUA "$tmp/exits.lua" 2>&1); rc=$?
 if [ "$rc" -eq 0 ] && [ -z "$out" ]; then ok "os.exit(0) finalises quietly"
 else bad "os.exit(0) finalises quietly (exit $rc)"; echo "$out" | tail -20; fi
 
+# Data-parallel kr.train against one process (float64, within 1e-12 relative); rank 0
+# alone prints its progress lines.
+for np in 2 3; do
+  out=$(timeout 300 $MPIRUN -np $np $LUA spec/mpi/train_dp.lua 2>&1); rc=$?
+  n=$(grep -c '^pass: ' <<<"$out"); f=$(grep -c '^fail: ' <<<"$out")
+  want=$(grep -c "^check(" spec/mpi/train_dp.lua)
+  lines=$(grep -c '^epoch 1/2 ' <<<"$out")
+  if [ "$rc" -eq 0 ] && [ "$n" -eq "$want" ] && [ "$f" -eq 0 ] && [ "$lines" -eq 1 ]; then
+    ok "data-parallel kr.train equals serial on $np ranks ($n checks; $(grep -o 'SGD: relative difference .*' <<<"$out"))"
+  else
+    bad "data-parallel kr.train on $np ranks (exit $rc, $n passed, $f failed, $lines progress lines)"
+    echo "$out" | tail -20
+  fi
+done
+
+# A sweep of 4 spiral runs over 2 ranks: every run once, both ranks working, and the same
+# options and metrics as the serial sweep (the runs are deterministic).
+grid="scripts/spiral.lua --seed 1..2 --lr 0.1,0.3 --epochs 40 --per-class 30 --no-plot"
+out=$(timeout 300 $MPIRUN -np 2 $LUA scripts/sweep.lua --out "$tmp/sw2" --no-plot $grid 2>&1); rc=$?
+out1=$(timeout 300 $LUA scripts/sweep.lua --out "$tmp/sw1" --no-plot $grid 2>&1); rc1=$?
+if [ "$rc" -eq 0 ] && [ "$rc1" -eq 0 ] && [ "$(tail -n +2 "$tmp/sw2/sweep_summary.csv" | wc -l)" -eq 2 ] \
+   && check=$($LUA spec/mpi/check_sweep.lua "$tmp/sw2/sweep.csv" "$tmp/sw1/sweep.csv" 2>&1); then
+  ok "a sweep of 4 runs over 2 ranks writes the serial sweep's sweep.csv"
+else
+  bad "a sweep of 4 runs over 2 ranks (exit $rc, serial $rc1)"; echo "$check"
+  echo "$out" | tail -20
+fi
+
 echo "$pass passed, $fail failed"
