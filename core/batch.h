@@ -13,5 +13,10 @@
 
 /* dst n x m, src n x N (or dst m, src N), same dtype or converted; every idx in 0..N-1. */
 kr_status kr_gather_columns(kr_tensor *dst, const kr_tensor *src, const int64_t *idx);
+/* The same with dst = scale * src: uint8 samples become float32/float64 while they are
+ * gathered (one widening pass per sample, no float copy of the data set).  A uint8 dst takes
+ * only uint8 samples with scale 1. */
+kr_status kr_gather_columns_scaled(kr_tensor *dst, const kr_tensor *src, const int64_t *idx,
+                                   double scale);
 
 #endif

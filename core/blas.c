@@ -7,10 +7,14 @@
 
 #include <cblas.h>
 
+#include "gemm_backend.h"
+
+/* Both libraries get the same count: kairo calls one at a time, so n threads never become 2n. */
 void kr_set_threads(int n)
 {
     if (n < 1) n = 1;
     openblas_set_num_threads(n);
+    kr_blis_set_threads(n);
 }
 
 int kr_get_threads(void)

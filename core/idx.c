@@ -195,6 +195,7 @@ static kr_status read_payload(source *f, const char *path, const char *what, uin
 static void convert(kr_tensor *t, const unsigned char *src, int type, int64_t n, int scale01)
 {
     size_t es = idx_elem_size(type);
+    if (t->dtype == KR_U8) return; /* ubyte data, read in place */
     if (type == KR_IDX_UBYTE) {
         double lut[256];
         for (int v = 0; v < 256; v++) lut[v] = scale01 ? v / 255.0 : v;
@@ -235,6 +236,9 @@ static kr_status load_open(kr_tensor *t, source *f, const char *path, kr_dtype d
     if (scale01 && type != KR_IDX_UBYTE)
         return kr_fail(KR_EINVAL, "idx: scaling to [0, 1] needs ubyte data, '%s' holds %s", path,
                        kr_idx_type_name(type));
+    if (dt == KR_U8 && (type != KR_IDX_UBYTE || scale01))
+        return kr_fail(KR_EINVAL, "idx: dtype uint8 takes ubyte data unscaled; '%s' holds %s%s",
+                       path, kr_idx_type_name(type), scale01 ? " and scale was asked" : "");
     if (ndim < 1 || ndim > KR_MAXDIM)
         return kr_fail(KR_EFORMAT, "idx: '%s' has %d dimensions, kairo reads 1 to %d", path, ndim,
                        KR_MAXDIM);
@@ -297,7 +301,8 @@ static kr_status load_open(kr_tensor *t, source *f, const char *path, kr_dtype d
 kr_status kr_idx_load(kr_tensor *t, const char *path, kr_dtype dt, int scale01)
 {
     if (!t || !path) return kr_fail(KR_EINVAL, "idx: missing tensor or path");
-    if (dt != KR_F64 && dt != KR_F32) return kr_fail(KR_EINVAL, "idx: unknown dtype %d", (int)dt);
+    if (dt != KR_F64 && dt != KR_F32 && dt != KR_U8)
+        return kr_fail(KR_EINVAL, "idx: unknown dtype %d", (int)dt);
     int fd;
     size_t size;
     kr_status st = kr_open_regular("idx", path, &fd, &size); /* no FIFO, device, folder */

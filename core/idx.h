@@ -22,7 +22,8 @@ typedef enum kr_idx_type {
 const char *kr_idx_type_name(int type);
 
 /* Reads the IDX file at `path` (gzip-compressed or not) into a new contiguous tensor *t of
- * dtype dt with the file's dimensions.  scale01 divides unsigned bytes by 255, so pixels land
+ * dtype dt with the file's dimensions (KR_U8: ubyte files only, the bytes as they are, no
+ * scale01).  scale01 divides unsigned bytes by 255, so pixels land
  * in [0, 1]; it is an error for any other element type.  Fails with KR_EIO when the file cannot
  * be opened or read, KR_EFORMAT when its magic number is wrong or its data are shorter or
  * longer than its dimensions say (the message names the file and both byte counts). */

@@ -2,6 +2,8 @@
 #include "linalg.h"
 
 #include <cblas.h>
+
+#include "gemm_backend.h"
 #include <limits.h>
 
 #define SHAPE(t, buf) kr_tensor_shape_str((t), (buf), sizeof(buf))
@@ -48,9 +50,33 @@ static kr_status blas_operand(const kr_tensor *t, kr_tensor *copy, const kr_tens
     return KR_OK;
 }
 
+static void openblas_gemm(kr_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                          double alpha, const void *A, int64_t lda, const void *B, int64_t ldb,
+                          double beta, void *C, int64_t ldc);
+
+/* op(A) op(B) through the library gemm_backend.c chooses for the shape */
 static void gemm(kr_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
                  const void *A, int64_t lda, const void *B, int64_t ldb, double beta, void *C,
                  int64_t ldc)
+{
+    int one_thread;
+    kr_gemm_lib lib = kr_gemm_choose(dt, m, n, k, &one_thread);
+    kr_gemm_count(lib);
+    if (lib == KR_GEMM_BLIS) {
+        /* BLIS takes element strides: op(A) = A^T is A read with its strides swapped */
+        kr_blis_gemm(dt, one_thread, m, n, k, alpha, A, ta ? 1 : lda, ta ? lda : 1, B,
+                     tb ? 1 : ldb, tb ? ldb : 1, beta, C, ldc, 1);
+        return;
+    }
+    int threads = one_thread ? openblas_get_num_threads() : 1;
+    if (threads > 1) openblas_set_num_threads(1);
+    openblas_gemm(dt, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (threads > 1) openblas_set_num_threads(threads);
+}
+
+static void openblas_gemm(kr_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                          double alpha, const void *A, int64_t lda, const void *B, int64_t ldb,
+                          double beta, void *C, int64_t ldc)
 {
     enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
     if (dt == KR_F64)
@@ -232,6 +258,8 @@ kr_status kr_matmul(kr_tensor *C, const kr_tensor *A, const kr_tensor *B, double
     if (A->size[1] != B->size[0])
         return kr_fail(KR_EINVAL, "matmul: inner dimensions differ: %s * %s", SHAPE(A, sa),
                        SHAPE(B, sb));
+    kr_status st = kr_refuse_u8("matmul", A);
+    if (st) return st;
     if (A->dtype != B->dtype || C->dtype != A->dtype)
         return kr_fail(KR_EINVAL, "matmul: dtypes differ (A %s, B %s, out %s); convert with to()",
                        kr_dtype_name(A->dtype), kr_dtype_name(B->dtype), kr_dtype_name(C->dtype));

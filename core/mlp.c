@@ -136,6 +136,8 @@ void kr_mlp_free(kr_mlp *net)
     release(&net->dx);
     release(&net->xcopy);
     release(&net->input);
+    release(&net->pbuf[0]);
+    release(&net->pbuf[1]);
     free(net->sizes);
     free(net->act);
     free(net->W);
@@ -409,7 +411,7 @@ kr_status kr_mlp_forward(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
     return KR_OK;
 }
 
-kr_status kr_mlp_predict(const kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
+kr_status kr_mlp_predict(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
                          const kr_act_hooks *hooks)
 {
     const char *op = "net:predict";
@@ -420,7 +422,7 @@ kr_status kr_mlp_predict(const kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
     int64_t n0 = net->sizes[0], B = X->size[1], wmax = 1;
     for (int l = 1; l < L; l++)
         if (net->sizes[l] > wmax) wmax = net->sizes[l];
-    kr_tensor xc = { 0 }, buf[2] = { { 0 }, { 0 } }, ybuf = { 0 };
+    kr_tensor xc = { 0 }, ybuf = { 0 }, *buf = net->pbuf;
     operand in;
     if (!blas_operand(X, &in)) {
         kr_tensor v;
@@ -435,7 +437,10 @@ kr_status kr_mlp_predict(const kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
         in.ld = n0;
     }
     for (int i = 0; i < 2 && i < L - 1 && st == KR_OK; i++)
-        st = new_buffer(&buf[i], net->dtype, wmax * B, op);
+        if (!buf[i].storage || kr_numel(&buf[i]) < wmax * B) {
+            release(&buf[i]);
+            st = new_buffer(&buf[i], net->dtype, wmax * B, op);
+        }
     if (st == KR_OK) st = new_buffer(&ybuf, net->dtype, net->sizes[L] * B, op);
     for (int l = 0; l < L && st == KR_OK; l++) {
         const kr_tensor *out = l == L - 1 ? &ybuf : &buf[l % 2];
@@ -446,8 +451,6 @@ kr_status kr_mlp_predict(const kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
     }
     if (st == KR_OK) sample_view(Y, &ybuf, net->sizes[L], B);
     release(&xc);
-    release(&buf[0]);
-    release(&buf[1]);
     release(&ybuf);
     return st;
 }

@@ -117,6 +117,8 @@ typedef struct kr_mlp {
     kr_tensor dx;      /* input gradient, sizes[0] * capacity */
     kr_tensor xcopy;   /* the last forward's input, copied (backward reads it) */
     kr_tensor input;   /* view of xcopy as n_0 x B */
+    kr_tensor pbuf[2]; /* predict's hidden-layer workspaces, kept between calls: made anew,
+                        * a 10000-sample batch's page faults cost more than its ReLUs */
     int64_t batch;     /* batch size of the last forward; 0 = no forward yet */
     int in_trans;      /* how input goes to BLAS, see mlp.c */
     int64_t in_ld;
@@ -137,8 +139,10 @@ kr_status kr_mlp_forward(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
  * not NULL, makes it (an empty header on entry) a view of dL/dX, n_1 x B. */
 kr_status kr_mlp_backward(kr_mlp *net, kr_tensor *dX, const kr_tensor *G,
                           const kr_act_hooks *hooks);
-/* Forward without touching the kept state: Y (empty header) becomes a new tensor. */
-kr_status kr_mlp_predict(const kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
+/* Forward without touching the state kept for backward: Y (empty header) becomes a new
+ * tensor.  The hidden layers go through workspaces of the network's own (pbuf), grown to the
+ * largest batch seen and reused. */
+kr_status kr_mlp_predict(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
                          const kr_act_hooks *hooks);
 
 /* 1 when layer k (0-based) has a feedback matrix B[k]. */

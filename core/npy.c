@@ -9,12 +9,12 @@
  *                padded with spaces and ended by '\n' so the data starts on a multiple of 64
  *   data         prod(shape) * itemsize bytes, C (row-major) or Fortran (column-major) order
  *
- * Saving writes version 1.0, C order, little-endian '<f8' / '<f4', whatever the tensor's
+ * Saving writes version 1.0, C order, little-endian '<f8' / '<f4' (uint8: '|u1'), whatever the tensor's
  * strides, into a temporary file beside the target, then renames it over the target: a failed
  * save leaves no temporary behind and the old file untouched.
  * Loading accepts versions 1.0-3.0, both orders, f4/f8 in either byte order (kept as
- * float32/float64) and the integer and bool types i1 i2 i4 i8 u1 u2 u4 u8 b1 (converted to
- * float64; 64-bit integers above 2^53 round). */
+ * float32/float64), u1 as uint8, and the integer and bool types i1 i2 i4 i8 u2 u4 u8 b1
+ * (converted to float64; 64-bit integers above 2^53 round). */
 #include "io.h"
 #include "fileutil.h"
 #include "npy_mem.h"
@@ -50,7 +50,7 @@ static void swap_bytes(unsigned char *p, size_t n)
 static size_t build_header(char *buf, size_t bufsize, const kr_tensor *t)
 {
     size_t n = (size_t)snprintf(buf, bufsize, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                                t->dtype == KR_F64 ? "<f8" : "<f4");
+                                t->dtype == KR_F64 ? "<f8" : t->dtype == KR_U8 ? "|u1" : "<f4");
     for (int d = 0; d < t->ndim; d++)
         n += (size_t)snprintf(buf + n, bufsize - n, d ? ", %lld" : "%lld", (long long)t->size[d]);
     n += (size_t)snprintf(buf + n, bufsize - n, t->ndim == 1 ? ",), }" : "), }");
@@ -107,7 +107,7 @@ kr_status kr_npy_save(const char *path, const kr_tensor *t)
     if (path == NULL || path[0] == '\0') return kr_fail(KR_EINVAL, "save: empty file name");
     if (t == NULL || t->storage == NULL)
         return kr_fail(KR_EINVAL, "save: the tensor has been freed");
-    if (t->dtype != KR_F64 && t->dtype != KR_F32)
+    if (t->dtype != KR_F64 && t->dtype != KR_F32 && t->dtype != KR_U8)
         return kr_fail(KR_EINVAL, "save: unsupported dtype %d", (int)t->dtype);
 
     char header[512];
@@ -406,6 +406,8 @@ static int64_t convert(kr_tensor *out, const unsigned char *raw, const npy_heade
         double v = decode(raw + (size_t)src * h->itemsize, h);
         if (out->dtype == KR_F64)
             ((double *)kr_data(out))[k] = v;
+        else if (out->dtype == KR_U8)
+            ((unsigned char *)kr_data(out))[k] = (unsigned char)v;
         else
             ((float *)kr_data(out))[k] = (float)v;
         if (h->fortran) {
@@ -542,7 +544,9 @@ kr_status kr_npy_load(kr_tensor *t, const char *path)
         goto done;
     }
 
-    kr_dtype dt = h.kind == KIND_FLOAT && h.itemsize == 4 ? KR_F32 : KR_F64;
+    /* unsigned bytes stay bytes (uint8); every other integer type becomes float64 */
+    kr_dtype dt = h.kind == KIND_FLOAT && h.itemsize == 4 ? KR_F32
+                  : h.kind == KIND_UINT && h.itemsize == 1 ? KR_U8 : KR_F64;
     kr_tensor out;
     st = kr_tensor_empty(&out, dt, h.ndim, h.shape);
     if (st != KR_OK) {
@@ -550,7 +554,8 @@ kr_status kr_npy_load(kr_tensor *t, const char *path)
         goto done;
     }
 
-    int direct = !h.fortran && h.kind == KIND_FLOAT && h.itemsize == kr_dtype_size(dt);
+    int direct = !h.fortran && (h.kind == KIND_FLOAT || dt == KR_U8) &&
+                 h.itemsize == kr_dtype_size(dt);
     unsigned char *dst = direct ? kr_data(&out) : (raw = malloc(nbytes ? nbytes : 1));
     if (dst == NULL) {
         kr_tensor_release(&out);

@@ -10,12 +10,12 @@
 
 size_t kr_dtype_size(kr_dtype dt)
 {
-    return dt == KR_F32 ? sizeof(float) : sizeof(double);
+    return dt == KR_F32 ? sizeof(float) : dt == KR_U8 ? 1 : sizeof(double);
 }
 
 const char *kr_dtype_name(kr_dtype dt)
 {
-    return dt == KR_F32 ? "float32" : "float64";
+    return dt == KR_F32 ? "float32" : dt == KR_U8 ? "uint8" : "float64";
 }
 
 /* ---- storage --------------------------------------------------------------------------- */
@@ -142,7 +142,8 @@ kr_status kr_tensor_alloc(const char *op, kr_tensor *t, kr_dtype dt, int ndim,
                           const int64_t *size, int zero)
 {
     memset(t, 0, sizeof *t);
-    if (dt != KR_F32 && dt != KR_F64) return kr_fail(KR_EINVAL, "%s: unknown dtype %d", op, dt);
+    if (dt != KR_F32 && dt != KR_F64 && dt != KR_U8)
+        return kr_fail(KR_EINVAL, "%s: unknown dtype %d", op, dt);
     if (ndim < 0 || ndim > KR_MAXDIM)
         return kr_fail(KR_EINVAL, "%s: %d dimensions requested, at most %d are supported", op,
                        ndim, KR_MAXDIM);
@@ -237,6 +238,7 @@ double kr_get(const kr_tensor *t, const int64_t *index)
 {
     int64_t off = offset_of(t, index);
     if (t->dtype == KR_F32) return ((float *)t->storage->data)[off];
+    if (t->dtype == KR_U8) return t->storage->data[off];
     return ((double *)t->storage->data)[off];
 }
 
@@ -245,6 +247,8 @@ void kr_set(const kr_tensor *t, const int64_t *index, double value)
     int64_t off = offset_of(t, index);
     if (t->dtype == KR_F32)
         ((float *)t->storage->data)[off] = (float)value;
+    else if (t->dtype == KR_U8)
+        t->storage->data[off] = !(value > 0) ? 0 : value >= 255 ? 255 : (unsigned char)(value + 0.5);
     else
         ((double *)t->storage->data)[off] = value;
 }
@@ -488,6 +492,8 @@ static kr_status check_out(const char *op, const kr_tensor *out, int ndim, const
                            kr_dtype dt)
 {
     char so[200], sw[200];
+    kr_status st = kr_refuse_u8(op, out);
+    if (st) return st;
     if (out->dtype != dt)
         return kr_fail(KR_EINVAL, "%s: out is %s, operands are %s", op, kr_dtype_name(out->dtype),
                        kr_dtype_name(dt));
@@ -665,7 +671,7 @@ static kr_status check_into(const char *op, const kr_tensor *a, const kr_tensor 
     int ndim;
     int64_t size[KR_MAXDIM];
     kr_status st = kr_broadcast_shape(op, a, b, &ndim, size);
-    if (st) return st;
+    if (st || (st = kr_refuse_u8(op, a)) || (st = kr_refuse_u8(op, b))) return st;
     int same = ndim == a->ndim;
     for (int d = 0; same && d < ndim; d++) same = size[d] == a->size[d];
     if (!same)
@@ -733,6 +739,8 @@ kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha)
 
 kr_status kr_fill_(kr_tensor *a, double value)
 {
+    kr_status st = kr_refuse_u8("fill_", a);
+    if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
     const kr_tensor *ops[1] = {a};
     kr_walk it;
@@ -762,6 +770,7 @@ kr_status kr_fill_(kr_tensor *a, double value)
 
 kr_status kr_copy_(kr_tensor *a, const kr_tensor *b)
 {
+    if (a->dtype == KR_U8 || b->dtype == KR_U8) return kr_copy_u8(a, b);
     kr_status st = check_into("copy_", a, b);
     if (st) return st;
     if (kr_numel(a) == 0) return KR_OK;
@@ -863,6 +872,8 @@ static const char *reduce_name(kr_reduce op)
 
 kr_status kr_reduce_all(const kr_tensor *a, kr_reduce op, double *result)
 {
+    kr_status st0 = kr_refuse_u8(reduce_name(op), a);
+    if (st0) return st0;
     int64_t n = kr_numel(a);
     if (n == 0) {
         if (op == KR_RSUM) { *result = 0; return KR_OK; }
@@ -885,7 +896,7 @@ kr_status kr_reduce_dim(kr_tensor *out, const kr_tensor *a, int dim, kr_reduce o
 {
     char so[200], sa[200];
     kr_status st = check_dim(reduce_name(op), a, dim);
-    if (st) return st;
+    if (st || (st = kr_refuse_u8(reduce_name(op), a))) return st;
     if (a->size[dim] == 0 && op != KR_RSUM)
         return kr_fail(KR_EINVAL, "%s: dimension %d of %s is empty", reduce_name(op), dim + 1,
                        SHAPE(a, sa));

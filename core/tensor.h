@@ -15,7 +15,10 @@
 
 #define KR_MAXDIM 8
 
-typedef enum kr_dtype { KR_F64 = 0, KR_F32 = 1 } kr_dtype;
+/* KR_U8 holds 8-bit data (images) as bytes: views, get/set, copy_ (to and from the float dtypes,
+ * core/u8.c) and gathering batches take it; arithmetic, reductions and products refuse it
+ * (kr_refuse_u8), so the float kernels never see it. */
+typedef enum kr_dtype { KR_F64 = 0, KR_F32 = 1, KR_U8 = 2 } kr_dtype;
 
 typedef struct kr_storage {
     long refs;
@@ -38,7 +41,9 @@ typedef struct kr_tensor {
 
 /* ---- dtypes ---------------------------------------------------------------------------- */
 size_t kr_dtype_size(kr_dtype dt);
-const char *kr_dtype_name(kr_dtype dt); /* "float64", "float32" */
+const char *kr_dtype_name(kr_dtype dt); /* "float64", "float32", "uint8" */
+/* KR_OK for a float tensor; for a uint8 one, an error naming op that points to a conversion. */
+kr_status kr_refuse_u8(const char *op, const kr_tensor *t);
 
 /* ---- allocation statistics (for tests that a hot loop allocates nothing) ---------------- */
 typedef struct kr_alloc_stats {
@@ -122,8 +127,11 @@ kr_status kr_inplace_check(const char *op, const kr_tensor *a, const kr_tensor *
 /* a += alpha * b, b broadcast to a's shape. */
 kr_status kr_add_(kr_tensor *a, const kr_tensor *b, double alpha);
 kr_status kr_fill_(kr_tensor *a, double value);
-/* a = b, b broadcast to a's shape, converting dtype. */
+/* a = b, b broadcast to a's shape, converting dtype.  Into uint8: rounded to the nearest
+ * integer and clamped to 0..255 (NaN gives 0). */
 kr_status kr_copy_(kr_tensor *a, const kr_tensor *b);
+/* kr_copy_ where a or b is uint8 (core/u8.c; kr_copy_ calls it). */
+kr_status kr_copy_u8(kr_tensor *a, const kr_tensor *b);
 
 /* ---- reductions ------------------------------------------------------------------------ */
 typedef enum kr_reduce { KR_RSUM, KR_RMEAN, KR_RMAX, KR_RMIN, KR_RARGMAX, KR_RARGMIN } kr_reduce;

@@ -94,12 +94,22 @@ const char *kr_lua_stale_note(const kr_tensor *t)
     return note ? note : "this tensor's buffer was reused by kairo; clone() it to keep it";
 }
 
-kr_tensor *kr_lua_check_tensor(lua_State *L, int idx)
+kr_tensor *kr_lua_check_tensor_any(lua_State *L, int idx)
 {
     kr_tensor *t = test_udata(L, idx);
     if (!t) luaL_typeerror(L, idx, "tensor");
     if (!t->storage) luaL_argerror(L, idx, "tensor has been closed");
     if (kr_is_stale(t)) luaL_argerror(L, idx, kr_lua_stale_note(t));
+    return t;
+}
+
+/* uint8 tensors stop here, at the entry of every function that computes (core/u8.c) */
+kr_tensor *kr_lua_check_tensor(lua_State *L, int idx)
+{
+    kr_tensor *t = kr_lua_check_tensor_any(L, idx);
+    if (t->dtype == KR_U8)
+        luaL_argerror(L, idx, "uint8 tensor: bytes take no arithmetic; convert with to(\"f32\") "
+                              "or to(\"f64\") first");
     return t;
 }
 

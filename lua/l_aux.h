@@ -67,6 +67,7 @@ const char *kr_lua_check_path(lua_State *L, int idx);
  * "bad argument #1 to 'sum' (this output of net:forward was overwritten by a later forward;
  * clone() it to keep it)". */
 kr_tensor *kr_lua_check_tensor(lua_State *L, int idx);
+kr_tensor *kr_lua_check_tensor_any(lua_State *L, int idx); /* the same, uint8 allowed (views, to) */
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx);   /* NULL when not a live tensor */
 /* Why the stale tensor t may not be used (its storage's note, or a general one). */
 const char *kr_lua_stale_note(const kr_tensor *t);

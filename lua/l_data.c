@@ -44,14 +44,17 @@ static void check_options(lua_State *L, int idx)
     if (!lua_isnoneornil(L, idx)) luaL_checktype(L, idx, LUA_TTABLE);
 }
 
-/* The options table's dtype field ("f64", "float64", "f32", "float32", ...), def when absent. */
+/* The options table's dtype field ("f64", "float64", "f32", "float32", ..., "u8", "uint8"), def
+ * when absent. */
 static kr_dtype opt_dtype(lua_State *L, int idx, kr_dtype def)
 {
     lua_getfield(L, idx, "dtype");
     kr_dtype dt = def;
     const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    if (!lua_isnil(L, -1) && !kr_lua_dtype_from_name(s, &dt))
-        luaL_argerror(L, idx, lua_pushfstring(L, "option 'dtype' must be \"f64\" or \"f32\", got %s",
+    if (s && (strcmp(s, "u8") == 0 || strcmp(s, "uint8") == 0))
+        dt = KR_U8;
+    else if (!lua_isnil(L, -1) && !kr_lua_dtype_from_name(s, &dt))
+        luaL_argerror(L, idx, lua_pushfstring(L, "option 'dtype' must be \"f64\", \"f32\" or \"u8\", got %s",
                                               s ? s : kr_lua_typename(L, -1)));
     lua_pop(L, 1);
     return dt;

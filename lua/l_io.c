@@ -41,7 +41,7 @@ static int l_save(lua_State *L)
         luaL_argerror(L, 2, lua_pushfstring(L, "tensor expected, got %s (a model is saved with "
                                                "kr.nn.save(path, model))",
                                             kr_lua_typename(L, 2)));
-    kr_tensor *t = kr_lua_check_tensor(L, 2);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 2);
     kr_lua_check(L, kr_npy_save(path, t));
     return 0;
 }

@@ -5,12 +5,18 @@
  *                           same dtype as A; A is left as it was
  *   kr.svdvals(A)           S alone (cheaper)
  *   kr.rank(A [, tol])      how many singular values exceed tol (default max(m, n) eps s_max)
- *   kr.set_threads(n)       BLAS threads (n >= 1); returns the count OpenBLAS then reports
- *   kr.config()             {version, blas, blas_core, blas_parallel, threads, default_dtype}
+ *   kr.set_threads(n)       threads of both BLAS libraries (n >= 1); returns the count then set
+ *   kr.config()             {version, blas, blas_core, blas_parallel, threads, default_dtype,
+ *                           gemm, gemm_rule, blis, blis_threads, gemm_calls = "openblas N, blis N"}
+ *
+ * KAIRO_BLAS=openblas|blis|auto in the environment chooses the GEMM library (core/gemm_backend.c);
+ * any other value, or blis where BLIS cannot be used, makes require "kairo" raise.
  *
  * A that holds NaN or infinity is refused before LAPACK sees it; a LAPACK failure (no
  * convergence) raises an error with LAPACK's info code. */
 #include "l_kairo.h"
+
+#include "../core/gemm_backend.h"
 
 static int l_svd(lua_State *L)
 {
@@ -71,6 +77,24 @@ static int l_config(lua_State *L)
     lua_setfield(L, -2, "threads");
     lua_pushstring(L, kr_dtype_name(ctx->default_dtype));
     lua_setfield(L, -2, "default_dtype");
+    lua_pushstring(L, kr_gemm_mode());
+    lua_setfield(L, -2, "gemm");
+    lua_pushstring(L, kr_gemm_rule());
+    lua_setfield(L, -2, "gemm_rule");
+    if (kr_blis_ready())
+        lua_pushfstring(L, "BLIS %s, %s kernels (chosen by %s)%s%s", kr_blis_version(),
+                        kr_blis_arch(), kr_blis_chosen_by(), *kr_blis_why_not() ? "; " : "",
+                        kr_blis_why_not());
+    else
+        lua_pushfstring(L, "not used: %s", kr_blis_why_not());
+    lua_setfield(L, -2, "blis");
+    lua_pushinteger(L, kr_blis_get_threads());
+    lua_setfield(L, -2, "blis_threads");
+    uint64_t calls[2];
+    kr_gemm_counts(calls);
+    lua_pushfstring(L, "openblas %I, blis %I", (lua_Integer)calls[KR_GEMM_OPENBLAS],
+                    (lua_Integer)calls[KR_GEMM_BLIS]);
+    lua_setfield(L, -2, "gemm_calls");
     return 1;
 }
 
@@ -85,6 +109,8 @@ static const luaL_Reg functions[] = {
 
 void kr_lua_open_linalg(lua_State *L, int mod, int ctx)
 {
+    const char *bad = kr_gemm_env_error();
+    if (bad) luaL_error(L, "kairo: %s", bad);
     lua_pushvalue(L, mod);
     kr_lua_setfuncs(L, functions, ctx);
     lua_pop(L, 1);

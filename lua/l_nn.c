@@ -311,10 +311,12 @@ static int l_perm_shuffle(lua_State *L)
     return 0;
 }
 
-/* _gather(dst, src, p, start): dst's samples = src's samples p[start], p[start+1], ... */
+/* _gather(dst, src, p, start [, scale]): dst's samples = scale * src's samples p[start],
+ * p[start+1], ... (src may be uint8: converted while gathered) */
 static int l_gather(lua_State *L)
 {
-    kr_tensor *dst = kr_lua_check_tensor(L, 1), *src = kr_lua_check_tensor(L, 2);
+    kr_tensor *dst = kr_lua_check_tensor_any(L, 1), *src = kr_lua_check_tensor_any(L, 2);
+    double scale = luaL_optnumber(L, 5, 1.0);
     int64_t n;
     int64_t *p = check_perm(L, 3, &n);
     lua_Integer start = luaL_checkinteger(L, 4);
@@ -322,7 +324,7 @@ static int l_gather(lua_State *L)
     if (start < 0 || start > n || m > n - start) /* in doubles: start + m may overflow */
         kr_lua_error(L, "gather: samples %.0f..%.0f are outside the permutation of %lld",
                  (double)start + 1, (double)start + (double)m, (long long)n);
-    kr_lua_check(L, kr_gather_columns(dst, src, p + start));
+    kr_lua_check(L, kr_gather_columns_scaled(dst, src, p + start, scale));
     return 0;
 }
 

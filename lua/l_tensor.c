@@ -241,7 +241,7 @@ static int l_tensor(lua_State *L)
 
 static int t_dim(lua_State *L)
 {
-    lua_pushinteger(L, kr_lua_check_tensor(L, 1)->ndim);
+    lua_pushinteger(L, kr_lua_check_tensor_any(L, 1)->ndim);
     return 1;
 }
 
@@ -256,7 +256,7 @@ static void push_shape(lua_State *L, const kr_tensor *t)
 
 static int t_size(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     if (lua_isnoneornil(L, 2)) {
         push_shape(L, t);
         return 1;
@@ -267,13 +267,13 @@ static int t_size(lua_State *L)
 
 static int t_shape(lua_State *L)
 {
-    push_shape(L, kr_lua_check_tensor(L, 1));
+    push_shape(L, kr_lua_check_tensor_any(L, 1));
     return 1;
 }
 
 static int t_stride(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     if (lua_isnoneornil(L, 2)) {
         lua_createtable(L, t->ndim, 0);
         for (int d = 0; d < t->ndim; d++) {
@@ -288,26 +288,26 @@ static int t_stride(lua_State *L)
 
 static int t_numel(lua_State *L)
 {
-    lua_pushinteger(L, kr_numel(kr_lua_check_tensor(L, 1)));
+    lua_pushinteger(L, kr_numel(kr_lua_check_tensor_any(L, 1)));
     return 1;
 }
 
 static int t_len(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     lua_pushinteger(L, t->ndim ? t->size[0] : 1);
     return 1;
 }
 
 static int t_dtype(lua_State *L)
 {
-    lua_pushstring(L, kr_dtype_name(kr_lua_check_tensor(L, 1)->dtype));
+    lua_pushstring(L, kr_dtype_name(kr_lua_check_tensor_any(L, 1)->dtype));
     return 1;
 }
 
 static int t_is_contiguous(lua_State *L)
 {
-    lua_pushboolean(L, kr_is_contiguous(kr_lua_check_tensor(L, 1)));
+    lua_pushboolean(L, kr_is_contiguous(kr_lua_check_tensor_any(L, 1)));
     return 1;
 }
 
@@ -330,7 +330,7 @@ static void read_index(lua_State *L, const kr_tensor *t, int first, int64_t *ind
 
 static int t_get(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     int64_t index[KR_MAXDIM];
     read_index(L, t, 2, index, "get");
     lua_pushnumber(L, kr_get(t, index));
@@ -339,17 +339,20 @@ static int t_get(lua_State *L)
 
 static int t_set(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     int64_t index[KR_MAXDIM];
     read_index(L, t, 2, index, "set");
-    kr_set(t, index, luaL_checknumber(L, lua_gettop(L)));
+    double v = luaL_checknumber(L, lua_gettop(L));
+    if (t->dtype == KR_U8 && !(v >= 0 && v <= 255 && v == (double)(int)v))
+        kr_lua_error(L, "set: a uint8 tensor holds integers 0..255, got %g", v);
+    kr_set(t, index, v);
     lua_settop(L, 1);
     return 1;
 }
 
 static int t_item(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     if (kr_numel(t) != 1) {
         char sh[200];
         luaL_error(L, "item: the tensor has %I elements (%s), expected 1",
@@ -375,7 +378,7 @@ static void totable_rec(lua_State *L, const kr_tensor *t, int depth, int64_t *in
 
 static int t_totable(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     int64_t index[KR_MAXDIM] = {0};
     if (t->ndim == 0) {
         lua_pushnumber(L, kr_get(t, index));
@@ -390,7 +393,7 @@ static int t_totable(lua_State *L)
 
 static int t_transpose(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     int d1, d2;
     if (lua_isnoneornil(L, 2)) {
         if (t->ndim != 2) {
@@ -410,7 +413,7 @@ static int t_transpose(lua_State *L)
 
 static int t_narrow(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     int dim = check_dim(L, 2, t);
     lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
     /* start may be one past the end (with len 0); below 1, start - 1 could overflow */
@@ -424,7 +427,7 @@ static int t_narrow(lua_State *L)
 
 static int t_select(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     int dim = check_dim(L, 2, t);
     int64_t i = check_index(L, 3, t->size[dim], "index");
     kr_tensor *v = kr_lua_push_header(L);
@@ -434,7 +437,7 @@ static int t_select(lua_State *L)
 
 static int rowcol(lua_State *L, int dim, const char *name)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     if (t->ndim != 2) {
         char sh[200];
         luaL_error(L, "%s: expected a 2-D tensor, got %s", name, SHAPE(t, sh));
@@ -450,7 +453,7 @@ static int t_col(lua_State *L) { return rowcol(L, 1, "col"); }
 
 static int t_reshape(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     int64_t size[KR_MAXDIM];
     int ndim = kr_lua_read_ints(L, 2, size, "sizes");
     kr_tensor *v = kr_lua_push_header(L);
@@ -460,14 +463,14 @@ static int t_reshape(lua_State *L)
 
 static int t_clone(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     kr_copy_(push_like(L, t), t);
     return 1;
 }
 
 static int t_contiguous(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     if (kr_is_contiguous(t)) {
         lua_settop(L, 1);
         return 1;
@@ -477,9 +480,11 @@ static int t_contiguous(lua_State *L)
 
 static int t_to(lua_State *L)
 {
-    kr_tensor *t = kr_lua_check_tensor(L, 1);
+    kr_tensor *t = kr_lua_check_tensor_any(L, 1);
     luaL_checkany(L, 2);
-    kr_dtype dt = kr_lua_opt_dtype(L, 2, t->dtype);
+    const char *name = lua_tostring(L, 2);
+    int u8 = name && (strcmp(name, "u8") == 0 || strcmp(name, "uint8") == 0);
+    kr_dtype dt = u8 ? KR_U8 : kr_lua_opt_dtype(L, 2, t->dtype);
     if (dt == t->dtype) {
         lua_settop(L, 1);
         return 1;
@@ -639,7 +644,7 @@ static int t_zero_(lua_State *L)
 
 static int t_copy_(lua_State *L)
 {
-    kr_tensor *a = kr_lua_check_tensor(L, 1), *b = kr_lua_check_tensor(L, 2);
+    kr_tensor *a = kr_lua_check_tensor_any(L, 1), *b = kr_lua_check_tensor_any(L, 2);
     kr_lua_check(L, kr_copy_(a, b));
     lua_settop(L, 1);
     return 1;

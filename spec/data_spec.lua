@@ -128,7 +128,7 @@ describe("kr.data.idx", function()
       "idx: cannot open '/nonexistent/x.idx': No such file or directory")
     local ok, err = pcall(kr.data.idx, plain, { dtype = "int8" })
     assert.is_false(ok)
-    assert.matches("option 'dtype' must be \"f64\" or \"f32\", got int8", err, 1, true)
+    assert.matches("option 'dtype' must be \"f64\", \"f32\" or \"u8\", got int8", err, 1, true)
     assert.has_error(function() kr.data.idx(plain, 5) end)
   end)
 end)
@@ -180,7 +180,7 @@ describe("kr.data.mnist", function()
     assert.has_error(function() kr.data.mnist { dir = 5 } end,
       "kr.data.mnist: option 'dir' must be a folder name, got 5")
     assert.has_error(function() kr.data.fashion_mnist { dtype = "int8" } end,
-      "kr.data.fashion_mnist: option 'dtype' must be \"f64\" or \"f32\", got 'int8'")
+      "kr.data.fashion_mnist: option 'dtype' must be \"f64\", \"f32\" or \"u8\", got 'int8'")
     assert.has_error(function() kr.data.fashion_mnist { n = 1e300 } end,
       "kr.data.fashion_mnist: option 'n' must be a whole number, got 1e+300")
     assert.has_error(function() kr.data.fashion_mnist { folder = "x" } end,

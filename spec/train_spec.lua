@@ -100,11 +100,11 @@ describe("data.batches", function()
 
   it("rejects bad options and an empty X (they were Lua runtime errors, n//0 for no samples)", function()
     assert.has_error(function() kr.data.batches(X, nil, 3, 5) end,
-      "kr.data.batches: opts must be a table { shuffle =, drop_last =, rng =, buffers = }, got number")
+      "kr.data.batches: opts must be a table { shuffle =, drop_last =, rng =, buffers =, dtype =, scale = }, got number")
     assert.has_error(function() kr.data.batches(X, nil, 3, { buffers = 1 }) end,
       "kr.data.batches: option 'buffers' must be a table, got number")
     assert.has_error(function() kr.data.batches(X, nil, 3, { shufle = true }) end,
-      "kr.data.batches: unknown option 'shufle' (known: shuffle, drop_last, rng, buffers)")
+      "kr.data.batches: unknown option 'shufle' (known: shuffle, drop_last, rng, buffers, dtype, scale)")
     assert.has_error(function() kr.data.batches(kr.zeros(2, 0), nil, 3) end,
       "kr.data.batches: X has no samples (2x0)")
   end)

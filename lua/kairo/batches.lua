@@ -34,23 +34,31 @@ local PERM_MT = getmetatable(nn._perm_new(0))
 --         kr.Generator; default the global one);
 --       drop_last (default false): leave out a last batch smaller than batch_size;
 --       buffers: a table in which the batch buffers are kept; pass the same table on every
---         epoch and nothing is allocated after the first (kr.train does).
+--         epoch and nothing is allocated after the first (kr.train does);
+--       dtype ("f32" or "f64"; default X's dtype, required for a uint8 X) and scale (a number,
+--         default 1): Xb = scale * X's samples in that dtype, converted while they are
+--         gathered (so a uint8 data set is never copied as floats: { dtype = "f32",
+--         scale = 1/255 } for 8-bit images).  A 2-D T of uint8 is converted the same way.
 -- Xb (n x B) and Tb are views of reused buffers: the next batch overwrites them, and from then
 -- on reading a batch kept from before raises an error ("this batch from kr.data.batches was
 -- overwritten by the next batch; clone() it to keep it"), never shows other values.  Labels
 -- come back as a 1-D float64 tensor of 1-based labels, which the losses and accuracy accept.
-local known = { shuffle = true, drop_last = true, rng = true, buffers = true }
+local known = { shuffle = true, drop_last = true, rng = true, buffers = true, dtype = true,
+  scale = true }
+local float_names = { f64 = "float64", float64 = "float64", double = "float64", f32 = "float32",
+  float32 = "float32", float = "float32" }
 
 function data.batches(X, T, batch_size, opts)
   opts = opts or {}
   if type(opts) ~= "table" then
-    error("kr.data.batches: opts must be a table { shuffle =, drop_last =, rng =, buffers = }, got "
+    error("kr.data.batches: opts must be a table { shuffle =, drop_last =, rng =, buffers =, "
+      .. "dtype =, scale = }, got "
       .. type(opts), 2)
   end
   for k in pairs(opts) do
     if not known[k] then
       error("kr.data.batches: unknown option '" .. tostring(k) .. "' (known: shuffle, drop_last, rng, "
-        .. "buffers)", 2)
+        .. "buffers, dtype, scale)", 2)
     end
   end
   if opts.buffers ~= nil and type(opts.buffers) ~= "table" then
@@ -64,6 +72,19 @@ function data.batches(X, T, batch_size, opts)
   end
   local n, N = X:size(1), X:size(2)
   if N == 0 then error("kr.data.batches: X has no samples (" .. n .. "x0)", 2) end
+  local scale = opts.scale
+  if scale ~= nil and type(scale) ~= "number" then
+    error("kr.data.batches: option 'scale' must be a number, got " .. type(scale), 2)
+  end
+  local dtype = opts.dtype
+  if dtype ~= nil and not float_names[dtype] then
+    error("kr.data.batches: option 'dtype' must be \"f32\" or \"f64\", got " .. tostring(dtype), 2)
+  end
+  dtype = dtype and float_names[dtype] or X:dtype()
+  if dtype == "uint8" then
+    error("kr.data.batches: X is uint8: give option dtype (\"f32\" or \"f64\", and scale, e.g. "
+      .. "1/255) to convert it while batching", 2)
+  end
   local bufs = opts.buffers or {}
   local Tsrc, tkind = nil, nil
   if T == nil then
@@ -94,12 +115,16 @@ function data.batches(X, T, batch_size, opts)
   end
 
   local bs = math.min(batch_size, N)
-  if not fits(bufs.X, n, bs, X:dtype()) then bufs.X = sample_buffer(n, bs, X:dtype()) end
+  if not fits(bufs.X, n, bs, dtype) then bufs.X = sample_buffer(n, bs, dtype) end
   if tkind == "labels" and not (kr.is_tensor(bufs.T) and bufs.T:dim() == 1 and bufs.T:size(1) == bs
       and bufs.T:dtype() == Tsrc:dtype()) then
     bufs.T = kr.empty(bs, Tsrc:dtype())
-  elseif tkind == "matrix" and not fits(bufs.T, Tsrc:size(1), bs, Tsrc:dtype()) then
-    bufs.T = sample_buffer(Tsrc:size(1), bs, Tsrc:dtype())
+  end
+  -- a 2-D T of bytes (an autoencoder's targets are X itself) is converted like X
+  local tdtype = tkind == "matrix" and (Tsrc:dtype() == "uint8" and dtype or Tsrc:dtype())
+  local tscale = tkind == "matrix" and Tsrc:dtype() == "uint8" and scale or nil
+  if tkind == "matrix" and not fits(bufs.T, Tsrc:size(1), bs, tdtype) then
+    bufs.T = sample_buffer(Tsrc:size(1), bs, tdtype)
   end
   if getmetatable(bufs.perm) ~= PERM_MT or bufs.perm_n ~= N then
     bufs.perm, bufs.perm_n = nn._perm_new(N), N
@@ -128,11 +153,11 @@ function data.batches(X, T, batch_size, opts)
     -- "this batch from kr.data.batches was overwritten ..."), and this one is a fresh view
     nn._renew_batch(Xbuf)
     local Xb = Xbuf:narrow(2, 1, m)
-    nn._gather(Xb, X, perm, start)
+    nn._gather(Xb, X, perm, start, scale)
     if tkind == "none" then return Xb end
     nn._renew_batch(Tbuf)
     local Tb = Tbuf:narrow(Tbuf:dim(), 1, m)
-    nn._gather(Tb, Tsrc, perm, start)
+    nn._gather(Tb, Tsrc, perm, start, tscale)
     return Xb, Tb
   end
 end
