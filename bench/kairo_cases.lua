@@ -250,6 +250,60 @@ local function case_spiral(opts)
   emit("value", steps / t)
 end
 
+-- ---- credit assignment: one step of each rule (issue 10) -----------------------------------
+-- Training steps per second of the 784-256-256-10 tanh MLP (float32, batch 128, random data of
+-- Fashion-MNIST's shape, Adam) under each rule: value = bp's steps/s, rel_<rule> = that rule's
+-- steps/s over bp's (fa, dfa, kp, sign: the MLP's backward; np, wp: a clean and a perturbed
+-- forward, kr.nn.node_perturbation / weight_perturbation, in place of backward).
+local function case_credit(opts)
+  need_nn()
+  if not kr.nn.node_perturbation then missing("the credit-assignment rules have not landed") end
+  local B = 128
+  local g = kr.Generator(1)
+  local X = g:rand(B, 784, "f32"):t()
+  local l = {}
+  for i = 1, B do l[i] = g:integer(10) end
+  local labels = kr.tensor(l)
+  local RULES = { "bp", "fa", "dfa", "kp", "sign", "np", "wp" }
+  local steps = {}
+  for _, rule in ipairs(RULES) do
+    local perturb = rule == "np" and kr.nn.node_perturbation or rule == "wp" and
+      kr.nn.weight_perturbation or nil
+    local net = kr.nn.MLP { sizes = { 784, 256, 256, 10 }, activation = "tanh", dtype = "f32",
+      feedback = perturb and "bp" or rule, rng = kr.Generator(1) }
+    local opt = kr.optim.Adam { lr = 1e-4 }
+    local dY = kr.empty(B, 10, "f32"):t()
+    local popts = { sigma = 1e-3, rng = kr.Generator(2) }
+    steps[rule] = function(n)
+      for _ = 1, n do
+        if perturb then
+          perturb(net, X, labels, "softmax_cross_entropy", popts)
+        else
+          local _, g2 = kr.nn.softmax_cross_entropy(net:forward(X), labels, dY)
+          net:backward(g2, false)
+        end
+        opt:step(net)
+      end
+    end
+    steps[rule](2) -- warm up: workspaces, optimizer state
+  end
+  -- rounds interleave the rules, so a change of the machine's load hits them alike; each
+  -- rule's figure is its fastest round
+  local best, rounds, n = {}, math.max(3, opt_int(opts, "batches", 5)), 8
+  for _ = 1, rounds do
+    for _, rule in ipairs(RULES) do
+      local t0 = now()
+      steps[rule](n)
+      local dt = (now() - t0) / n
+      if not best[rule] or dt < best[rule] then best[rule] = dt end
+    end
+  end
+  emit("value", 1 / best.bp)
+  for _, rule in ipairs(RULES) do
+    if rule ~= "bp" then emit("rel_" .. rule, best.bp / best[rule]) end
+  end
+end
+
 -- ---- one Euler step of the deep linear dynamics ---------------------------------------------
 -- The deep half of euler_step in lua/kairo/saxe.lua, line for line.
 local function case_saxe(opts, items, hidden, props)
@@ -344,6 +398,7 @@ local cases = {
   infer_f32 = function() case_infer(opts, "f32") end,
   gemm_f32 = function() case_gemm(opts, "f32") end,
   gemm_f64 = function() case_gemm(opts, "f64") end,
+  credit = function() case_credit(opts) end,
 }
 local run = cases[case]
 if not run then

@@ -191,6 +191,7 @@ local CASES = {
   { id = "infer_f32" },
   { id = "gemm_f32", peers = false, details = true },
   { id = "gemm_f64", peers = false, details = true },
+  { id = "credit", peers = false },   -- issue 10: steps/s of each learning rule
 }
 
 -- Table rows.  case and field (default "value"; "rss_kb", or another figure the worker
@@ -248,6 +249,20 @@ local ROWS = {
     target = "within 1.1x numpy", cond = { { vs = "numpy", ratio = 1 / 1.1 } } },
   { title = "inference 10k test images f32", unit = "ms", case = "infer_f32", better = "lower",
     target = ">= 1.6x the faster peer", cond = { { vs = "best", ratio = 1.6 } } },
+  { title = "credit: bp step 784-256-256-10 f32", unit = "steps/s", case = "credit",
+    kairo_only = true, better = "higher", target = "(report)", cond = {} },
+  { title = "credit: fa steps/s / bp's", unit = "x", case = "credit", field = "rel_fa",
+    kairo_only = true, better = "higher", target = "(report)", cond = {} },
+  { title = "credit: dfa steps/s / bp's", unit = "x", case = "credit", field = "rel_dfa",
+    kairo_only = true, better = "higher", target = "(report)", cond = {} },
+  { title = "credit: kp steps/s / bp's", unit = "x", case = "credit", field = "rel_kp",
+    kairo_only = true, better = "higher", target = "(report)", cond = {} },
+  { title = "credit: sign steps/s / bp's", unit = "x", case = "credit", field = "rel_sign",
+    kairo_only = true, better = "higher", target = "(report)", cond = {} },
+  { title = "credit: np steps/s / bp's", unit = "x", case = "credit", field = "rel_np",
+    kairo_only = true, better = "higher", target = "(report)", cond = {} },
+  { title = "credit: wp steps/s / bp's", unit = "x", case = "credit", field = "rel_wp",
+    kairo_only = true, better = "higher", target = "(report)", cond = {} },
 }
 
 -- ---- settings of this run ----------------------------------------------------------------

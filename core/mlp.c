@@ -4,6 +4,7 @@
 #include "mlp.h"
 
 #include "linalg.h"
+#include "mlp_feedback.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -145,6 +146,7 @@ void kr_mlp_free(kr_mlp *net)
     free(net->db);
     free(net->Z);
     free(net->D);
+    kr_mlp_feedback_free(net);
     free(net);
 }
 
@@ -166,6 +168,8 @@ static kr_status check_config(const kr_mlp_config *cfg)
     }
     if ((int)cfg->init < 0 || cfg->init >= KR_INIT_NKINDS)
         return kr_fail(KR_EINVAL, "kr.nn.MLP: unknown init %d", (int)cfg->init);
+    if ((int)cfg->feedback < 0 || cfg->feedback >= KR_FEEDBACK_NKINDS)
+        return kr_fail(KR_EINVAL, "kr.nn.MLP: unknown feedback %d", (int)cfg->feedback);
     if (!(cfg->init_scale >= 0) || !isfinite(cfg->init_scale))
         return kr_fail(KR_EINVAL, "kr.nn.MLP: init_scale must be finite and >= 0, got %g",
                        cfg->init_scale);
@@ -183,6 +187,7 @@ kr_status kr_mlp_new(kr_mlp **out, const kr_mlp_config *cfg, kr_rng *g)
     net->nlayers = L;
     net->dtype = cfg->dtype;
     net->bias = cfg->bias != 0;
+    net->feedback = cfg->feedback;
     net->sizes = malloc(sizeof *net->sizes * (size_t)(L + 1));
     net->act = malloc(sizeof *net->act * (size_t)L);
     net->W = calloc((size_t)L, sizeof *net->W);
@@ -206,6 +211,7 @@ kr_status kr_mlp_new(kr_mlp **out, const kr_mlp_config *cfg, kr_rng *g)
         if (st == KR_OK && net->bias) st = kr_tensor_alloc(op, &net->b[l], net->dtype, 1, wsize, 1);
         if (st == KR_OK && net->bias) st = kr_tensor_alloc(op, &net->db[l], net->dtype, 1, wsize, 1);
     }
+    if (st == KR_OK) st = kr_mlp_feedback_alloc(net);
     if (st == KR_OK) st = kr_mlp_reinit(net, cfg->init, cfg->init_scale, g);
     if (st != KR_OK) {
         kr_mlp_free(net);
@@ -213,6 +219,33 @@ kr_status kr_mlp_new(kr_mlp **out, const kr_mlp_config *cfg, kr_rng *g)
     }
     *out = net;
     return KR_OK;
+}
+
+kr_init kr_mlp_init_kind(const kr_mlp *net, int l, kr_init init)
+{
+    if (init != KR_INIT_DEFAULT) return init;
+    return net->act[l].kind == KR_ACT_RELU || net->act[l].kind == KR_ACT_LEAKY_RELU
+               ? KR_INIT_HE_UNIFORM : KR_INIT_XAVIER_UNIFORM;
+}
+
+kr_status kr_mlp_fill_init(kr_tensor *t, kr_init k, double n_in, double n_out, double scale,
+                           kr_rng *g)
+{
+    double a;
+    switch (k) {
+    case KR_INIT_XAVIER_UNIFORM:
+        a = scale * sqrt(6.0 / (n_in + n_out));
+        return kr_rng_fill_uniform(g, t, -a, a);
+    case KR_INIT_XAVIER_NORMAL:
+        return kr_rng_fill_normal(g, t, 0.0, scale * sqrt(2.0 / (n_in + n_out)));
+    case KR_INIT_HE_UNIFORM:
+        a = scale * sqrt(6.0 / n_in);
+        return kr_rng_fill_uniform(g, t, -a, a);
+    case KR_INIT_HE_NORMAL:
+        return kr_rng_fill_normal(g, t, 0.0, scale * sqrt(2.0 / n_in));
+    default:
+        return kr_fill_(t, 0.0);
+    }
 }
 
 kr_status kr_mlp_reinit(kr_mlp *net, kr_init init, double scale, kr_rng *g)
@@ -224,34 +257,13 @@ kr_status kr_mlp_reinit(kr_mlp *net, kr_init init, double scale, kr_rng *g)
     if (!g && init != KR_INIT_ZEROS)
         return kr_fail(KR_EINVAL, "kr.nn.MLP: init '%s' needs a random generator", kr_init_name(init));
     for (int l = 0; l < net->nlayers; l++) {
-        double n_in = (double)net->sizes[l], n_out = (double)net->sizes[l + 1];
-        kr_init k = init;
-        if (k == KR_INIT_DEFAULT)
-            k = net->act[l].kind == KR_ACT_RELU || net->act[l].kind == KR_ACT_LEAKY_RELU
-                    ? KR_INIT_HE_UNIFORM : KR_INIT_XAVIER_UNIFORM;
-        kr_status st = KR_OK;
-        double a;
-        switch (k) {
-        case KR_INIT_XAVIER_UNIFORM:
-            a = scale * sqrt(6.0 / (n_in + n_out));
-            st = kr_rng_fill_uniform(g, &net->W[l], -a, a);
-            break;
-        case KR_INIT_XAVIER_NORMAL:
-            st = kr_rng_fill_normal(g, &net->W[l], 0.0, scale * sqrt(2.0 / (n_in + n_out)));
-            break;
-        case KR_INIT_HE_UNIFORM:
-            a = scale * sqrt(6.0 / n_in);
-            st = kr_rng_fill_uniform(g, &net->W[l], -a, a);
-            break;
-        case KR_INIT_HE_NORMAL:
-            st = kr_rng_fill_normal(g, &net->W[l], 0.0, scale * sqrt(2.0 / n_in));
-            break;
-        default:
-            st = kr_fill_(&net->W[l], 0.0);
-            break;
-        }
+        kr_status st = kr_mlp_fill_init(&net->W[l], kr_mlp_init_kind(net, l, init),
+                                        (double)net->sizes[l], (double)net->sizes[l + 1], scale, g);
         if (st != KR_OK) return st;
     }
+    /* after every W, so a network's weights do not depend on its feedback rule */
+    kr_status st = kr_mlp_feedback_reinit(net, init, scale, g);
+    if (st != KR_OK) return st;
     kr_mlp_zero_grad(net);
     for (int l = 0; l < net->nlayers && net->bias; l++) kr_fill_(&net->b[l], 0.0);
     return KR_OK;
@@ -265,6 +277,7 @@ void kr_mlp_zero_grad(kr_mlp *net)
         if (net->bias)
             memset(kr_data(&net->db[l]), 0,
                    (size_t)kr_numel(&net->db[l]) * kr_dtype_size(net->dtype));
+        if (net->dB && net->dB[l].storage) kr_fill_(&net->dB[l], 0.0); /* kp */
     }
 }
 
@@ -478,6 +491,7 @@ kr_status kr_mlp_backward(kr_mlp *net, kr_tensor *dX, const kr_tensor *G,
                        kr_dtype_name(net->dtype));
     kr_status st = check_hooks(op, net, hooks);
     if (st != KR_OK) return st;
+    if (net->feedback != KR_FEEDBACK_BP) kr_mlp_feedback_begin(net);
 
     /* delta_L = G .* f'_L(Y) */
     kr_tensor v;
@@ -498,11 +512,14 @@ kr_status kr_mlp_backward(kr_mlp *net, kr_tensor *dX, const kr_tensor *G,
         gemm(net->dtype, 1, z.trans, n_out, n_in, B, Dl, n_out, z.p, z.ld,
              kr_data(&net->dW[l]), n_in);
         if (net->bias) row_sums(net->dtype, kr_data(&net->db[l]), Dl, n_out, B); /* db = delta 1 */
+        if (net->feedback != KR_FEEDBACK_BP) kr_mlp_feedback_after_dW(net, l);
         if (l == 0 && !dX) break;
-        /* (W_l^T delta_l)^T = delta_l^T W_l  (B x n_in) */
         const kr_tensor *dst = l > 0 ? &net->D[l - 1] : &net->dx;
-        gemm(net->dtype, 0, 0, B, n_in, n_out, Dl, n_out, kr_data(&net->W[l]), n_in,
-             kr_data(dst), n_in);
+        if (l > 0 && net->feedback != KR_FEEDBACK_BP) /* (B delta)^T: see mlp.h */
+            kr_mlp_feedback_delta(net, l, Dl, kr_data(dst), B);
+        else /* (W_l^T delta_l)^T = delta_l^T W_l  (B x n_in) */
+            gemm(net->dtype, 0, 0, B, n_in, n_out, Dl, n_out, kr_data(&net->W[l]), n_in,
+                 kr_data(dst), n_in);
         if (l > 0) st = grad_mul(net, l - 1, dst, &net->Z[l], n_in, B, hooks);
     }
     if (st == KR_OK && dX) {

@@ -53,6 +53,31 @@ typedef enum kr_init {
 const char *kr_init_name(kr_init init); /* "default", "xavier_uniform", ... */
 kr_status kr_init_from_name(kr_init *init, const char *name);
 
+/* How backward carries the error to the hidden layers (mlp_feedback.c; B_l below are the
+ * feedback matrices, kept in the network's B[], fixed unless said otherwise):
+ *   bp    delta_l = f'_l(Z_{l+1}) .* (W_{l+1}^T delta_{l+1})              (backpropagation)
+ *   fa    delta_l = f'_l(Z_{l+1}) .* (B_{l+1} delta_{l+1}), B_{l+1} n_{l+1} x n_{l+2} (the
+ *         shape of W_{l+1}^T), drawn once with W_{l+1}'s init rule        (Lillicrap et al. 2016)
+ *   dfa   delta_l = f'_l(Z_{l+1}) .* (B_l delta_L) for l < L, B_l n_{l+1} x n_{L+1}, drawn
+ *         with W_l's init rule (the fans of the layer it feeds, as the book)   (Nokland 2016)
+ *   kp    as fa, and backward also fills dB_{l+1} = dW_{l+1}^T, so an optimizer stepping B
+ *         with dB gives it the transpose of W's update          (Kolen-Pollack, Akrout 2019)
+ *   sign  as fa with B_{l+1} = sign(W_{l+1})^T (entries +-1, 0 where W is 0), recomputed at
+ *         the start of every backward: no scale, so the hidden deltas are about 1/mean|W|
+ *         times bp's (Adam does not mind; SGD needs a smaller lr)    (Liao et al. 2016)
+ * Every rule computes dW_l = delta_l Z_l^T and db_l as bp does, and dL/dX = W_1^T delta_1. */
+typedef enum kr_feedback {
+    KR_FEEDBACK_BP = 0,
+    KR_FEEDBACK_FA,
+    KR_FEEDBACK_DFA,
+    KR_FEEDBACK_KP,
+    KR_FEEDBACK_SIGN,
+    KR_FEEDBACK_NKINDS
+} kr_feedback;
+
+const char *kr_feedback_name(kr_feedback fb); /* "bp", "fa", "dfa", "kp", "sign" */
+kr_status kr_feedback_from_name(kr_feedback *fb, const char *name);
+
 typedef struct kr_mlp_config {
     int nlayers;              /* L >= 1 */
     const int64_t *sizes;     /* L + 1 layer sizes, each >= 1 */
@@ -61,6 +86,7 @@ typedef struct kr_mlp_config {
     int bias;                 /* 0: U = W Z (no b, no db) */
     kr_init init;
     double init_scale;        /* > 0 multiplies the weights' bound or std; 1 = the rule */
+    kr_feedback feedback;     /* KR_FEEDBACK_BP (0) unless set */
 } kr_mlp_config;
 
 /* Custom activations (KR_ACT_CUSTOM) are computed by the caller through these hooks; the
@@ -79,6 +105,10 @@ typedef struct kr_mlp {
     int bias;
     kr_tensor *W, *b;   /* parameters, nlayers each (b unused when !bias) */
     kr_tensor *dW, *db; /* their gradients */
+    kr_feedback feedback;
+    kr_tensor *B, *dB;  /* feedback matrices (0-based layer k: fa, kp, sign k = 1..L-1, the
+                         * shape of W[k]^T; dfa k = 0..L-2, n_{k+2} x n_{L+1}), and kp's dB;
+                         * NULL lists for bp, unused entries have no storage */
 
     /* private: workspaces and the state kept between forward and backward */
     int64_t capacity;  /* batch size the workspaces hold; 0 before the first forward */
@@ -114,6 +144,11 @@ kr_status kr_mlp_backward(kr_mlp *net, kr_tensor *dX, const kr_tensor *G,
  * largest batch seen and reused. */
 kr_status kr_mlp_predict(kr_mlp *net, kr_tensor *Y, const kr_tensor *X,
                          const kr_act_hooks *hooks);
+
+/* 1 when layer k (0-based) has a feedback matrix B[k]. */
+int kr_mlp_has_feedback(const kr_mlp *net, int k);
+/* Re-draws the feedback matrices (fa, dfa, kp) with the init rule, or recomputes sign's. */
+kr_status kr_mlp_feedback_reinit(kr_mlp *net, kr_init init, double init_scale, kr_rng *g);
 
 /* Whole-network files (mlp_io.c): sizes, activations, dtype, bias flag and parameters, never
  * workspaces; little-endian on every machine, CRC-32 checked, written atomically

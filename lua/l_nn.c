@@ -419,7 +419,7 @@ static kr_status hook_grad_mul(void *ud, int layer, kr_tensor *g, const kr_tenso
 
 /* ---- the MLP: construction -------------------------------------------------------------- */
 static const char *const mlp_options[] = { "sizes", "activation", "output", "init", "init_scale",
-                                           "bias", "dtype", "rng", NULL };
+                                           "bias", "dtype", "rng", "feedback", NULL };
 
 /* Parses the activation at stack index v for layer `layer` (0-based); user-defined ones
  * go to state.custom[layer + 1]. */
@@ -507,6 +507,53 @@ static void push_activation(lua_State *L, int state, kr_activation a, int l)
     lua_pushstring(L, kr_act_name(a.kind));
 }
 
+/* state.feedback (the rule's name), state.B and, for kp, state.dB (lists indexed by layer,
+ * with holes where a layer has no feedback matrix: B[2..L] or, for dfa, B[1..L-1]); kp's B
+ * join the end of params (B2, B3, ...) and its dB the end of grads, so an optimizer steps them;
+ * state.weights / state.weight_grads are what weight decay touches: W (and kp's B), dW (dB). */
+static void build_feedback_state(lua_State *L, int state, const kr_mlp *net)
+{
+    lua_pushstring(L, kr_feedback_name(net->feedback));
+    lua_setfield(L, state, "feedback");
+    for (int k = 0; k < 2; k++) {
+        const kr_tensor *list = k == 0 ? net->B : net->dB;
+        if (!list && k == 1) continue;
+        lua_createtable(L, net->nlayers, 0);
+        for (int l = 0; list && l < net->nlayers; l++) {
+            if (!kr_mlp_has_feedback(net, l)) continue;
+            push_view(L, &list[l]);
+            lua_seti(L, -2, l + 1);
+        }
+        lua_setfield(L, state, k == 0 ? "B" : "dB");
+    }
+    const char *pairs[2][3] = { { "params", "grads", NULL }, { "weights", "weight_grads", NULL } };
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < 2; j++) {
+            /* weights / weight_grads start as copies of W / dW */
+            if (k == 1) {
+                lua_createtable(L, net->nlayers, 0);
+                lua_getfield(L, state, j == 0 ? "W" : "dW");
+                for (int l = 1; l <= net->nlayers; l++) {
+                    lua_geti(L, -1, l);
+                    lua_seti(L, -3, l);
+                }
+                lua_pop(L, 1);
+                lua_setfield(L, state, pairs[k][j]);
+            }
+            if (net->feedback != KR_FEEDBACK_KP) continue;
+            lua_getfield(L, state, pairs[k][j]);
+            lua_getfield(L, state, j == 0 ? "B" : "dB");
+            lua_Integer n = luaL_len(L, -2);
+            for (int l = 0; l < net->nlayers; l++) {
+                if (!kr_mlp_has_feedback(net, l)) continue;
+                lua_geti(L, -1, l + 1);
+                lua_seti(L, -3, ++n);
+            }
+            lua_pop(L, 2);
+        }
+    }
+}
+
 /* Fills the state table at `state` with the views and descriptions of net. */
 static void build_state(lua_State *L, int state, const kr_mlp *net)
 {
@@ -557,6 +604,7 @@ static void build_state(lua_State *L, int state, const kr_mlp *net)
     lua_setfield(L, state, "dtype");
     lua_pushboolean(L, net->bias);
     lua_setfield(L, state, "bias");
+    build_feedback_state(L, state, net);
 }
 
 /* Pushes a new, empty MLP userdata with its state table; returns the userdata. */
@@ -596,11 +644,19 @@ static int l_mlp_new(lua_State *L)
                 known = strcmp(lua_tostring(L, -2), mlp_options[k]) == 0;
         if (!known)
             kr_lua_error(L, "kr.nn.MLP: unknown option %s (known: sizes, activation, output, init, "
-                          "init_scale, bias, dtype, rng)",
+                          "init_scale, bias, dtype, rng, feedback)",
                        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "(not a name)");
     }
-    /* 2: sizes, 3: activation, 4: output, 5: init, 6: init_scale, 7: bias, 8: dtype, 9: rng */
+    /* 2: sizes, 3: activation, 4: output, 5: init, 6: init_scale, 7: bias, 8: dtype, 9: rng,
+     * 10: feedback */
     for (int k = 0; mlp_options[k]; k++) lua_getfield(L, 1, mlp_options[k]);
+    kr_feedback fb = KR_FEEDBACK_BP;
+    if (!lua_isnil(L, 10)) {
+        const char *name = lua_type(L, 10) == LUA_TSTRING ? lua_tostring(L, 10) : NULL;
+        if (!name) kr_lua_error(L, "kr.nn.MLP: feedback must be a name, got %s", kr_lua_typename(L, 10));
+        if (kr_feedback_from_name(&fb, name) != KR_OK) kr_lua_error(L, "kr.nn.MLP: %s", kr_last_error());
+    }
+    lua_pop(L, 1); /* the stack indices below (10: sizes buffer, ...) stay as they were */
     if (!lua_istable(L, 2) || luaL_len(L, 2) < 2)
         kr_lua_error(L, "kr.nn.MLP: sizes must be a list of at least two layer sizes, e.g. {784, 256, 10}");
     int nl = (int)luaL_len(L, 2) - 1;
@@ -663,7 +719,7 @@ static int l_mlp_new(lua_State *L)
     kr_dtype dt = parse_dtype(L, 8, kr_lua_ctx_of(L)->default_dtype);
     kr_rng *g = kr_lua_opt_rng(L, 9, "kr.nn.MLP");
 
-    kr_mlp_config cfg = { nl, sizes, act, dt, bias, init, scale };
+    kr_mlp_config cfg = { nl, sizes, act, dt, bias, init, scale, fb };
     uint64_t before = kr_alloc_stats_get().live_bytes;
     kr_lua_check(L, kr_mlp_new(&u->net, &cfg, g));
     account_since(L, before);
@@ -732,6 +788,30 @@ static int mlp_backward(lua_State *L)
     u->busy = 0;
     kr_lua_check(L, st);
     return want_dx;
+}
+
+/* Z = net:activity(l): a view of the last forward's activities Z_l (l = 1: its input,
+ * l = 2..L+1: the layers' outputs), n_l x B; the next forward overwrites it.  The
+ * perturbation rules (lua/kairo/credit.lua) read the clean pass from it. */
+static int mlp_activity(lua_State *L)
+{
+    kr_mlp *net = check_mlp(L, 1);
+    lua_Integer l = luaL_checkinteger(L, 2);
+    if (net->batch == 0) kr_lua_error(L, "MLP:activity: no forward pass yet");
+    if (l < 1 || l > net->nlayers + 1)
+        kr_lua_error(L, "MLP:activity: layer %lld is outside 1..%d", (long long)l, net->nlayers + 1);
+    if (l == 1) {
+        push_view(L, &net->input);
+        return 1;
+    }
+    kr_tensor *t = kr_lua_push_header(L);
+    kr_tensor_share(t, &net->Z[l - 1]);
+    t->ndim = 2;
+    t->size[0] = net->sizes[l - 1];
+    t->size[1] = net->batch;
+    t->stride[0] = 1;
+    t->stride[1] = net->sizes[l - 1];
+    return 1;
 }
 
 static int mlp_zero_grad(lua_State *L)
@@ -815,7 +895,7 @@ static int mlp_gc(lua_State *L)
 static const luaL_Reg mlp_methods[] = {
     {"forward", mlp_forward}, {"backward", mlp_backward}, {"predict", mlp_predict},
     {"zero_grad", mlp_zero_grad}, {"save", mlp_save}, {"parameters", mlp_parameters},
-    {"gradients", mlp_gradients}, {NULL, NULL}};
+    {"gradients", mlp_gradients}, {"activity", mlp_activity}, {NULL, NULL}};
 
 static const luaL_Reg mlp_metamethods[] = {
     {"__index", mlp_index}, {"__tostring", mlp_tostring}, {"__gc", mlp_gc},

@@ -565,7 +565,7 @@ describe("MLP errors", function()
       { { sizes = { 3, 4, 1 }, init = "glorot" },
         "kr.nn.MLP: unknown init 'glorot' (known: xavier_uniform, xavier_normal, he_uniform, he_normal, zeros)" },
       { { sizes = { 3, 4, 1 }, activaton = "relu" },
-        "kr.nn.MLP: unknown option activaton (known: sizes, activation, output, init, init_scale, bias, dtype, rng)" },
+        "kr.nn.MLP: unknown option activaton (known: sizes, activation, output, init, init_scale, bias, dtype, rng, feedback)" },
       { { sizes = { 3, 4, 1 }, activation = { "relu" } },
         "kr.nn.MLP: the activation list needs one entry per layer: 2 (sizes has 3 entries), got 1" },
       { { sizes = { 3, 4, 1 }, activation = { "relu", "relu" }, output = "relu" },

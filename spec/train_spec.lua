@@ -281,7 +281,7 @@ describe("kr.train", function()
     end
     assert.has_error(function() kr.train(with("loss", "hinge")) end,
       "kr.train: unknown loss 'hinge' (known: mse, binary_cross_entropy, bce_with_logits, softmax_cross_entropy)")
-    assert.has_error(function() kr.train(with("epoch", 3)) end, "kr.train: unknown option 'epoch' (known: model, net, loss, optimizer, X, T, epochs, batch_size, shuffle, rng, drop_last, schedule, weight_decay, weight_decay_mode, validation, accuracy, patience, on_epoch, progress, print_every, log, checkpoint, checkpoint_every, resume, on_nonfinite, book_ce_gradient, distributed)")
+    assert.has_error(function() kr.train(with("epoch", 3)) end, "kr.train: unknown option 'epoch' (known: model, net, loss, optimizer, X, T, epochs, batch_size, shuffle, rng, drop_last, schedule, weight_decay, weight_decay_mode, validation, accuracy, patience, on_epoch, progress, print_every, log, checkpoint, checkpoint_every, resume, on_nonfinite, book_ce_gradient, distributed, rule, perturbation)")
     assert.has_error(function() kr.train(with("optimizer", {})) end,
       "kr.train: optimizer must have a step method (kr.optim.SGD{...}, kr.optim.Adam{...})")
     -- these were Lua runtime errors ("bad 'for' limit", "attempt to index a number value")

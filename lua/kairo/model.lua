@@ -95,7 +95,8 @@ function M.decay_flags(m)
   local flags = {}
   if is_mlp(m) then
     local per = m.bias and 2 or 1
-    for i = 1, #params do flags[i] = (i - 1) % per == 0 end
+    -- kp's feedback matrices follow W1, b1, ..., WL, bL and decay like W (issue 10)
+    for i = 1, #params do flags[i] = i > per * m.nlayers or (i - 1) % per == 0 end
     return flags
   end
   for i, p in ipairs(params) do flags[i] = kr.is_tensor(p) and p:dim() >= 2 end
@@ -116,6 +117,7 @@ function M.parameter_names(m)
     for i = 1, #params do
       local l = (i - 1) // per + 1
       names[i] = (per == 2 and i % 2 == 0) and ("b" .. l) or ("W" .. l)
+      if i > per * m.nlayers then names[i] = "B" .. (i - per * m.nlayers + 1) end -- kp
     end
     return names
   end
@@ -140,7 +142,7 @@ end
 -- @usage for _, t in ipairs(kr.nn.model_state(m)) do print(t) end
 function M.model_state(m)
   local s = field(m, "state")
-  if callable(s) and not is_mlp(m) then
+  if callable(s) then -- an MLP's: fa, dfa and sign's fixed feedback matrices (credit.lua)
     local list = s(m)
     if type(list) ~= "table" then
       error("state: the model's state() must return a list of tensors, got " .. M.describe(list), 0)
@@ -158,7 +160,8 @@ do
   if type(mt) == "table" and type(mt.methods) == "table" then
     mt.methods.decay = function(net)
       local n, per, flags = #net:parameters(), net.bias and 2 or 1, {}
-      for i = 1, n do flags[i] = (i - 1) % per == 0 end
+      -- kp's feedback matrices follow W1, b1, ..., WL, bL and decay like W (issue 10)
+      for i = 1, n do flags[i] = i > per * net.nlayers or (i - 1) % per == 0 end
       return flags
     end
     mt.methods.parameter_names = function(net)
@@ -166,6 +169,7 @@ do
       for i = 1, #net:parameters() do
         local l = (i - 1) // per + 1
         names[i] = (per == 2 and i % 2 == 0) and ("b" .. l) or ("W" .. l)
+        if i > per * net.nlayers then names[i] = "B" .. (i - per * net.nlayers + 1) end -- kp
       end
       return names
     end

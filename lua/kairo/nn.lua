@@ -131,6 +131,11 @@ function nn.gradcheck(net, loss_fn, X, T, opts)
   if model.is_mlp(net) and net.dtype ~= "float64" then
     error("gradcheck: the network is " .. net.dtype .. "; gradient checks need float64", 2)
   end
+  local fb = model.is_mlp(net) and net.feedback or nil
+  if fb and fb ~= "bp" then
+    error("gradcheck: the network's feedback is " .. fb .. ", whose backward is not "
+      .. "the loss's gradient; check a feedback = \"bp\" network", 2)
+  end
   local pok, params0 = pcall(net.parameters, net)
   if not pok then
     error("gradcheck: " .. tostring(params0):gsub("^[^\n:]*:%d+: ", ""), 2)
@@ -205,5 +210,7 @@ function nn.gradcheck(net, loss_fn, X, T, opts)
   if opts.input ~= false then check(X, dX, "dX") end
   return worst, where, skipped
 end
+
+require "kairo.credit" -- the perturbation rules and alignment diagnostics (issue 10)
 
 return nn

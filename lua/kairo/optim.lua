@@ -339,7 +339,7 @@ local function weight_lists(net, who)
   if type(net) ~= "table" and type(net) ~= "userdata" then
     error(who .. ": expected a network with lists W and dW, got " .. type(net), 3)
   end
-  local W, dW = net.W, net.dW
+  local W, dW = net.weights or net.W, net.weight_grads or net.dW -- kp nets: B and dB too
   if type(W) ~= "table" or type(dW) ~= "table" then
     error(who .. ": the network has no lists W and dW", 3)
   end

@@ -41,8 +41,10 @@ local OPTIONS = {
   "model", "net", "loss", "optimizer", "X", "T", "epochs", "batch_size", "shuffle", "rng",
   "drop_last", "schedule", "weight_decay", "weight_decay_mode", "validation", "accuracy",
   "patience", "on_epoch", "progress", "print_every", "log", "checkpoint", "checkpoint_every",
-  "resume", "on_nonfinite", "book_ce_gradient", "distributed",
+  "resume", "on_nonfinite", "book_ce_gradient", "distributed", "rule", "perturbation",
 }
+-- rule = "np" / "wp": the perturbation rules of lua/kairo/credit.lua fill the gradients
+local RULES = { backprop = false, np = "node_perturbation", wp = "weight_perturbation" }
 local known = {}
 for _, k in ipairs(OPTIONS) do known[k] = true end
 
@@ -95,6 +97,16 @@ local function check_options(o)
   end
   if o.on_epoch ~= nil and type(o.on_epoch) ~= "function" then
     fail("on_epoch must be a function(epoch, record), got %s", describe(o.on_epoch))
+  end
+  if o.rule ~= nil and RULES[o.rule] == nil then
+    fail("rule must be \"backprop\", \"np\" or \"wp\", got %s", describe(o.rule))
+  end
+  if RULES[o.rule] and (type(o.loss) ~= "string" or not model.is_mlp(o.model or o.net)) then
+    fail("rule %s needs a kr.nn.MLP and the loss by name", o.rule)
+  end
+  if o.perturbation ~= nil and (type(o.perturbation) ~= "table" or not RULES[o.rule]) then
+    fail("perturbation must be a table of options of rule np or wp, got %s",
+      describe(o.perturbation))
   end
   if o.on_nonfinite ~= nil and o.on_nonfinite ~= "error" and o.on_nonfinite ~= "stop" then
     fail("on_nonfinite must be \"error\" or \"stop\", got %s", describe(o.on_nonfinite))
@@ -394,6 +406,7 @@ local function run_epochs(run)
   local wd = o.weight_decay or 0
   local decoupled = o.weight_decay_mode == "decoupled"
   local book_ce = o.book_ce_gradient
+  local perturb = RULES[o.rule] and nn[RULES[o.rule]] or nil
   local shuffle = o.shuffle ~= false
   local want_acc = run.want_acc
   local dist = run.dist -- distributed = true: lua/kairo/distributed.lua
@@ -434,10 +447,20 @@ local function run_epochs(run)
       local share -- distributed: this rank's part of the batch and its weight b_r / B
       if dist then Xb, Tb, share = dist:part(Xb, Tb) end
       local B = Xb:size(2)
+      local loss
+      if perturb then -- a clean and a perturbed forward fill the gradients (no backward)
+        loss = perturb(m, Xb, Tb, o.loss, o.perturbation)
+        nb = nb + 1
+        if loss ~= loss or loss == math.huge or loss == -math.huge then
+          if nonfinite(run, epoch, nb, loss) then return end
+        end
+        if want_acc then hits = hits + nn.accuracy(m:activity(m.nlayers + 1), Tb) * B end
+      else
       local Y = m:forward(Xb)
       if not dYfull then dYfull = kr.empty(B, Y:size(1), Y:dtype()):t() end
       local dY = B == dYfull:size(2) and dYfull or dYfull:narrow(2, 1, B)
-      local loss, g = lossfn(Y, Tb, dY)
+      local g
+      loss, g = lossfn(Y, Tb, dY)
       nb = nb + 1
       if not dist and (loss ~= loss or loss == math.huge or loss == -math.huge) then
         if type(loss) == "number" and nonfinite(run, epoch, nb, loss) then return end
@@ -457,6 +480,7 @@ local function run_epochs(run)
         end
       end
       if want_acc then hits = hits + acc * B end
+      end
       if ndecay > 0 then
         if decoupled then
           local keep = 1 - opt.lr * wd
@@ -521,7 +545,10 @@ end
 -- when it exists), on_nonfinite ("error" or "stop"), book_ce_gradient (dY divided by the
 -- batch size once more, as the chapter's cross-entropy did), distributed (true: data-parallel
 -- over kairo.mpi's ranks, each global batch split across them and the gradients all-reduced;
--- rank 0 alone prints, logs, checkpoints and calls on_epoch; see lua/kairo/distributed.lua).
+-- rank 0 alone prints, logs, checkpoints and calls on_epoch; see lua/kairo/distributed.lua),
+-- rule ("backprop"; "np" or "wp": kr.nn.node_perturbation / weight_perturbation fill the
+-- gradients from a clean and a perturbed forward instead of backward; an MLP and the loss by
+-- name; not with distributed) with perturbation (its options: sigma, rng, book, per_sample).
 -- @param o the options table
 -- @return history: history.loss[e], .accuracy[e], .val_loss[e], .val_accuracy[e], .lr[e],
 --   .seconds[e], .epoch[e], fields on_epoch added; history.stopped is "patience",

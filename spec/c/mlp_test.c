@@ -38,7 +38,7 @@ int main(void)
     kr_rng_seed(&g, 1);
     int64_t sizes[3] = { 3, 4, 2 };
     kr_activation act[2] = { { KR_ACT_CUSTOM, 0 }, { KR_ACT_IDENTITY, 0 } };
-    kr_mlp_config cfg = { 2, sizes, act, KR_F64, 1, KR_INIT_DEFAULT, 1.0 };
+    kr_mlp_config cfg = { 2, sizes, act, KR_F64, 1, KR_INIT_DEFAULT, 1.0, KR_FEEDBACK_BP };
     kr_mlp *net = NULL;
     check(kr_mlp_new(&net, &cfg, &g) == KR_OK, "a network with a custom layer is created");
 
