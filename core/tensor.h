@@ -117,6 +117,9 @@ kr_status kr_binary(kr_tensor *out, const kr_tensor *a, const kr_tensor *b, kr_b
  * the result first. */
 kr_status kr_binary_check(const char *op, const kr_tensor *a, const kr_tensor *b, int *ndim,
                           int64_t *size);
+/* out = a op b into a new tensor: out is an uninitialised header, as for kr_tensor_alloc, and
+ * holds the result on KR_OK (nothing on failure). */
+kr_status kr_binary_new(kr_tensor *out, const kr_tensor *a, const kr_tensor *b, kr_binop op);
 /* out = a op s, or s op a when scalar_first (for s - a, s / a, s ^ a). */
 kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_binop op,
                            int scalar_first);

@@ -12,6 +12,14 @@ static void (*const areas[])(lua_State *L, int mod, int ctx) = {
     kr_lua_open_checkpoint, kr_lua_open_npz, kr_lua_open_h5,
 };
 
+/* The context is collected last of kairo's objects (every function holds it), at lua_close at
+ * the latest: the allocator goes back to what it was. */
+static int ctx_gc(lua_State *L)
+{
+    kr_lua_pool_remove(L);
+    return 0;
+}
+
 KR_LUA_EXPORT int luaopen_kairo_core(lua_State *L);
 KR_LUA_EXPORT int luaopen_kairo_core(lua_State *L)
 {
@@ -21,6 +29,11 @@ KR_LUA_EXPORT int luaopen_kairo_core(lua_State *L)
     memset(ctx, 0, sizeof *ctx);
     ctx->default_dtype = KR_F64;
     int ctxi = lua_gettop(L);
+    lua_newtable(L);
+    lua_pushcfunction(L, ctx_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, ctxi);
+    kr_lua_pool_install(L);
     for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++) {
         areas[i](L, mod, ctxi);
         lua_settop(L, ctxi);

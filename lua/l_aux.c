@@ -68,18 +68,23 @@ const char *kr_lua_check_path(lua_State *L, int idx)
 
 /* ---- tensors ----------------------------------------------------------------------------- */
 
-/* luaL_testudata by the metatable's registry reference rather than its name: finding the name
- * costs a string lookup, which dominated small operations like a + b on 4x4 tensors. */
+/* luaL_testudata by the metatable's address rather than its name: finding the name costs a
+ * string lookup, and even a registry fetch and compare was a tenth of a + b on 4x4 tensors.
+ * The metatable is anchored in the registry (ctx->tensor_mt), so its address stays valid. */
 static kr_tensor *test_udata(lua_State *L, int idx)
 {
     kr_lua_ctx *ctx = kr_lua_ctx_of(L);
-    if (!ctx || !ctx->tensor_mt) return luaL_testudata(L, idx, KR_TENSOR_MT);
+    if (!ctx || !ctx->tensor_mt_ptr) return luaL_testudata(L, idx, KR_TENSOR_MT);
     kr_tensor *t = lua_touserdata(L, idx);
     if (!t || !lua_getmetatable(L, idx)) return NULL;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ctx->tensor_mt);
-    int ok = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
+    int ok = lua_topointer(L, -1) == ctx->tensor_mt_ptr;
+    lua_pop(L, 1);
     return ok ? t : NULL;
+}
+
+kr_tensor *kr_lua_tensor_header(lua_State *L, int idx)
+{
+    return test_udata(L, idx);
 }
 
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx)
@@ -308,12 +313,15 @@ static const char *current_name(lua_State *L)
 }
 
 /* A failed allocation raises under the name of the function that asked for it: "zeros: too
- * many elements requested (...)". */
+ * many elements requested (...)".  Finding that name (lua_getinfo) costs more than a small
+ * tensor's whole allocation, so it is looked up only once the allocation has failed. */
 static kr_tensor *push_new(lua_State *L, kr_dtype dt, int ndim, const int64_t *size, int zero)
 {
     kr_tensor *t = kr_lua_push_header(L);
-    if (kr_tensor_alloc(current_name(L), t, dt, ndim, size, zero) != KR_OK)
+    if (kr_tensor_alloc("tensor", t, dt, ndim, size, zero) != KR_OK) {
+        kr_tensor_alloc(current_name(L), t, dt, ndim, size, zero); /* fails again, named */
         luaL_error(L, "%s", kr_last_error());
+    }
     kr_lua_account(L, t->storage->nbytes);
     return t;
 }

@@ -25,7 +25,8 @@ typedef struct kr_lua_ctx {
     size_t pending_bytes;    /* allocated since the collector was last told */
     size_t since_full;       /* tensor bytes allocated since kairo last ran a full collection */
     size_t full_after;       /* since_full that triggers the next one (0: the minimum) */
-    int tensor_mt;           /* registry reference to the tensor metatable (a fast type test) */
+    int tensor_mt;           /* registry reference to the tensor metatable */
+    const void *tensor_mt_ptr; /* that metatable's address: the type test compares it */
 } kr_lua_ctx;
 
 /* A kr.Generator userdata (metatable KR_GENERATOR_MT; its methods are lua/l_random.c's). */
@@ -69,6 +70,7 @@ const char *kr_lua_check_path(lua_State *L, int idx);
 kr_tensor *kr_lua_check_tensor(lua_State *L, int idx);
 kr_tensor *kr_lua_check_tensor_any(lua_State *L, int idx); /* the same, uint8 allowed (views, to) */
 kr_tensor *kr_lua_test_tensor(lua_State *L, int idx);   /* NULL when not a live tensor */
+kr_tensor *kr_lua_tensor_header(lua_State *L, int idx); /* any tensor userdata (closed, stale) */
 /* Why the stale tensor t may not be used (its storage's note, or a general one). */
 const char *kr_lua_stale_note(const kr_tensor *t);
 
@@ -98,6 +100,13 @@ kr_lua_generator *kr_lua_test_generator(lua_State *L, int idx);
 /* The generator behind an optional `rng` argument: the global one when none or nil, else a
  * kr.Generator (raises "op: rng must be a kr.Generator, got <type>"). */
 kr_rng *kr_lua_opt_rng(lua_State *L, int idx, const char *op);
+
+/* ---- memory ------------------------------------------------------------------------------ */
+
+/* Puts a cache of small blocks in front of L's allocator (lua/l_alloc.c; one state per process,
+ * off under AddressSanitizer); kr_lua_pool_remove gives the original allocator back. */
+void kr_lua_pool_install(lua_State *L);
+void kr_lua_pool_remove(lua_State *L);
 
 /* ---- pushing values ---------------------------------------------------------------------- */
 

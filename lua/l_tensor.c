@@ -502,11 +502,9 @@ static int arith(lua_State *L, kr_binop op)
 {
     kr_tensor *a = kr_lua_test_tensor(L, 1), *b = kr_lua_test_tensor(L, 2);
     if (a && b) {
-        int ndim;
-        int64_t size[KR_MAXDIM];
-        kr_lua_check(L, kr_binary_check(binop_names[op], a, b, &ndim, size));
-        kr_tensor *out = kr_lua_push_empty(L, a->dtype, ndim, size);
-        kr_lua_check(L, kr_binary(out, a, b, op));
+        kr_tensor *out = kr_lua_push_header(L);
+        kr_lua_check(L, kr_binary_new(out, a, b, op));
+        kr_lua_account(L, out->storage->nbytes);
         return 1;
     }
     if (a && lua_type(L, 2) == LUA_TNUMBER) {
@@ -891,7 +889,8 @@ static int t_tostring(lua_State *L)
 
 static int t_gc(lua_State *L)
 {
-    kr_tensor *t = luaL_checkudata(L, 1, KR_TENSOR_MT);
+    kr_tensor *t = kr_lua_tensor_header(L, 1);
+    if (!t) return luaL_typeerror(L, 1, KR_TENSOR_MT);
     kr_tensor_release(t);
     return 0;
 }
@@ -962,7 +961,9 @@ void kr_lua_open_tensor(lua_State *L, int mod, int ctx)
 {
     luaL_newmetatable(L, KR_TENSOR_MT);
     lua_pushvalue(L, -1);
-    ((kr_lua_ctx *)lua_touserdata(L, ctx))->tensor_mt = luaL_ref(L, LUA_REGISTRYINDEX);
+    kr_lua_ctx *c = lua_touserdata(L, ctx);
+    c->tensor_mt_ptr = lua_topointer(L, -1);
+    c->tensor_mt = luaL_ref(L, LUA_REGISTRYINDEX);
     kr_lua_setfuncs(L, metamethods, ctx);
     lua_newtable(L);
     kr_lua_setfuncs(L, methods, ctx);
