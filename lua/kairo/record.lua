@@ -15,15 +15,7 @@
 -- (JSON has none).  Without lua-cjson, write prints a note and returns nil.
 local record = {}
 
-local current -- the record cli.parse started: { name, spec, opts, args, cpu0, wall0, started }
-
-local function uptime()
-  local f = io.open("/proc/uptime", "r")
-  if not f then return nil end
-  local s = f:read("n")
-  f:close()
-  return s
-end
+local current -- the record cli.parse started: { name, spec, opts, args, clock, started }
 
 --- Called by kr.cli.parse once the options are known: starts the clocks.
 function record.begin(spec, opts, args)
@@ -31,8 +23,9 @@ function record.begin(spec, opts, args)
   name = tostring(name):gsub("^.*/", ""):gsub("%.lua$", "")
   local copy = {}
   for i, a in ipairs(args or {}) do copy[i] = tostring(a) end
-  current = { name = name, spec = spec, opts = opts, args = copy, cpu0 = os.clock(),
-              wall0 = uptime(), time0 = os.time(),
+  -- the clocks are kairo.cli's stopwatch, the one reader of /proc/uptime
+  current = { name = name, spec = spec, opts = opts, args = copy,
+              clock = require("kairo.cli").timer(),
               started = os.date("!%Y-%m-%dT%H:%M:%SZ") }
   return current
 end
@@ -132,7 +125,6 @@ function record.write(metrics, opts)
   local cli = require "kairo.cli"
   outdir = cli.outdir(outdir)
   local commit, dirty = git_commit()
-  local up = r.wall0 and uptime()
   local config = {}
   for k, v in pairs(kr.config()) do config[k] = v end
   local rec = {
@@ -145,8 +137,7 @@ function record.write(metrics, opts)
     options = plain(options),
     seed = options.seed ~= nil and plain(options.seed) or json.null,
     metrics = plain(metrics or {}),
-    time = { wall_s = up and (up - r.wall0) or os.difftime(os.time(), r.time0),
-             cpu_s = os.clock() - r.cpu0 },
+    time = { wall_s = r.clock:wall(), cpu_s = r.clock:cpu() },
     blas = plain(config),
     lua = _VERSION,
     host = hostname() or json.null,
