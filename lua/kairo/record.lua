@@ -15,6 +15,8 @@
 -- (JSON has none).  Without lua-cjson, write prints a note and returns nil.
 local record = {}
 
+local fileutil = require "kairo.fileutil"
+
 local current -- the record cli.parse started: { name, spec, opts, args, clock, started }
 
 --- Called by kr.cli.parse once the options are known: starts the clocks.
@@ -33,7 +35,7 @@ end
 --- The record begun by the last cli.parse (nil before).
 function record.current() return current end
 
-local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local shell_quote = fileutil.shell_quote
 
 -- The commit of the checkout the script lives in (nil when it is not a git checkout).
 local function git_commit()
@@ -50,13 +52,7 @@ local function git_commit()
   return commit, dirty ~= ""
 end
 
-local function hostname()
-  local f = io.open("/proc/sys/kernel/hostname", "r")
-  if not f then return nil end
-  local h = f:read("l")
-  f:close()
-  return h
-end
+local function hostname() return fileutil.read_first("/proc/sys/kernel/hostname", "l") end
 
 -- A copy that JSON can hold: finite numbers, strings, booleans, tables with string keys or
 -- lists; tensors become nested lists (small ones) or a description.
