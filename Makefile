@@ -146,11 +146,8 @@ SANITIZE     = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-re
 # ASan runtime is preloaded; leaks are not checked (lua5.4 does not free everything at exit).
 # A failed allocation returns NULL, as malloc does (kairo turns it into a Lua error), instead
 # of ASan's abort for sizes above its limit (1 TB): kr.zeros(2^38) must raise, not crash.
-asan:
-	$(MAKE) --no-print-directory BUILD=build-asan MODULE=build-asan/kairo/core.so \
-	    CFLAGS="-O1 -g -fno-omit-frame-pointer" EXTRA_CFLAGS="$(SANITIZE)" \
-	    EXTRA_LDFLAGS="$(SANITIZE)" \
-	    build $(ASAN_C_TESTS)
+# The build is mk/sanitize.mk's asan-build, which the sanitized test step shares.
+asan: asan-build
 	KAIRO_CPATH="build-asan/?.so" \
 	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
 	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -38,14 +38,8 @@ for _, id in ipairs(CASES) do
 end
 if #todo == 0 then return end -- only bench/run.lua's cases were asked for
 
-local function readfile(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-local function loadavg() return ((readfile("/proc/loadavg") or "?"):match("^(%S+ %S+ %S+)")) end
+local common = dofile("bench/common.lua") -- shared with bench/run.lua
+local readfile, loadavg, median = common.readfile, common.loadavg, common.median
 
 local lines = {}
 local function say(fmt, ...)
@@ -60,16 +54,8 @@ if os.execute("command -v mpirun >/dev/null 2>&1") ~= true
   return
 end
 
-local function median(xs)
-  local s = {}
-  for i, x in ipairs(xs) do s[i] = x end
-  table.sort(s)
-  local n = #s
-  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
-end
 local function spread(xs)
-  local lo, hi = math.huge, -math.huge
-  for _, x in ipairs(xs) do lo, hi = math.min(lo, x), math.max(hi, x) end
+  local lo, hi = common.minmax(xs)
   return string.format("%.2f (%.2f-%.2f)", median(xs), lo, hi)
 end
 

@@ -58,30 +58,11 @@ for l = 1, #SIZES - 1 do
 end
 
 -- ---- small helpers ----------------------------------------------------------------------------
-local function readfile(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local common = dofile("bench/common.lua") -- shared with bench/mpi_cases.lua
+local readfile, loadavg, median, minmax = common.readfile, common.loadavg, common.median,
+  common.minmax
 
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
-local function median(xs)
-  local s = {}
-  for i, x in ipairs(xs) do s[i] = x end
-  table.sort(s)
-  local n = #s
-  if n == 0 then return nil end
-  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
-end
-
-local function minmax(xs)
-  local lo, hi = math.huge, -math.huge
-  for _, x in ipairs(xs) do lo, hi = math.min(lo, x), math.max(hi, x) end
-  return lo, hi
-end
 
 -- 3 significant digits, no exponent for the usual ranges
 local function num(x)
@@ -132,10 +113,6 @@ local function cpu_model()
   if s:match("^processor%s*:") then n = n + 1 end
   local family, modelno = s:match("cpu family%s*:%s*(%d+)"), s:match("\nmodel%s*:%s*(%d+)")
   return model, n, family, modelno
-end
-
-local function loadavg()
-  return ((readfile("/proc/loadavg") or "?"):match("^(%S+ %S+ %S+)")) or "?"
 end
 
 local function python_probe(module)

@@ -1,11 +1,11 @@
 /* PNG through libspng (Debian libspng-dev): decoding with every chunk's CRC checked, and
  * encoding for kr_image_save.  See image_decode.h. */
 #include "image_decode.h"
+#include "checkpoint.h" /* kr_crc32, kairo's one CRC-32 */
 
 #include <spng.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 /* deflate's best ratio is 1032:1 (RFC 1951's longest match, 258 bytes, in 2 bits), so n bytes
  * of PNG inflate to at most 1032 n bytes of rows: at most 1032 * 8 / bits pixels a byte, for
@@ -41,7 +41,7 @@ static kr_status check_chunks(const unsigned char *buf, size_t n, const char *op
             return kr_fail(KR_EFORMAT, "%s: cannot decode '%s': the file ends early, inside a "
                                        "%u-byte chunk at byte %zu (PNG)", op, name, len, at);
         uint32_t want = be32(buf + at + 8 + len);
-        uint32_t got = (uint32_t)crc32(0L, buf + at + 4, (uInt)len + 4);
+        uint32_t got = kr_crc32(0, buf + at + 4, (size_t)len + 4);
         char type[5];
         for (int k = 0; k < 4; k++) {
             unsigned char ch = buf[at + 4 + k];

@@ -219,21 +219,20 @@ kr_status kr_qr(kr_tensor *Q, kr_tensor *R, const kr_tensor *A)
     lapack_int M = (lapack_int)m, N = (lapack_int)n, K = (lapack_int)k, info;
     void *taus = scratch("qr", (size_t)k, 8, &st);
     if (!taus) goto done;
-    if (A->dtype == KR_F64) {
-        double *tau = taus, *a = kr_data(&c), *r = kr_data(R), *q = kr_data(Q);
-        info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, M, N, a, N, tau);
-        for (int64_t i = 0; info == 0 && i < k; i++)
-            for (int64_t j = i; j < n; j++) r[i * n + j] = a[i * n + j];
-        if (info == 0) info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, M, K, K, a, N, tau);
-        for (int64_t i = 0; info == 0 && i < m; i++) memcpy(q + i * k, a + i * n, (size_t)k * 8);
-    } else {
-        float *tau = taus, *a = kr_data(&c), *r = kr_data(R), *q = kr_data(Q);
-        info = LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, M, N, a, N, tau);
-        for (int64_t i = 0; info == 0 && i < k; i++)
-            for (int64_t j = i; j < n; j++) r[i * n + j] = a[i * n + j];
-        if (info == 0) info = LAPACKE_sorgqr(LAPACK_ROW_MAJOR, M, K, K, a, N, tau);
-        for (int64_t i = 0; info == 0 && i < m; i++) memcpy(q + i * k, a + i * n, (size_t)k * 4);
-    }
+    const int f64 = A->dtype == KR_F64;
+    const size_t e = kr_dtype_size(A->dtype); /* the copies below are the same in both dtypes */
+    unsigned char *a = kr_data(&c), *r = kr_data(R), *q = kr_data(Q);
+    info = f64 ? LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, M, N, (double *)a, N, taus)
+               : LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, M, N, (float *)a, N, taus);
+    /* R = the upper triangle of the first k rows, before orgqr overwrites them with Q */
+    for (int64_t i = 0; info == 0 && i < k; i++)
+        memcpy(r + (size_t)(i * n + i) * e, a + (size_t)(i * n + i) * e, (size_t)(n - i) * e);
+    if (info == 0)
+        info = f64 ? LAPACKE_dorgqr(LAPACK_ROW_MAJOR, M, K, K, (double *)a, N, taus)
+                   : LAPACKE_sorgqr(LAPACK_ROW_MAJOR, M, K, K, (float *)a, N, taus);
+    /* Q = the first k columns of the m x n result */
+    for (int64_t i = 0; info == 0 && i < m; i++)
+        memcpy(q + (size_t)(i * k) * e, a + (size_t)(i * n) * e, (size_t)k * e);
     free(taus);
     if (info) st = lapack_failed("qr", "geqrf/orgqr", info);
 done:

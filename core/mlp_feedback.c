@@ -83,27 +83,24 @@ void kr_mlp_feedback_free(kr_mlp *net)
     net->B = net->dB = NULL;
 }
 
-/* dst (cols x rows, row-major) = src^T, src rows x cols row-major; sign_of: dst = sign(src)^T */
+/* dst (cols x rows, row-major) = src^T, src rows x cols row-major; sign_of: dst = sign(src)^T.
+ * One body for the element type T (double, float). */
+#define TRANSPOSE(T)                                                                             \
+    do {                                                                                         \
+        T *d = dst;                                                                              \
+        const T *s = src;                                                                        \
+        for (int64_t i = 0; i < rows; i++)                                                       \
+            for (int64_t j = 0; j < cols; j++) {                                                 \
+                T v = s[i * cols + j];                                                           \
+                d[j * rows + i] = sign_of ? (T)((v > 0) - (v < 0)) : v;                          \
+            }                                                                                    \
+    } while (0)
+
 static void transpose(kr_dtype dt, void *dst, const void *src, int64_t rows, int64_t cols,
                       int sign_of)
 {
-    if (dt == KR_F64) {
-        double *d = dst;
-        const double *s = src;
-        for (int64_t i = 0; i < rows; i++)
-            for (int64_t j = 0; j < cols; j++) {
-                double v = s[i * cols + j];
-                d[j * rows + i] = sign_of ? (double)((v > 0) - (v < 0)) : v;
-            }
-    } else {
-        float *d = dst;
-        const float *s = src;
-        for (int64_t i = 0; i < rows; i++)
-            for (int64_t j = 0; j < cols; j++) {
-                float v = s[i * cols + j];
-                d[j * rows + i] = sign_of ? (float)((v > 0) - (v < 0)) : v;
-            }
-    }
+    if (dt == KR_F64) TRANSPOSE(double);
+    else TRANSPOSE(float);
 }
 
 /* B[k] = sign(W[k])^T */

@@ -21,6 +21,7 @@
  * Only what defines the network is stored: no gradients, no workspaces.  The file is written
  * to a temporary beside `path` and renamed over it, so a failed save leaves any old file. */
 #include "mlp.h"
+#include "checkpoint.h" /* kr_crc32, kairo's one CRC-32 */
 #include "fileutil.h"
 
 #include <errno.h>
@@ -30,7 +31,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define MAGIC "KAIRONET"
 #define FORMAT_VERSION 1
@@ -173,7 +173,7 @@ kr_status kr_mlp_save(const kr_mlp *net, const char *path)
     }
     for (int k = 0; fb && k < L; k++)
         if (kr_mlp_has_feedback(net, k)) p += put_tensor(p, &net->B[k]);
-    put_u32(p, (uint32_t)crc32_z(0L, buf, (z_size_t)(p - buf)));
+    put_u32(p, kr_crc32(0, buf, (size_t)(p - buf)));
     kr_status st = kr_save_bytes(op, path, buf, (size_t)len);
     free(buf);
     return st;
@@ -280,7 +280,7 @@ static kr_status parse(kr_mlp **out, const char *path, const unsigned char *buf,
     if (len > want)
         return kr_fail(KR_EFORMAT, "%s: '%s' is corrupt (%zu bytes, its header says %llu)", op,
                        path, len, (unsigned long long)want);
-    if (get_u32(buf + len - 4) != (uint32_t)crc32_z(0L, buf, (z_size_t)(len - 4)))
+    if (get_u32(buf + len - 4) != kr_crc32(0, buf, len - 4))
         return kr_fail(KR_EFORMAT, "%s: '%s' is corrupt (checksum mismatch)", op, path);
 
     /* The checksum holds, so what follows was written by kr_mlp_save; still check it all. */

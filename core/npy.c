@@ -46,7 +46,18 @@ static void swap_bytes(unsigned char *p, size_t n)
 
 /* ==== saving ============================================================================== */
 
-/* The header text, padded so that NPY_PREAMBLE + its length is a multiple of NPY_ALIGN. */
+/* Ends the n bytes of header text at text: spaces and a '\n', so that NPY_PREAMBLE + the
+ * returned length is a multiple of NPY_ALIGN (the format's alignment of the data). */
+static size_t end_header(char *text, size_t n)
+{
+    size_t pad = (NPY_ALIGN - (NPY_PREAMBLE + n + 1) % NPY_ALIGN) % NPY_ALIGN; /* + 1: the '\n' */
+    memset(text + n, ' ', pad);
+    n += pad;
+    text[n++] = '\n';
+    return n;
+}
+
+/* The header text of t, padded (end_header). */
 static size_t build_header(char *buf, size_t bufsize, const kr_tensor *t)
 {
     size_t n = (size_t)snprintf(buf, bufsize, "{'descr': '%s', 'fortran_order': False, 'shape': (",
@@ -54,12 +65,19 @@ static size_t build_header(char *buf, size_t bufsize, const kr_tensor *t)
     for (int d = 0; d < t->ndim; d++)
         n += (size_t)snprintf(buf + n, bufsize - n, d ? ", %lld" : "%lld", (long long)t->size[d]);
     n += (size_t)snprintf(buf + n, bufsize - n, t->ndim == 1 ? ",), }" : "), }");
-    size_t total = NPY_PREAMBLE + n + 1; /* + the final '\n' */
-    size_t pad = (NPY_ALIGN - total % NPY_ALIGN) % NPY_ALIGN;
-    memset(buf + n, ' ', pad);
-    n += pad;
-    buf[n++] = '\n';
-    return n;
+    return end_header(buf, n);
+}
+
+/* The 10 bytes before a header of hlen bytes at buf: the magic, version 1.0 and HEADER_LEN
+ * (little-endian uint16).  Returns the length of preamble and header together. */
+static size_t put_preamble(unsigned char *buf, size_t hlen)
+{
+    memcpy(buf, npy_magic, sizeof npy_magic);
+    buf[6] = 1; /* version 1.0 */
+    buf[7] = 0;
+    buf[8] = (unsigned char)(hlen & 0xff);
+    buf[9] = (unsigned char)(hlen >> 8);
+    return NPY_PREAMBLE + hlen;
 }
 
 /* Writes t's elements in C order of their logical indices, as little-endian bytes. */
@@ -112,16 +130,12 @@ kr_status kr_npy_save(const char *path, const kr_tensor *t)
 
     char header[512];
     size_t hlen = build_header(header + NPY_PREAMBLE, sizeof header - NPY_PREAMBLE, t);
-    memcpy(header, npy_magic, sizeof npy_magic);
-    header[6] = 1; /* version 1.0 */
-    header[7] = 0;
-    header[8] = (char)(hlen & 0xff); /* HEADER_LEN, little-endian uint16 */
-    header[9] = (char)(hlen >> 8);
+    size_t total = put_preamble((unsigned char *)header, hlen);
 
     kr_save sv;
     kr_status st = kr_save_begin(&sv, "save", path);
     if (st != KR_OK) return st;
-    st = kr_save_write(&sv, header, NPY_PREAMBLE + hlen);
+    st = kr_save_write(&sv, header, total);
     if (st != KR_OK) return st;
     if (write_data(sv.fd, t) != 0) {
         int err = errno;
@@ -615,13 +629,7 @@ done:
 size_t kr_npy_header(unsigned char *buf, const kr_tensor *t)
 {
     char *text = (char *)buf + NPY_PREAMBLE;
-    size_t hlen = build_header(text, KR_NPY_HEADER_MAX - NPY_PREAMBLE, t);
-    memcpy(buf, npy_magic, sizeof npy_magic);
-    buf[6] = 1;
-    buf[7] = 0;
-    buf[8] = (unsigned char)(hlen & 0xff);
-    buf[9] = (unsigned char)(hlen >> 8);
-    return NPY_PREAMBLE + hlen;
+    return put_preamble(buf, build_header(text, KR_NPY_HEADER_MAX - NPY_PREAMBLE, t));
 }
 
 size_t kr_npy_header_text(unsigned char *buf, int64_t maxlen, int64_t n)
@@ -630,16 +638,7 @@ size_t kr_npy_header_text(unsigned char *buf, int64_t maxlen, int64_t n)
     size_t len = (size_t)snprintf(text, KR_NPY_HEADER_MAX - NPY_PREAMBLE - 64,
                                   "{'descr': '<U%lld', 'fortran_order': False, 'shape': (%lld,), }",
                                   (long long)(maxlen > 0 ? maxlen : 1), (long long)n);
-    size_t pad = (NPY_ALIGN - (NPY_PREAMBLE + len + 1) % NPY_ALIGN) % NPY_ALIGN;
-    memset(text + len, ' ', pad);
-    len += pad;
-    text[len++] = '\n';
-    memcpy(buf, npy_magic, sizeof npy_magic);
-    buf[6] = 1;
-    buf[7] = 0;
-    buf[8] = (unsigned char)(len & 0xff);
-    buf[9] = (unsigned char)(len >> 8);
-    return NPY_PREAMBLE + len;
+    return put_preamble(buf, end_header(text, len));
 }
 
 /* A 1-D '<U<k>' array: n strings of k UTF-32LE code points, NUL-padded, into UTF-8 strings. */

@@ -16,6 +16,7 @@
  * allocated, inflates, verifies the CRC-32 and parses the .npy bytes.  NumPy's savez forces
  * ZIP64 local headers; their sizes are taken from the central directory and its zip64 field. */
 #include "io.h"
+#include "checkpoint.h" /* kr_crc32, kairo's one CRC-32 */
 #include "fileutil.h"
 #include "npy_mem.h"
 
@@ -88,7 +89,7 @@ static int emit(writer *w, const void *p, size_t n)
 /* Feeds n bytes of member data (store, or deflate with flush at the end). */
 static int feed(writer *w, member *m, const unsigned char *p, size_t n, int last)
 {
-    m->crc = (uint32_t)crc32(m->crc, p, (uInt)n);
+    m->crc = kr_crc32(m->crc, p, n);
     if (!w->compress) {
         m->csize += (uint32_t)n;
         return emit(w, p, n);
@@ -445,12 +446,7 @@ static kr_status extract(FILE *f, const entry *e, uint64_t data, unsigned char *
             return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' has corrupt compressed data", op,
                            path, e->name);
     }
-    uint32_t crc = (uint32_t)crc32(0, buf, 0);
-    for (uint64_t p = 0; p < e->usize; p += IO_CHUNK) {
-        uint64_t k = e->usize - p > IO_CHUNK ? IO_CHUNK : e->usize - p;
-        crc = (uint32_t)crc32(crc, buf + p, (uInt)k);
-    }
-    if (crc != e->crc)
+    if (kr_crc32(0, buf, (size_t)e->usize) != e->crc)
         return kr_fail(KR_EFORMAT, "%s: '%s' member '%s' fails its CRC-32 check (the file is "
                                    "damaged)", op, path, e->name);
     return KR_OK;

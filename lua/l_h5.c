@@ -12,25 +12,12 @@
 #include <string.h>
 
 #include "l_kairo.h"
-
-static const char *check_path(lua_State *L, int idx)
-{
-    size_t len;
-    const char *path = luaL_checklstring(L, idx, &len);
-    luaL_argcheck(L, len > 0, idx, "empty file name");
-    luaL_argcheck(L, strlen(path) == len, idx, "file name contains a zero byte");
-    return path;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+#include "l_files.h"
 
 static int l_save(lua_State *L)
 {
     const char *op = "h5.save";
-    const char *path = check_path(L, 1);
+    const char *path = kr_lua_check_file(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     int n = 0;
     lua_pushnil(L);
@@ -55,7 +42,7 @@ static int l_save(lua_State *L)
         names[k++] = lua_tostring(L, -2);
         lua_pop(L, 1);
     }
-    qsort(names, (size_t)n, sizeof *names, cmp_names);
+    qsort(names, (size_t)n, sizeof *names, kr_lua_cmp_names);
     for (int i = 0; i < n; i++) {
         lua_getfield(L, 2, names[i]);
         ts[i] = kr_lua_check_tensor(L, -1);
@@ -67,7 +54,7 @@ static int l_save(lua_State *L)
 
 static int l_load(lua_State *L)
 {
-    const char *path = check_path(L, 1);
+    const char *path = kr_lua_check_file(L, 1);
     const char *name = luaL_optstring(L, 2, NULL);
     kr_named *list = NULL;
     int n = 0;
@@ -86,7 +73,7 @@ static int l_load(lua_State *L)
 
 static int l_list(lua_State *L)
 {
-    const char *path = check_path(L, 1);
+    const char *path = kr_lua_check_file(L, 1);
     kr_h5_info *list = NULL;
     int n = 0;
     kr_lua_check(L, kr_h5_list(path, &list, &n, "h5.list"));

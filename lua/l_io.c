@@ -15,18 +15,12 @@
 #include <unistd.h>
 
 #include "l_kairo.h"
+#include "l_files.h"
 #include "../core/fileutil.h"
-
-static const char *check_path(lua_State *L, int idx)
-{
-    const char *path = kr_lua_check_path(L, idx);
-    luaL_argcheck(L, path[0] != '\0', idx, "empty file name");
-    return path;
-}
 
 static int l_save(lua_State *L)
 {
-    const char *path = check_path(L, 1);
+    const char *path = kr_lua_check_file(L, 1);
     if (luaL_testudata(L, 2, "kairo.MLP")) { /* kr.save(path, net) is net:save(path) */
         const char *desc = luaL_tolstring(L, 2, NULL);
         if (strstr(desc, "(closed)")) luaL_argerror(L, 2, "network has been closed");
@@ -48,7 +42,7 @@ static int l_save(lua_State *L)
 
 static int l_load(lua_State *L)
 {
-    const char *path = check_path(L, 1);
+    const char *path = kr_lua_check_file(L, 1);
     kr_tensor *t = kr_lua_push_header(L); /* an empty header is harmless if loading fails */
     kr_lua_check(L, kr_npy_load(t, path));
     kr_lua_account(L, t->storage->nbytes);

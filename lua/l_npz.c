@@ -13,20 +13,7 @@
 #include <string.h>
 
 #include "l_kairo.h"
-
-static const char *check_path(lua_State *L, int idx)
-{
-    size_t len;
-    const char *path = luaL_checklstring(L, idx, &len);
-    luaL_argcheck(L, len > 0, idx, "empty file name");
-    luaL_argcheck(L, strlen(path) == len, idx, "file name contains a zero byte");
-    return path;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+#include "l_files.h"
 
 /* A non-empty list whose items are all strings, or an empty table. */
 static int is_string_list(lua_State *L, int idx)
@@ -46,7 +33,7 @@ static int is_string_list(lua_State *L, int idx)
 
 static int save(lua_State *L, int compress, const char *op)
 {
-    const char *path = check_path(L, 1);
+    const char *path = kr_lua_check_file(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     int n = 0;
     lua_pushnil(L);
@@ -77,7 +64,7 @@ static int save(lua_State *L, int compress, const char *op)
         names[k++] = lua_tostring(L, -2); /* held by the table */
         lua_pop(L, 1);
     }
-    qsort(names, (size_t)n, sizeof *names, cmp_names);
+    qsort(names, (size_t)n, sizeof *names, kr_lua_cmp_names);
     for (int i = 0; i < n; i++) {
         lua_getfield(L, 2, names[i]);
         int v = lua_gettop(L);
@@ -108,7 +95,7 @@ static int l_savez_compressed(lua_State *L) { return save(L, 1, "savez_compresse
 
 static int l_loadz(lua_State *L)
 {
-    const char *path = check_path(L, 1);
+    const char *path = kr_lua_check_file(L, 1);
     kr_named *list = NULL;
     int n = 0;
     kr_lua_check(L, kr_npz_load(path, &list, &n, "loadz"));

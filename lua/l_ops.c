@@ -407,14 +407,28 @@ static int l_solve(lua_State *L)
     return 1;
 }
 
-static int l_inv(lua_State *L)
+/* The factorizations of one matrix A: X = f(A) (inv, cholesky) or (P, Q) = f(A) (eigh, qr);
+ * the results are new tensors, pushed in order. */
+static int factor1(lua_State *L, kr_status (*f)(kr_tensor *, const kr_tensor *))
 {
     kr_tensor *A = kr_lua_check_tensor(L, 1);
     kr_tensor *X = kr_lua_push_header(L);
-    kr_lua_check(L, kr_inv(X, A));
+    kr_lua_check(L, f(X, A));
     account(L, X);
     return 1;
 }
+
+static int factor2(lua_State *L, kr_status (*f)(kr_tensor *, kr_tensor *, const kr_tensor *))
+{
+    kr_tensor *A = kr_lua_check_tensor(L, 1);
+    kr_tensor *P = kr_lua_push_header(L), *Q = kr_lua_push_header(L);
+    kr_lua_check(L, f(P, Q, A));
+    account(L, P);
+    account(L, Q);
+    return 2;
+}
+
+static int l_inv(lua_State *L) { return factor1(L, kr_inv); }
 
 static int l_det(lua_State *L)
 {
@@ -424,34 +438,9 @@ static int l_det(lua_State *L)
     return 1;
 }
 
-static int l_eigh(lua_State *L)
-{
-    kr_tensor *A = kr_lua_check_tensor(L, 1);
-    kr_tensor *w = kr_lua_push_header(L), *V = kr_lua_push_header(L);
-    kr_lua_check(L, kr_eigh(w, V, A));
-    account(L, w);
-    account(L, V);
-    return 2;
-}
-
-static int l_qr(lua_State *L)
-{
-    kr_tensor *A = kr_lua_check_tensor(L, 1);
-    kr_tensor *Q = kr_lua_push_header(L), *R = kr_lua_push_header(L);
-    kr_lua_check(L, kr_qr(Q, R, A));
-    account(L, Q);
-    account(L, R);
-    return 2;
-}
-
-static int l_cholesky(lua_State *L)
-{
-    kr_tensor *A = kr_lua_check_tensor(L, 1);
-    kr_tensor *C = kr_lua_push_header(L);
-    kr_lua_check(L, kr_cholesky(C, A));
-    account(L, C);
-    return 1;
-}
+static int l_eigh(lua_State *L) { return factor2(L, kr_eigh); }      /* w, V */
+static int l_qr(lua_State *L) { return factor2(L, kr_qr); }          /* Q, R */
+static int l_cholesky(lua_State *L) { return factor1(L, kr_cholesky); }
 
 static int l_lstsq(lua_State *L)
 {

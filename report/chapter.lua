@@ -293,13 +293,6 @@ local out = cli.outdir(opts.out)
 
 local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
-local function uptime()
-  local f = io.open("/proc/uptime", "r")
-  local s = f and f:read("n")
-  if f then f:close() end
-  return s or os.time()
-end
-
 local function pngs(dir)
   local list = {}
   local p = io.popen("ls " .. shell_quote(dir) .. " 2>/dev/null")
@@ -311,7 +304,7 @@ local function pngs(dir)
   return list
 end
 
-local t0 = uptime()
+local clock = cli.timer() -- the whole page
 local failures = 0
 for _, e in ipairs(selected) do
   local dir = out .. "/" .. e.id
@@ -327,9 +320,9 @@ for _, e in ipairs(selected) do
       shell_quote(dir .. "/output.txt"))
     io.stdout:write(string.format("%-22s %s ... ", e.id, e.command))
     io.stdout:flush()
-    local t = uptime()
+    local t = cli.timer()
     local ok = os.execute(cmd)
-    e.seconds = uptime() - t
+    e.seconds = t:wall()
     print(string.format("%s, %.1f s", ok and "done" or "FAILED", e.seconds))
     if not ok then
       failures = failures + 1
@@ -356,7 +349,7 @@ for _, e in ipairs(selected) do
   local ok, rows = pcall(e.rows, rec and rec.metrics or {})
   e.rows = ok and rows or { claim("the record's numbers", tostring(rows), false) }
 end
-local total = uptime() - t0
+local total = clock:wall()
 
 local html, met, missed = report.page {
   title = "The chapter \"ニューラルネットワークと誤差逆伝播法\" reproduced by kairo "

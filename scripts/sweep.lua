@@ -183,13 +183,6 @@ if opts.list then
 end
 
 -- --------------------------------------------------------------------------- the runs
-local function wall()
-  local f = io.open("/proc/uptime", "r")
-  local s = f and f:read("n")
-  if f then f:close() end
-  return s or os.time()
-end
-
 -- The numbers of a summary line: "final loss 0.0490; train accuracy 99.25%; ..." ->
 -- { final_loss = 0.049, train_accuracy = 99.25 }: each piece between ';' that starts with
 -- words and a number.
@@ -228,9 +221,9 @@ local function run_one(i)
   local r = runs[i]
   local dir = run_dir(i, r)
   os.execute("mkdir -p " .. shq(dir))
-  local t0 = wall()
+  local clock = cli.timer()
   local ok, _, code = os.execute(command(i, r) .. " > " .. shq(dir .. "/output.txt") .. " 2>&1")
-  local seconds = wall() - t0
+  local seconds = clock:wall()
   local metrics, source = read_record(dir), "run.json"
   if not metrics then
     local f = io.open(dir .. "/output.txt", "r")

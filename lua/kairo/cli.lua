@@ -51,6 +51,8 @@ end
 local known_types = { number = true, integer = true, string = true, flag = true,
                       numbers = true, integers = true }
 
+local fileutil = require "kairo.fileutil"
+
 -- A value in a message: 3, 'x', {5,15}, or the type of anything else.
 local show = require("kairo.check").describe
 
@@ -435,13 +437,7 @@ function cli.join(...)
 end
 
 -- Wall-clock seconds since boot from /proc/uptime (Linux, 10 ms resolution), or nil.
-local function uptime()
-  local f = io.open("/proc/uptime", "r")
-  if not f then return nil end
-  local s = f:read("n")
-  f:close()
-  return s
-end
+local function uptime() return fileutil.read_first("/proc/uptime", "n") end
 
 local Timer = {}
 Timer.__index = Timer

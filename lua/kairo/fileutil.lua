@@ -1,6 +1,6 @@
--- Small file-system helpers shared by the pure-Lua modules (kairo.csv, kairo.plot):
--- splitting paths, creating folders, writing a file through kairo's one saver, and quoting for
--- the shell.  Internal: not part of `kr`.
+-- Small file-system helpers shared by the pure-Lua modules (kairo.csv, kairo.plot, kairo.cli,
+-- kairo.record): splitting paths, creating folders, reading a one-value file, writing a file
+-- through kairo's one saver, and quoting for the shell.  Internal: not part of `kr`.
 local M = {}
 
 -- 'a/b/c.png' -> 'a/b', 'c.png';  'c.png' -> '.', 'c.png';  '/c.png' -> '/', 'c.png'
@@ -17,6 +17,16 @@ function M.with_ext(path, ext)
   local stem = base:match("^(.+)%.[^.]*$") or base
   local prefix = path:sub(1, #path - #base)
   return prefix .. stem .. ext
+end
+
+-- The one value of a small file such as /proc/uptime, as file:read(fmt) reads it ("n" a
+-- number, "l" a line), or nil when the file cannot be opened.
+function M.read_first(path, fmt)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local v = f:read(fmt)
+  f:close()
+  return v
 end
 
 -- A word for the shell, quoted so that no character in it is special.

@@ -15,15 +15,9 @@
 -- (JSON has none).  Without lua-cjson, write prints a note and returns nil.
 local record = {}
 
-local current -- the record cli.parse started: { name, spec, opts, args, cpu0, wall0, started }
+local fileutil = require "kairo.fileutil"
 
-local function uptime()
-  local f = io.open("/proc/uptime", "r")
-  if not f then return nil end
-  local s = f:read("n")
-  f:close()
-  return s
-end
+local current -- the record cli.parse started: { name, spec, opts, args, clock, started }
 
 --- Called by kr.cli.parse once the options are known: starts the clocks.
 function record.begin(spec, opts, args)
@@ -31,8 +25,9 @@ function record.begin(spec, opts, args)
   name = tostring(name):gsub("^.*/", ""):gsub("%.lua$", "")
   local copy = {}
   for i, a in ipairs(args or {}) do copy[i] = tostring(a) end
-  current = { name = name, spec = spec, opts = opts, args = copy, cpu0 = os.clock(),
-              wall0 = uptime(), time0 = os.time(),
+  -- the clocks are kairo.cli's stopwatch, the one reader of /proc/uptime
+  current = { name = name, spec = spec, opts = opts, args = copy,
+              clock = require("kairo.cli").timer(),
               started = os.date("!%Y-%m-%dT%H:%M:%SZ") }
   return current
 end
@@ -40,7 +35,7 @@ end
 --- The record begun by the last cli.parse (nil before).
 function record.current() return current end
 
-local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local shell_quote = fileutil.shell_quote
 
 -- The commit of the checkout the script lives in (nil when it is not a git checkout).
 local function git_commit()
@@ -57,13 +52,7 @@ local function git_commit()
   return commit, dirty ~= ""
 end
 
-local function hostname()
-  local f = io.open("/proc/sys/kernel/hostname", "r")
-  if not f then return nil end
-  local h = f:read("l")
-  f:close()
-  return h
-end
+local function hostname() return fileutil.read_first("/proc/sys/kernel/hostname", "l") end
 
 -- A copy that JSON can hold: finite numbers, strings, booleans, tables with string keys or
 -- lists; tensors become nested lists (small ones) or a description.
@@ -132,7 +121,6 @@ function record.write(metrics, opts)
   local cli = require "kairo.cli"
   outdir = cli.outdir(outdir)
   local commit, dirty = git_commit()
-  local up = r.wall0 and uptime()
   local config = {}
   for k, v in pairs(kr.config()) do config[k] = v end
   local rec = {
@@ -145,8 +133,7 @@ function record.write(metrics, opts)
     options = plain(options),
     seed = options.seed ~= nil and plain(options.seed) or json.null,
     metrics = plain(metrics or {}),
-    time = { wall_s = up and (up - r.wall0) or os.difftime(os.time(), r.time0),
-             cpu_s = os.clock() - r.cpu0 },
+    time = { wall_s = r.clock:wall(), cpu_s = r.clock:cpu() },
     blas = plain(config),
     lua = _VERSION,
     host = hostname() or json.null,

@@ -1,24 +1,9 @@
 -- Run under mpirun by spec/steps/50-mpi.sh (any number of ranks): kairo.mpi's collectives
 -- against values known in closed form.  Rank 0 prints "pass: NAME" or "fail: NAME: why" for
 -- each check, having gathered every rank's outcome.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = "lua/?.so;" .. package.cpath
-local kr = require "kairo"
-local mpi = require "kairo.mpi"
+local kr, mpi, check = dofile("spec/mpi/prologue.lua")
 
 local rank, size = mpi.rank(), mpi.size()
-
-local function check(name, f)
-  local ok, err = pcall(f)
-  local all = mpi.allgather(ok and true or tostring(err))
-  if rank == 0 then
-    local why
-    for r = 1, size do
-      if all[r] ~= true then why = string.format("rank %d: %s", r - 1, all[r]); break end
-    end
-    print(why and ("fail: " .. name .. ": " .. why) or ("pass: " .. name))
-  end
-end
 
 local function same(got, want, what)
   if got ~= want then

@@ -3,23 +3,8 @@
 -- with uneven splits (201 samples, batches of 10 and 7: the last batch has fewer samples
 -- than there are ranks), SGD with L2 decay and Adam with decoupled decay and validation,
 -- and a resumed run.  Rank 0 prints "pass: NAME" or "fail: NAME: why" for each check.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = "lua/?.so;" .. package.cpath
-local kr = require "kairo"
-local mpi = require "kairo.mpi"
+local kr, mpi, check = dofile("spec/mpi/prologue.lua")
 local rank, size = mpi.rank(), mpi.size()
-
-local function check(name, f)
-  local ok, err = pcall(f)
-  local all = mpi.allgather(ok and true or tostring(err))
-  if rank == 0 then
-    local why
-    for r = 1, size do
-      if all[r] ~= true then why = string.format("rank %d: %s", r - 1, all[r]); break end
-    end
-    print(why and ("fail: " .. name .. ": " .. why) or ("pass: " .. name))
-  end
-end
 
 local X, labels = kr.data.spiral { classes = 3, per_class = 67, noise = 0.2, rng = kr.Generator(5) }
 assert(X:size(2) == 201)
