@@ -127,10 +127,15 @@ end
 -- kairo's figures in the table come from 2 threads; a full run also times it with 1 (shown in
 -- the notes only, as a hint where BLAS threads do not pay).
 local KAIRO_THREADS = 2
+-- Every process keeps the memory it frees (glibc's mmap and trim thresholds raised): NumPy and
+-- PyTorch otherwise give each step's large arrays back to the kernel and fault them in again
+-- (NumPy's f32 epoch: 265 882 page faults), and on a virtual machine whose faults are slow
+-- that measured the host's memory management, not the libraries (4.4 s instead of 1.4 s).
+local MALLOC_ENV = "MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296"
 local function kairo_cmd(case, args, threads)
   threads = threads or KAIRO_THREADS
-  return string.format("OPENBLAS_NUM_THREADS=%d %s bench/kairo_cases.lua %s threads=%d %s",
-    threads, LUA, case, threads, args)
+  return string.format("%s OPENBLAS_NUM_THREADS=%d %s bench/kairo_cases.lua %s threads=%d %s",
+    MALLOC_ENV, threads, LUA, case, threads, args)
 end
 
 -- Each peer's set-ups: a label and an environment/arguments pair.  The first is the default
@@ -148,8 +153,8 @@ local PEER_SETUPS = {
 local PEER_SCRIPT = { numpy = "bench/numpy_cases.py", torch = "bench/torch_cases.py" }
 
 local function peer_cmd(peer, setup, case, args)
-  return string.format("%s %s %s %s %s %s", setup.env, shell_quote(PYTHON), PEER_SCRIPT[peer],
-    case, setup.args, args)
+  return string.format("%s %s %s %s %s %s %s", MALLOC_ENV, setup.env, shell_quote(PYTHON),
+    PEER_SCRIPT[peer], case, setup.args, args)
 end
 
 -- ---- cases --------------------------------------------------------------------------------
@@ -626,6 +631,7 @@ out(string.format("threads: kairo kr.set_threads(%d); numpy %s; torch %s (each p
   "set-up, see the notes)", KAIRO_THREADS, "OpenBLAS 2 or 1", "1 intra-op thread, OpenBLAS 2 or 1"))
 out(string.format("peers: %s, numpy %s, torch %s", PYTHON, versions.numpy or "not installed",
   versions.torch or "not installed"))
+out("malloc: every process runs with " .. MALLOC_ENV .. " (freed memory is kept, not faulted in again)")
 out(string.format("MLP data: %s", data_why))
 out(string.format("GEMM: %s (%s); BLIS: %s", cfg.gemm or "openblas", cfg.gemm_rule or "-",
   cfg.blis or "-"))
