@@ -238,15 +238,21 @@ static double now(void)
  * 30x slower on two threads than on one.  So every threaded-class call is timed (two clock
  * reads against >= 512K multiply-adds) and each shape keeps the rate of both variants (an
  * exponential average): it runs the faster, and tries the other every 32nd call (every 256th
- * when that one was 4x slower).  On a quiet machine the threaded variant wins and 1 call in 32
- * runs on one thread.  Results do not depend on the variant: BLIS splits a product among
- * threads by blocks of C, never along k. */
+ * when that one was 4x slower).  A call counts only when the call before it on that shape ran
+ * the same variant, and a try of the other variant is two calls: a variant's first call after
+ * the other pays for waking (or, the first time, starting) BLIS's threads and for faulting in
+ * its packing buffers, which made two threads look slower than one at every shape of the MLP
+ * step and of inference (predict ran 1.8x slower for it).  On a quiet machine the threaded
+ * variant wins and 2 calls in 32 run on one thread.  Results do not depend on the variant:
+ * BLIS splits a product among threads by blocks of C, never along k. */
 enum { SLOTS = 64, EXPLORE = 32, EXPLORE_RARE = 256 };
 static struct shape_slot {
     int64_t m, n, k;
     int dt;
     unsigned calls;
-    double rate[2]; /* GFLOP/s on one thread, on all; 0 before the first try */
+    double rate[2]; /* GFLOP/s on one thread, on all; 0 before the first counted try */
+    int last;       /* the variant of the previous call (-1: none yet) */
+    int exploring;  /* calls of the other variant still to run in the current try */
 } slots[SLOTS];
 
 static struct shape_slot *slot_of(kr_dtype dt, int64_t m, int64_t n, int64_t k)
@@ -255,7 +261,7 @@ static struct shape_slot *slot_of(kr_dtype dt, int64_t m, int64_t n, int64_t k)
                  (uint64_t)k * 0x165667B19E3779F9u ^ (uint64_t)dt;
     struct shape_slot *s = &slots[(h >> 32) % SLOTS];
     if (s->m != m || s->n != n || s->k != k || s->dt != (int)dt)
-        *s = (struct shape_slot){.m = m, .n = n, .k = k, .dt = (int)dt};
+        *s = (struct shape_slot){.m = m, .n = n, .k = k, .dt = (int)dt, .last = -1};
     return s;
 }
 
@@ -264,8 +270,14 @@ static int pick_variant(struct shape_slot *s)
     if (s->rate[1] == 0) return 1;
     if (s->rate[0] == 0) return 0;
     int best = s->rate[1] >= s->rate[0], other = !best;
+    if (s->exploring > 0) {
+        s->exploring--;
+        return other;
+    }
     unsigned every = s->rate[other] * 4 < s->rate[best] ? EXPLORE_RARE : EXPLORE;
-    return s->calls % every == every - 1 ? other : best;
+    if (s->calls % every != every - 1) return best;
+    s->exploring = 1; /* this call and the next */
+    return other;
 }
 
 void kr_blis_gemm(kr_dtype dt, int one_thread, int64_t m, int64_t n, int64_t k, double alpha,
@@ -294,7 +306,8 @@ void kr_blis_gemm(kr_dtype dt, int one_thread, int64_t m, int64_t n, int64_t k, 
     if (slot) {
         double rate = 2e-9 * (double)m * (double)n * (double)k / (now() - t0 + 1e-9);
         double *r = &slot->rate[variant];
-        *r = *r == 0 ? rate : 0.75 * *r + 0.25 * rate;
+        if (slot->last == variant) *r = *r == 0 ? rate : 0.75 * *r + 0.25 * rate;
+        slot->last = variant;
         slot->calls++;
     }
 }
