@@ -532,21 +532,18 @@ static void bin_apply(const kr_tensor *out, const kr_tensor *x, const kr_tensor 
                           it.stride[1][in], it.stride[2][in], op));
 }
 
-static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
-                             const kr_tensor *b, kr_binop bop)
+/* out = a op b, out already checked against the broadcast shape (ndim, size); fresh: out is
+ * new storage, so it is contiguous and overlaps neither input. */
+static kr_status bin_compute(kr_tensor *out, const kr_tensor *a, const kr_tensor *b, int ndim,
+                             const int64_t *size, kr_binop bop, int fresh)
 {
-    int ndim;
-    int64_t size[KR_MAXDIM];
-    kr_status st;
-    if ((st = check_dtypes(op, a, b))) return st;
-    if ((st = kr_broadcast_shape(op, a, b, &ndim, size))) return st;
-    if ((st = check_out(op, out, ndim, size, a->dtype))) return st;
     int64_t n = kr_numel(out);
     if (n == 0) return KR_OK;
     /* The common case, three contiguous operands of one shape that do not partly overlap,
      * is one kernel call: small operations are dominated by the set-up below otherwise. */
-    if (kr_same_shape(a, out) && kr_same_shape(b, out) && kr_is_contiguous(out) &&
-        kr_is_contiguous(a) && kr_is_contiguous(b) && !overlaps(out, a) && !overlaps(out, b)) {
+    if (kr_same_shape(a, out) && kr_same_shape(b, out) && kr_is_contiguous(a) &&
+        kr_is_contiguous(b) &&
+        (fresh || (kr_is_contiguous(out) && !overlaps(out, a) && !overlaps(out, b)))) {
         if (a->dtype == KR_F64)
             bin_f64(kr_data(out), kr_data(a), kr_data(b), n, 1, 1, 1, bop);
         else
@@ -555,6 +552,7 @@ static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
     }
     kr_tensor ta, tb, va, vb;
     const kr_tensor *ua, *ub;
+    kr_status st;
     tb.storage = NULL;
     if ((st = unalias(out, a, &ta, &ua)) || (st = unalias(out, b, &tb, &ub)) ||
         (st = broadcast_view(&va, ua, ndim, size)) || (st = broadcast_view(&vb, ub, ndim, size)))
@@ -564,6 +562,18 @@ done:
     kr_tensor_release(&ta);
     kr_tensor_release(&tb);
     return st;
+}
+
+static kr_status binary_into(const char *op, kr_tensor *out, const kr_tensor *a,
+                             const kr_tensor *b, kr_binop bop)
+{
+    int ndim;
+    int64_t size[KR_MAXDIM];
+    kr_status st;
+    if ((st = kr_binary_check(op, a, b, &ndim, size)) ||
+        (st = check_out(op, out, ndim, size, a->dtype)))
+        return st;
+    return bin_compute(out, a, b, ndim, size, bop, 0);
 }
 
 static const char *binop_name(kr_binop op)
@@ -595,23 +605,8 @@ kr_status kr_binary_new(kr_tensor *out, const kr_tensor *a, const kr_tensor *b, 
     if ((st = kr_refuse_u8(name, a)) || (st = kr_binary_check(name, a, b, &ndim, size)) ||
         (st = kr_tensor_alloc(name, out, a->dtype, ndim, size, 0)))
         return st;
-    int64_t n = kr_numel(out);
-    if (n == 0) return KR_OK;
-    if (kr_same_shape(a, out) && kr_same_shape(b, out) && kr_is_contiguous(a) &&
-        kr_is_contiguous(b)) {
-        if (a->dtype == KR_F64)
-            bin_f64(kr_data(out), kr_data(a), kr_data(b), n, 1, 1, 1, op);
-        else
-            bin_f32(kr_data(out), kr_data(a), kr_data(b), n, 1, 1, 1, op);
-        return KR_OK;
-    }
-    kr_tensor va, vb;
-    if ((st = broadcast_view(&va, a, ndim, size)) || (st = broadcast_view(&vb, b, ndim, size))) {
-        kr_tensor_release(out);
-        return st;
-    }
-    bin_apply(out, &va, &vb, op);
-    return KR_OK;
+    if ((st = bin_compute(out, a, b, ndim, size, op, 1))) kr_tensor_release(out);
+    return st;
 }
 
 kr_status kr_binary_scalar(kr_tensor *out, const kr_tensor *a, double s, kr_binop op,

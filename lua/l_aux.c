@@ -318,10 +318,10 @@ static const char *current_name(lua_State *L)
 static kr_tensor *push_new(lua_State *L, kr_dtype dt, int ndim, const int64_t *size, int zero)
 {
     kr_tensor *t = kr_lua_push_header(L);
-    if (kr_tensor_alloc("tensor", t, dt, ndim, size, zero) != KR_OK) {
-        kr_tensor_alloc(current_name(L), t, dt, ndim, size, zero); /* fails again, named */
+    /* on failure, again under the caller's name for the message (memory may have come free) */
+    if (kr_tensor_alloc("tensor", t, dt, ndim, size, zero) != KR_OK &&
+        kr_tensor_alloc(current_name(L), t, dt, ndim, size, zero) != KR_OK)
         luaL_error(L, "%s", kr_last_error());
-    }
     kr_lua_account(L, t->storage->nbytes);
     return t;
 }
